@@ -1,0 +1,76 @@
+"""Alembic environment for Flask-Migrate: the app's engine and metadata."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+# Indexes that exist only on PostgreSQL and are created by hand in migrations (not in the models).
+POSTGRES_ONLY_INDEXES = {"ix_issues_search"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave database-specific indexes created in migrations out of autogenerate comparisons."""
+    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
+
+
+def get_engine():
+    """The application's SQLAlchemy engine."""
+    return current_app.extensions["migrate"].db.engine
+
+
+def get_metadata():
+    """The models' metadata."""
+    return current_app.extensions["migrate"].db.metadata
+
+
+config.set_main_option("sqlalchemy.url", get_engine().url.render_as_string(hide_password=False).replace("%", "%%"))
+
+
+def run_migrations_offline():
+    """Emit SQL for the migrations without a database connection."""
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=get_metadata(),
+        literal_binds=True,
+        include_object=include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    """Run the migrations against the app's database."""
+
+    def process_revision_directives(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False):
+            script = directives[0]
+            if script.upgrade_ops.is_empty():
+                directives[:] = []
+                logger.info("No changes in schema detected.")
+
+    conf_args = dict(current_app.extensions["migrate"].configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    conf_args["render_as_batch"] = True  # SQLite needs batch mode to alter tables
+    connectable = get_engine()
+    with connectable.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            include_object=include_object,
+            **conf_args,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,47 @@
+/* Tracker's only script: local times and a banner for failed htmx requests. No inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  var exactFormat = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
+  });
+
+  function localiseTimes(root) {
+    var times = (root || document).querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var el = times[i];
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) continue;
+      var exact = exactFormat.format(when);
+      el.title = exact;
+      if (el.dataset.style === "exact") el.textContent = exact;
+    }
+  }
+
+  function showError(message) {
+    var banner = document.getElementById("error-banner");
+    if (!banner) return;
+    banner.textContent = message;
+    banner.hidden = false;
+  }
+
+  function hideError() {
+    var banner = document.getElementById("error-banner");
+    if (banner) banner.hidden = true;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { localiseTimes(evt.target); });
+  document.addEventListener("htmx:beforeRequest", hideError);
+  document.addEventListener("tracker:error", function (evt) {
+    showError(evt.detail && evt.detail.message ? evt.detail.message : "The request failed.");
+  });
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader("HX-Trigger")) return; /* the server sent its own message */
+    showError("The request failed (" + (xhr ? xhr.status : "?") + "). Reload the page and try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showError("Tracker could not be reached. Check your connection and try again.");
+  });
+})();

@@ -1,0 +1,103 @@
+"""Tracker: a self-hosted issue tracker. create_app builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+
+from . import formatting
+from .config import Config, config_from_environment, instance_secret_key
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+# Endpoints anyone may reach without signing in.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
+
+
+def create_app(config_class: type[Config] | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error pages, security headers."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("TRACKER_INSTANCE_PATH", str(ROOT / "instance")),
+    )
+    app.config.from_object(config_class or config_from_environment())
+    if overrides:
+        app.config.update(overrides)
+    _finish_config(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import auth, cli, errorpages, security
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .issues import bp as issues_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(issues_bp)
+    auth.init_login(login_manager)
+    errorpages.register(app)
+    security.register(app)
+    formatting.register(app)
+    cli.register(app)
+
+    @app.before_request
+    def require_sign_in():
+        """Every page but sign-in, first-run setup and static files needs a signed-in user."""
+        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+            return None
+        from .auth.service import has_users
+
+        if not has_users(db.session):
+            return redirect(url_for("auth.setup"))
+        if request.endpoint is None:
+            return None  # let the 404 page answer
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.get("/")
+    def index():
+        """The issue list is the home page."""
+        return redirect(url_for("issues.index"))
+
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    """Fill what the environment left open: the SQLite file in instance/, the development secret key."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "tracker.db")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri = "postgresql://" + uri[len("postgres://") :]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        options.setdefault("connect_args", {"timeout": 30})
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV_NAME"] == "production":
+            raise RuntimeError("SECRET_KEY must be set in production (TRACKER_ENV=production).")
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+
+@sa.event.listens_for(sa.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys and let readers work while a writer commits."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

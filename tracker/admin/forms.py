@@ -1,0 +1,17 @@
+"""Forms of the user administration page."""
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+
+from ..models import ROLES
+
+ROLE_CHOICES = [(r, r.capitalize()) for r in ROLES]
+
+
+class NewUserForm(FlaskForm):
+    """Add a user with a starting password."""
+
+    name = StringField("Name")
+    email = EmailField("Email")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="member", validate_choice=False)
+    password = PasswordField("Starting password")

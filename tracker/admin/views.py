@@ -1,0 +1,68 @@
+"""Views: list users, add users, change roles, deactivate and reactivate."""
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from ..auth.service import change_role, create_user, set_active
+from ..errors import InvalidInput
+from ..extensions import db
+from ..forms import apply_errors
+from ..htmx import render
+from ..issues.queries import people
+from . import bp
+from .forms import NewUserForm
+
+
+@bp.before_request
+def admins_only():
+    """Only admins manage users."""
+    if not current_user.is_authenticated or not current_user.is_admin:
+        abort(403, "Only admins can manage users.")
+
+
+def _page(form: NewUserForm, status: int = 200, error: str | None = None):
+    return render("admin/users.html", users=people(db.session), form=form, error=error, status=status)
+
+
+@bp.get("/users")
+def users():
+    """Every user with role and state, and the form to add one."""
+    return _page(NewUserForm())
+
+
+@bp.post("/users")
+def add_user():
+    """Add a user; invalid input re-renders the form with messages."""
+    form = NewUserForm()
+    try:
+        user = create_user(db.session, form.name.data, form.email.data, form.password.data or "", form.role.data)
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return _page(form, status=422)
+    flash(f"Added {user.name} ({user.email}) as {user.role}.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/role")
+def set_role(user_id: int):
+    """Change a user's role."""
+    try:
+        user = change_role(db.session, user_id, request.form.get("role", ""))
+    except InvalidInput as exc:
+        return _page(NewUserForm(formdata=None), status=422, error=" ".join(exc.errors.values()))
+    flash(f"{user.name} is now {user.role}.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/active")
+def set_user_active(user_id: int):
+    """Deactivate (active=0) or reactivate (active=1) a user."""
+    value = request.form.get("active", "")
+    if value not in ("0", "1"):
+        return _page(NewUserForm(formdata=None), status=422, error="Choose active=1 or active=0.")
+    try:
+        user = set_active(db.session, user_id, value == "1")
+    except InvalidInput as exc:
+        return _page(NewUserForm(formdata=None), status=422, error=" ".join(exc.errors.values()))
+    flash(f"{user.name} is {'active again' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"), 303)

@@ -1,0 +1,141 @@
+"""Users and sign-in: creation rules, password checks, throttling of failed attempts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import InvalidInput, NotFound, Throttled
+from ..models import ROLES, SignInFailure, User, utcnow
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 200
+NAME_MAX = 100
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Checked against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared without case and surrounding spaces."""
+    return (email or "").strip().lower()
+
+
+def has_users(session: Session) -> bool:
+    """Whether the first admin has been created yet."""
+    return session.execute(sa.select(User.id).limit(1)).first() is not None
+
+
+def create_user(session: Session, name: str, email: str, password: str, role: str = "member") -> User:
+    """Create a user after checking every field; raise InvalidInput with a message per field."""
+    errors: dict[str, str] = {}
+    name = " ".join((name or "").split())
+    email = normalise_email(email)
+    if not name:
+        errors["name"] = "Name is required."
+    elif len(name) > NAME_MAX:
+        errors["name"] = f"Name must be at most {NAME_MAX} characters."
+    if not _EMAIL.match(email) or len(email) > 254:
+        errors["email"] = "Enter an email address like name@example.com."
+    elif session.execute(sa.select(User.id).where(User.email == email)).first():
+        errors["email"] = f"A user with email {email} already exists."
+    if len(password or "") < PASSWORD_MIN:
+        errors["password"] = f"Password must be at least {PASSWORD_MIN} characters."
+    elif len(password) > PASSWORD_MAX:
+        errors["password"] = f"Password must be at most {PASSWORD_MAX} characters."
+    if role not in ROLES:
+        errors["role"] = f"Role '{role}' is not one of {', '.join(ROLES)}."
+    if errors:
+        raise InvalidInput(errors)
+    user = User(name=name, email=email, password_hash=generate_password_hash(password), role=role, active=True)
+    session.add(user)
+    session.commit()
+    return user
+
+
+def create_first_admin(session: Session, name: str, email: str, password: str) -> User:
+    """Create the first admin; only while no user exists."""
+    if has_users(session):
+        raise InvalidInput({"email": "Tracker is already set up; sign in instead."})
+    return create_user(session, name, email, password, role="admin")
+
+
+def _recent_failures(session: Session, column, value: str, since) -> int:
+    return session.execute(
+        sa.select(sa.func.count()).select_from(SignInFailure).where(column == value, SignInFailure.failed_at >= since)
+    ).scalar_one()
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    address: str,
+    window_seconds: int,
+    max_per_account: int,
+    max_per_address: int,
+) -> User:
+    """Return the active user with this email and password, or raise; failures are counted and throttled."""
+    email = normalise_email(email)
+    now = utcnow()
+    since = now - timedelta(seconds=window_seconds)
+    if (
+        _recent_failures(session, SignInFailure.email, email, since) >= max_per_account
+        or _recent_failures(session, SignInFailure.address, address, since) >= max_per_address
+    ):
+        minutes = max(1, window_seconds // 60)
+        raise Throttled(f"Too many failed sign-in attempts. Try again in {minutes} minutes.")
+    user = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    if user is None or not valid or not user.active:
+        session.add(SignInFailure(email=email, address=address[:64], failed_at=now))
+        session.execute(sa.delete(SignInFailure).where(SignInFailure.failed_at < since))
+        session.commit()
+        if user is not None and valid and not user.active:
+            raise InvalidInput({"email": "This account is deactivated. Ask an admin to reactivate it."})
+        raise InvalidInput({"password": "Email or password is not correct."})
+    session.execute(sa.delete(SignInFailure).where(SignInFailure.email == email))
+    session.commit()
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """Load a user or raise NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user
+
+
+def _other_active_admins(session: Session, user_id: int) -> int:
+    return session.execute(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != user_id)
+    ).scalar_one()
+
+
+def change_role(session: Session, user_id: int, role: str) -> User:
+    """Give a user another role; the last active admin keeps theirs."""
+    user = get_user(session, user_id)
+    if role not in ROLES:
+        raise InvalidInput({"role": f"Role '{role}' is not one of {', '.join(ROLES)}."})
+    if user.role == "admin" and role != "admin" and user.active and _other_active_admins(session, user.id) == 0:
+        raise InvalidInput({"role": f"{user.name} is the last active admin; make someone else admin first."})
+    user.role = role
+    session.commit()
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool) -> User:
+    """Deactivate or reactivate a user; their issues stay; the last active admin stays active."""
+    user = get_user(session, user_id)
+    if not active and user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
+        raise InvalidInput({"active": f"{user.name} is the last active admin and cannot be deactivated."})
+    user.active = active
+    session.commit()
+    return user

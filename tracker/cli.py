@@ -1,0 +1,42 @@
+"""Command-line tools: `flask user create`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .errors import InvalidInput
+from .extensions import db
+from .models import ROLES
+
+user_cli = AppGroup("user", help="Manage users.")
+
+
+@user_cli.command("create")
+@click.option("--name", prompt=True, help="Full name.")
+@click.option("--email", prompt=True, help="Email address used to sign in.")
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True, prompt=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(name: str, email: str, role: str, password_stdin: bool) -> None:
+    """Create a user; the password is prompted for, or read from stdin when piped."""
+    from .auth.service import create_user
+
+    if password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(db.session, name, email, password, role)
+    except InvalidInput as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Created {user.role} {user.name} <{user.email}> (id {user.id}).")
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the app."""
+    app.cli.add_command(user_cli)

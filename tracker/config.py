@@ -1,0 +1,68 @@
+"""Configuration classes, read from the environment."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _int_env(name: str, default: int) -> int:
+    """Read an integer setting from the environment, falling back to the default."""
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class Config:
+    """Development defaults: embedded SQLite in instance/, a generated secret key."""
+
+    ENV_NAME = "development"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in instance/
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    MAX_CONTENT_LENGTH = _int_env("UPLOAD_LIMIT_MB", 50) * 1024 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    ISSUES_PER_PAGE = 50
+    # Sign-in throttling: failures allowed within the window, per account and per address.
+    SIGNIN_WINDOW_SECONDS = _int_env("SIGNIN_WINDOW_SECONDS", 15 * 60)
+    SIGNIN_MAX_FAILURES_PER_ACCOUNT = _int_env("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5)
+    SIGNIN_MAX_FAILURES_PER_ADDRESS = _int_env("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20)
+    TESTING = False
+
+
+class ProductionConfig(Config):
+    """Production: SECRET_KEY is required, cookies are Secure."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+
+class TestConfig(Config):
+    """Tests: the database URL is given by the fixture, a fixed secret key."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+
+def config_from_environment() -> type[Config]:
+    """Pick the configuration class named by TRACKER_ENV (development by default)."""
+    name = os.environ.get("TRACKER_ENV", "development").lower()
+    return ProductionConfig if name == "production" else Config
+
+
+def instance_secret_key(instance_path: str) -> str:
+    """Return the development secret key kept in instance/, creating it on first use."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,68 @@
+"""Domain errors and HTTP errors become pages (or, for htmx, a message event) in one place."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .errors import DomainError
+from .extensions import db
+from .htmx import is_htmx
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign-in required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Changed meanwhile",
+    413: "Too large",
+    422: "Cannot be processed",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def error_response(status: int, message: str):
+    """The error page; htmx requests also get an HX-Trigger event so the page can show the message."""
+    body = render_template("errors.html", status=status, title=TITLES.get(status, "Error"), message=message)
+    headers = {}
+    if is_htmx():
+        headers["HX-Trigger"] = json.dumps({"tracker:error": {"message": message, "status": status}})
+    return body, status, headers
+
+
+def register(app: Flask) -> None:
+    """Install the handlers."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        """A rule said no: its own status and message."""
+        db.session.rollback()
+        return error_response(exc.status, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        """A state change without a valid CSRF token."""
+        return error_response(400, "The form has expired or is missing its security token. Reload the page and try again.")
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        """An upload over the configured limit."""
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return error_response(413, f"The request is larger than the {limit} MB limit.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        """Any other HTTP error, with its own description."""
+        return error_response(exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A bug: roll back, log, and show a plain page instead of a traceback."""
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        return error_response(500, "Something went wrong on our side; nothing was saved. Please try again.")

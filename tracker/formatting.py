@@ -1,0 +1,60 @@
+"""Template filters and globals: times, labels, people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from .models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
+
+
+def iso_utc(value: datetime | None) -> str:
+    """ISO 8601 in UTC with a Z, as browsers parse it."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+
+
+def relative(value: datetime | None, now: datetime | None = None) -> str:
+    """A short relative time such as '5 min ago' or '3 d ago'."""
+    if value is None:
+        return ""
+    seconds = int(((now or utcnow()) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def time_tag(value: datetime | None, style: str = "exact") -> Markup:
+    """A <time> element: exact UTC text (turned into local time by app.js) or relative, exact on hover."""
+    if value is None:
+        return Markup("")
+    exact = value.strftime("%Y-%m-%d %H:%M UTC")
+    text = relative(value) if style == "relative" else exact
+    return Markup('<time datetime="{}" title="{}" data-style="{}">{}</time>').format(
+        iso_utc(value), exact, style, text
+    )
+
+
+def person(user, empty: str = "Unassigned") -> Markup:
+    """A user's name (marked when deactivated), or a placeholder."""
+    if user is None:
+        return Markup('<span class="muted">{}</span>').format(empty)
+    if not user.active:
+        return Markup('{} <span class="muted">(deactivated)</span>').format(user.name)
+    return escape(user.name)
+
+
+def register(app: Flask) -> None:
+    """Install filters and globals into Jinja."""
+    app.jinja_env.filters.update(time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person)
+    app.jinja_env.globals.update(
+        STATUSES=STATUSES,
+        PRIORITIES=PRIORITIES,
+        STATUS_LABELS=STATUS_LABELS,
+        PRIORITY_LABELS=PRIORITY_LABELS,
+        TRANSITIONS=TRANSITIONS,
+    )

@@ -1,0 +1,36 @@
+"""The one place that branches on htmx: full page or the fragment a request targets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import make_response, render_template, request
+from flask.wrappers import Response
+from jinja2_fragments.flask import render_block
+
+
+def is_htmx() -> bool:
+    """True for an htmx request that wants a fragment (a history restore wants the full page)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def block_for(blocks: Iterable[str]) -> str | None:
+    """The block whose element (id = block name in kebab-case) this htmx request targets, if any."""
+    if not is_htmx():
+        return None
+    target = (request.headers.get("HX-Target") or "").replace("-", "_")
+    return target if target in set(blocks) else None
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context) -> Response:
+    """Render the page, or only `block` of it for an htmx request; always varies on HX-Request."""
+    if block and is_htmx():
+        body = render_block(template, block, **context)
+    else:
+        body = render_template(template, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response

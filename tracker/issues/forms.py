@@ -1,0 +1,35 @@
+"""The issue form (new, edit, and the merged form of the conflict view)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+
+from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, User
+
+
+class IssueForm(FlaskForm):
+    """Title, description, status, priority, assignee and the version the edit started from."""
+
+    title = StringField("Title")
+    description = TextAreaField("Description")
+    status = SelectField("Status", validate_choice=False)
+    priority = SelectField("Priority", validate_choice=False)
+    assignee_id = SelectField("Assignee", validate_choice=False)
+    version = HiddenField()
+
+    def set_choices(self, users: Iterable[User], current_status: str | None, current_assignee_id: int | None) -> None:
+        """Offer the statuses the workflow allows from `current_status`, and active users (plus the current one)."""
+        if current_status is None:
+            statuses = list(STATUSES)
+        else:
+            statuses = [s for s in STATUSES if s == current_status or s in TRANSITIONS[current_status]]
+        self.status.choices = [(s, STATUS_LABELS[s]) for s in statuses]
+        self.priority.choices = [(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
+        self.assignee_id.choices = [("", "Unassigned")] + [
+            (str(u.id), u.name if u.active else f"{u.name} (deactivated)")
+            for u in users
+            if u.active or u.id == current_assignee_id
+        ]

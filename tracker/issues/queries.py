@@ -1,0 +1,212 @@
+"""The issue list: filters parsed from query parameters, search per database, sorting and paging."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from ..models import PRIORITIES, STATUSES, Issue, User
+
+SORTS = {
+    "updated": "Last updated",
+    "created": "Created",
+    "priority": "Priority",
+    "id": "Number",
+}
+DEFAULT_SORT = "-updated"
+# Counting stops here: "10,000+ issues" is as useful as an exact count and costs a bounded scan.
+COUNT_CAP = 10_000
+MAX_PAGE = 10_000
+# Priority order for sorting; literal SQL so PostgreSQL and SQLite can use it the same way.
+PRIORITY_RANK = sa.literal_column(
+    "(CASE issues.priority WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 END)"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class MultiValues(Protocol):
+    """Anything with getlist (werkzeug's MultiDict, or a dict-backed stand-in in tests)."""
+
+    def getlist(self, key: str) -> list[str]: ...
+
+
+@dataclass
+class IssueFilter:
+    """A validated view of the list: which issues, in which order, which page."""
+
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    assignee: str = ""  # "" any, "none" unassigned, or a user id as text
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    page: int = 1
+
+    def words(self) -> list[str]:
+        """The search words of `q`."""
+        return _WORD.findall(self.q)[:10]
+
+    def query_args(self, **overrides: Any) -> dict[str, Any]:
+        """The query parameters that reproduce this view (for links and the pushed URL)."""
+        args: dict[str, Any] = {
+            "status": self.status,
+            "priority": self.priority,
+            "assignee": self.assignee,
+            "q": self.q,
+            "sort": self.sort if self.sort != DEFAULT_SORT else "",
+            "page": self.page if self.page != 1 else "",
+        }
+        args.update(overrides)
+        return {k: v for k, v in args.items() if v not in ("", None, [])}
+
+
+def _first(args: MultiValues, key: str) -> str:
+    values = args.getlist(key)
+    return values[0].strip() if values else ""
+
+
+def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
+    """Read the list's query parameters; unknown values are reported per parameter, not guessed."""
+    errors: dict[str, str] = {}
+    result = IssueFilter()
+    statuses = [s.strip() for s in args.getlist("status") if s.strip()]
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:
+        errors["status"] = f"Unknown status '{bad[0]}'; use one of {', '.join(STATUSES)}."
+    result.status = [s for s in STATUSES if s in statuses]
+    priorities = [p.strip() for p in args.getlist("priority") if p.strip()]
+    bad = [p for p in priorities if p not in PRIORITIES]
+    if bad:
+        errors["priority"] = f"Unknown priority '{bad[0]}'; use one of {', '.join(PRIORITIES)}."
+    result.priority = [p for p in PRIORITIES if p in priorities]
+    assignee = _first(args, "assignee").lower()
+    if assignee and assignee != "none" and not assignee.isdigit():
+        errors["assignee"] = f"Assignee must be a user id or 'none', not '{assignee}'."
+        assignee = ""
+    result.assignee = assignee
+    result.q = _first(args, "q")[:200]
+    sort = _first(args, "sort") or DEFAULT_SORT
+    if sort.lstrip("-") not in SORTS:
+        errors["sort"] = f"Unknown sort '{sort}'; use one of {', '.join(SORTS)} (with - for descending)."
+        sort = DEFAULT_SORT
+    result.sort = sort
+    page = _first(args, "page") or "1"
+    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+        errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE:,}."
+        page = "1"
+    result.page = int(page)
+    return result, errors
+
+
+def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
+    """Every word must appear in the title or description: full-text on PostgreSQL, LIKE on SQLite."""
+    if dialect == "postgresql":
+        query = " & ".join(f"{w.lower()}:*" for w in words)
+        return issue_document().op("@@")(sa.func.to_tsquery("simple", query))
+    clauses = []
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        clauses.append(sa.or_(Issue.title.like(pattern, escape="\\"), Issue.description.like(pattern, escape="\\")))
+    return sa.and_(*clauses)
+
+
+def issue_document() -> sa.ColumnElement[Any]:
+    """PostgreSQL's searchable text of an issue; the GIN index in the migrations is on this exact expression."""
+    return sa.func.to_tsvector(
+        sa.literal_column("'simple'::regconfig"),
+        sa.func.coalesce(Issue.title, "") + " " + sa.func.coalesce(Issue.description, ""),
+    )
+
+
+def filtered(dialect: str, view: IssueFilter) -> sa.Select:
+    """SELECT of the issues matching the filter (no order, no paging)."""
+    stmt = sa.select(Issue)
+    if view.status:
+        stmt = stmt.where(Issue.status.in_(view.status))
+    if view.priority:
+        stmt = stmt.where(Issue.priority.in_(view.priority))
+    if view.assignee == "none":
+        stmt = stmt.where(Issue.assignee_id.is_(None))
+    elif view.assignee:
+        stmt = stmt.where(Issue.assignee_id == int(view.assignee))
+    words = view.words()
+    if words:
+        stmt = stmt.where(search_clause(dialect, words))
+    return stmt
+
+
+def ordered(stmt: sa.Select, sort: str) -> sa.Select:
+    """Apply the sort key, ties broken by issue number in the same direction."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column = {
+        "updated": Issue.updated_at,
+        "created": Issue.created_at,
+        "priority": PRIORITY_RANK,
+        "id": None,
+    }[key]
+    direction = sa.desc if descending else sa.asc
+    keys = [direction(column)] if column is not None else []
+    return stmt.order_by(*keys, direction(Issue.id))
+
+
+@dataclass
+class IssuePage:
+    """One page of the list and how many issues match (capped at COUNT_CAP)."""
+
+    items: list[Issue]
+    total: int
+    capped: bool
+    page: int
+    per_page: int
+
+    @property
+    def first_index(self) -> int:
+        """1-based number of the first issue on this page."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        """1-based number of the last issue on this page."""
+        return self.first_index + len(self.items) - 1 if self.items else 0
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether a previous page exists."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows (also past the counting cap)."""
+        return self.page * self.per_page < self.total or (self.capped and len(self.items) == self.per_page)
+
+    @property
+    def last_page(self) -> int | None:
+        """The number of the last page, when the count is exact."""
+        return None if self.capped else max(1, -(-self.total // self.per_page))
+
+
+def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage:
+    """The page of issues the filter asks for, with assignees loaded, and the (capped) match count."""
+    dialect = session.get_bind().dialect.name
+    base = filtered(dialect, view)
+    items = list(
+        session.execute(
+            ordered(base, view.sort)
+            .options(joinedload(Issue.assignee))
+            .limit(per_page)
+            .offset((view.page - 1) * per_page)
+        ).scalars()
+    )
+    limited = base.with_only_columns(Issue.id).limit(COUNT_CAP + 1).subquery()
+    total = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
+    return IssuePage(items=items, total=min(total, COUNT_CAP), capped=total > COUNT_CAP, page=view.page, per_page=per_page)
+
+
+def people(session: Session) -> list[User]:
+    """All users by name, for assignee filters and pickers."""
+    return list(session.execute(sa.select(User).order_by(User.name, User.id)).scalars())

@@ -1,0 +1,313 @@
+"""Issue rules: create, guarded update, workflow, and the merge shown on a version conflict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from ..models import (
+    DESCRIPTION_MAX,
+    DONE_STATUSES,
+    EDITABLE_FIELDS,
+    PRIORITIES,
+    STATUS_LABELS,
+    STATUSES,
+    TITLE_MAX,
+    TRANSITIONS,
+    Issue,
+    IssueEvent,
+    User,
+    utcnow,
+)
+
+
+def require_editor(actor: User) -> None:
+    """Raise Forbidden unless the actor may create and change issues."""
+    if not actor.can_edit:
+        raise Forbidden("Viewers can read issues but not change them.")
+
+
+def parse_version(raw: Any) -> int:
+    """The version a form or request started from, as a positive integer."""
+    if raw is None or str(raw).strip() == "":
+        raise InvalidInput({"version": "The issue version is missing; reload the issue and try again."})
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidInput({"version": f"The issue version '{raw}' is not a number."}) from None
+    if value < 1:
+        raise InvalidInput({"version": "The issue version must be 1 or more."})
+    return value
+
+
+def parse_assignee_id(raw: Any) -> int | None:
+    """An assignee id from a form value: empty or 'none' means unassigned."""
+    if raw is None or str(raw).strip().lower() in ("", "none"):
+        return None
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise InvalidInput({"assignee_id": f"Unknown assignee '{raw}'."}) from None
+
+
+def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None = None) -> dict[str, Any]:
+    """Validate and normalise the editable fields present in `raw`; raise InvalidInput listing every problem."""
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    if "title" in raw:
+        title = " ".join(str(raw["title"] or "").split())
+        if not title:
+            errors["title"] = "Title is required."
+        elif len(title) > TITLE_MAX:
+            errors["title"] = f"Title must be at most {TITLE_MAX} characters (it has {len(title)})."
+        cleaned["title"] = title
+    if "description" in raw:
+        description = str(raw["description"] or "").replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        if len(description) > DESCRIPTION_MAX:
+            errors["description"] = (
+                f"Description must be at most {DESCRIPTION_MAX:,} characters (it has {len(description):,})."
+            )
+        cleaned["description"] = description
+    if "status" in raw:
+        status = str(raw["status"] or "").strip()
+        if status not in STATUSES:
+            errors["status"] = f"Status '{status}' is not one of {', '.join(STATUSES)}."
+        cleaned["status"] = status
+    if "priority" in raw:
+        priority = str(raw["priority"] or "").strip()
+        if priority not in PRIORITIES:
+            errors["priority"] = f"Priority '{priority}' is not one of {', '.join(PRIORITIES)}."
+        cleaned["priority"] = priority
+    if "assignee_id" in raw:
+        try:
+            assignee_id = parse_assignee_id(raw["assignee_id"])
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+        else:
+            cleaned["assignee_id"] = assignee_id
+            unchanged = current is not None and current.assignee_id == assignee_id
+            if assignee_id is not None and not unchanged:
+                user = session.get(User, assignee_id)
+                if user is None:
+                    errors["assignee_id"] = f"Unknown assignee '{raw['assignee_id']}'."
+                elif not user.active:
+                    errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def check_transition(old: str, new: str) -> None:
+    """Raise InvalidInput when the workflow does not allow moving from `old` to `new`."""
+    if old != new and new not in TRANSITIONS[old]:
+        raise InvalidInput({"status": transition_message(old, new)})
+
+
+def transition_message(old: str, new: str) -> str:
+    """The sentence that explains a forbidden status change."""
+    allowed = ", ".join(STATUS_LABELS[s] for s in TRANSITIONS[old])
+    return f"An issue cannot move from {STATUS_LABELS[old]} to {STATUS_LABELS[new]} (allowed: {allowed})."
+
+
+def resolved_at_for(old_status: str | None, new_status: str, old_resolved_at: datetime | None, now: datetime):
+    """resolved_at after a status change: set on entering resolved/closed, cleared on reopening."""
+    if new_status not in DONE_STATUSES:
+        return None
+    if old_status in DONE_STATUSES and old_resolved_at is not None:
+        return old_resolved_at
+    return now
+
+
+def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue:
+    """Create an issue reported by `actor` at version 1 and record its creation."""
+    require_editor(actor)
+    values = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": None}
+    values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS})
+    cleaned = clean_fields(session, values)
+    now = utcnow()
+    issue = Issue(
+        **cleaned,
+        reporter_id=actor.id,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        resolved_at=now if cleaned["status"] in DONE_STATUSES else None,
+    )
+    session.add(issue)
+    session.flush()
+    session.add(IssueEvent(issue_id=issue.id, actor_id=actor.id, kind="created", changes={}, version=1, created_at=now))
+    session.commit()
+    return issue
+
+
+def get_issue(session: Session, issue_id: int) -> Issue:
+    """Load an issue with its assignee and reporter, or raise NotFound."""
+    issue = session.execute(
+        sa.select(Issue)
+        .where(Issue.id == issue_id)
+        .options(joinedload(Issue.assignee), joinedload(Issue.reporter))
+    ).scalar_one_or_none()
+    if issue is None:
+        raise NotFound(f"Issue #{issue_id} does not exist.")
+    return issue
+
+
+def update_issue(
+    session: Session,
+    actor: User,
+    issue_id: int,
+    version: Any,
+    raw: Mapping[str, Any],
+    take_theirs: Iterable[str] = (),
+) -> Issue:
+    """Apply the fields in `raw` to the issue if it is still at `version`, in one guarded UPDATE.
+
+    Fields named in `take_theirs` keep the issue's current value (a choice made on the conflict view).
+    Raises StaleVersion when someone else saved first, InvalidInput for broken rules, NotFound, Forbidden.
+    """
+    require_editor(actor)
+    expected = parse_version(version)
+    issue = session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFound(f"Issue #{issue_id} does not exist.")
+    cleaned = clean_fields(session, raw, issue)
+    if expected > issue.version:
+        raise InvalidInput({"version": f"Version {expected} is newer than the issue's current version {issue.version}."})
+    if expected < issue.version:
+        raise StaleVersion(issue_id, expected, issue.version)
+    for name in take_theirs:
+        if name in EDITABLE_FIELDS:
+            cleaned[name] = getattr(issue, name)
+    if "status" in cleaned:
+        check_transition(issue.status, cleaned["status"])
+    changes = {name: [getattr(issue, name), value] for name, value in cleaned.items() if getattr(issue, name) != value}
+    if not changes:
+        return issue
+    now = utcnow()
+    values: dict[str, Any] = {name: new for name, (_old, new) in changes.items()}
+    if "status" in changes:
+        values["resolved_at"] = resolved_at_for(issue.status, values["status"], issue.resolved_at, now)
+    values["updated_at"] = now
+    values["version"] = Issue.version + 1
+    result = session.execute(
+        sa.update(Issue)
+        .where(Issue.id == issue_id, Issue.version == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        session.rollback()
+        raise StaleVersion(issue_id, expected)
+    session.add(
+        IssueEvent(issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now)
+    )
+    session.commit()
+    session.refresh(issue)
+    return issue
+
+
+def issue_history(session: Session, issue_id: int) -> list[IssueEvent]:
+    """The issue's events, oldest first, with their actors loaded."""
+    return list(
+        session.execute(
+            sa.select(IssueEvent)
+            .where(IssueEvent.issue_id == issue_id)
+            .options(joinedload(IssueEvent.actor))
+            .order_by(IssueEvent.created_at, IssueEvent.id)
+        ).scalars()
+    )
+
+
+def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:
+    """The users with these ids (one query), for naming assignees in history and conflicts."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.execute(sa.select(User).where(User.id.in_(wanted))).scalars()}
+
+
+def referenced_user_ids(events: Iterable[IssueEvent]) -> set[int]:
+    """Every user id that appears in assignee changes of these events."""
+    ids: set[int] = set()
+    for event in events:
+        old_new = (event.changes or {}).get("assignee_id")
+        if old_new:
+            ids.update(v for v in old_new if v is not None)
+    return ids
+
+
+@dataclass
+class FieldMerge:
+    """One field on the conflict view: where the user started, the saved value, theirs, and the merge."""
+
+    name: str
+    base: Any
+    theirs: Any
+    mine: Any
+    merged: Any
+    state: str  # same | theirs | mine | conflict
+
+
+@dataclass
+class Conflict:
+    """What the conflict view needs: the current issue, each field's merge, and who changed it since."""
+
+    issue: Issue
+    expected: int
+    fields: list[FieldMerge]
+    changed_by: list[IssueEvent] = field(default_factory=list)
+
+    @property
+    def conflicted(self) -> list[str]:
+        """Names of the fields both sides changed differently."""
+        return [f.name for f in self.fields if f.state == "conflict"]
+
+    @property
+    def merged_values(self) -> dict[str, Any]:
+        """The values the merged form starts with (the user's own value where both changed)."""
+        return {f.name: f.merged for f in self.fields}
+
+
+def values_at_version(session: Session, issue: Issue, version: int) -> tuple[dict[str, Any], list[IssueEvent]]:
+    """The issue's editable fields as they were at `version`, undoing later events; also those events."""
+    later = list(
+        session.execute(
+            sa.select(IssueEvent)
+            .where(IssueEvent.issue_id == issue.id, IssueEvent.version > version)
+            .options(joinedload(IssueEvent.actor))
+            .order_by(IssueEvent.version.desc(), IssueEvent.id.desc())
+        ).scalars()
+    )
+    values = issue.field_values()
+    for event in later:
+        for name, old_new in (event.changes or {}).items():
+            if name in values and isinstance(old_new, list) and len(old_new) == 2:
+                values[name] = old_new[0]
+    later.reverse()
+    return values, later
+
+
+def build_conflict(session: Session, issue_id: int, expected: int, mine: Mapping[str, Any]) -> Conflict:
+    """Three-way merge of the user's submission against what was saved since `expected`."""
+    issue = get_issue(session, issue_id)
+    base, changed_by = values_at_version(session, issue, expected)
+    theirs = issue.field_values()
+    fields = []
+    for name in EDITABLE_FIELDS:
+        b, t = base[name], theirs[name]
+        m = mine.get(name, b)
+        if m == t:
+            fields.append(FieldMerge(name, b, t, m, t, "same"))
+        elif m == b:
+            fields.append(FieldMerge(name, b, t, m, t, "theirs"))
+        elif t == b:
+            fields.append(FieldMerge(name, b, t, m, m, "mine"))
+        else:
+            fields.append(FieldMerge(name, b, t, m, m, "conflict"))
+    return Conflict(issue=issue, expected=expected, fields=fields, changed_by=changed_by)

@@ -1,0 +1,137 @@
+"""All tables of the tracker: the ground floor every module may import."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("admin", "member", "viewer")
+STATUSES = ("open", "in_progress", "resolved", "closed")
+PRIORITIES = ("low", "medium", "high", "critical")
+STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
+PRIORITY_LABELS = {p: p.capitalize() for p in PRIORITIES}
+DONE_STATUSES = ("resolved", "closed")
+# Which status may follow which (the same rule for the edit form, bulk changes and the API).
+TRANSITIONS = {
+    "open": ("in_progress", "resolved", "closed"),
+    "in_progress": ("open", "resolved", "closed"),
+    "resolved": ("open", "closed"),
+    "closed": ("open",),
+}
+TITLE_MAX = 200
+DESCRIPTION_MAX = 20_000
+# Fields of an issue that a person edits; the version protocol and the timeline cover exactly these.
+EDITABLE_FIELDS = ("title", "description", "status", "priority", "assignee_id")
+
+
+def utcnow() -> datetime:
+    """Current time in UTC, as the naive datetime stored in every table."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in; deactivated users keep their issues but cannot sign in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(10), default="member")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role"),)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot stay signed in
+        """Whether the user may sign in."""
+        return self.active
+
+    @property
+    def can_edit(self) -> bool:
+        """Admins and members create and edit issues; viewers only read."""
+        return self.role in ("admin", "member")
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins also manage users."""
+        return self.role == "admin"
+
+
+class Issue(db.Model):
+    """An issue; `version` grows by one on every change and guards every save."""
+
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(TITLE_MAX))
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    priority: Mapped[str] = mapped_column(sa.String(10), default="medium")
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reporter_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
+    reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="raise")
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('open', 'in_progress', 'resolved', 'closed')", name="status"),
+        sa.CheckConstraint("priority IN ('low', 'medium', 'high', 'critical')", name="priority"),
+        sa.CheckConstraint("version >= 1", name="version"),
+        sa.Index("ix_issues_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_issues_created_at_id", "created_at", "id"),
+        sa.Index("ix_issues_status_updated_at_id", "status", "updated_at", "id"),
+        sa.Index("ix_issues_assignee_id_updated_at_id", "assignee_id", "updated_at", "id"),
+        sa.Index("ix_issues_priority_updated_at_id", "priority", "updated_at", "id"),
+        sa.Index("ix_issues_reporter_id", "reporter_id"),
+    )
+
+    def field_values(self) -> dict[str, Any]:
+        """The editable fields as a plain dict."""
+        return {name: getattr(self, name) for name in EDITABLE_FIELDS}
+
+
+class IssueEvent(db.Model):
+    """One entry of an issue's history: who changed what (old -> new) and the resulting version."""
+
+    __tablename__ = "issue_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # created | updated
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="raise")
+
+    __table_args__ = (sa.Index("ix_issue_events_issue_id_created_at", "issue_id", "created_at", "id"),)
+
+
+class SignInFailure(db.Model):
+    """A failed sign-in, kept for throttling per account and per address across processes."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    address: Mapped[str] = mapped_column(sa.String(64))
+    failed_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
+        sa.Index("ix_sign_in_failures_address_failed_at", "address", "failed_at"),
+    )
