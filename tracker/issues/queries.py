@@ -60,6 +60,8 @@ class IssueFilter:
             "page": self.page if self.page != 1 else "",
         }
         args.update(overrides)
+        if args["page"] == 1:
+            args["page"] = ""
         return {k: v for k, v in args.items() if v not in ("", None, [])}
 
 

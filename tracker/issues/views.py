@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
@@ -108,8 +107,7 @@ def edit(issue_id: int):
             take_theirs=[name for name, choice in choices.items() if choice == "theirs"],
         )
     except InvalidInput as exc:
-        db.session.rollback()
-        form = IssueForm(formdata=MultiDict(request.form))
+        form = IssueForm()
         form.set_choices(queries.people(db.session), issue.status, issue.assignee_id)
         apply_errors(form, exc.errors)
         return render("issues/edit.html", block=block, form=form, issue=issue, status=422)
@@ -128,7 +126,7 @@ def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | No
     expected = service.parse_version(base_version)
     mine = service.clean_fields(db.session, submitted)
     conflict = service.build_conflict(db.session, issue_id, expected, mine)
-    form = IssueForm(data={**conflict.merged_values, "version": conflict.issue.version})
+    form = IssueForm(formdata=None, data={**conflict.merged_values, "version": conflict.issue.version})
     form.assignee_id.data = str(conflict.merged_values["assignee_id"] or "")
     form.set_choices(queries.people(db.session), conflict.issue.status, conflict.issue.assignee_id)
     ids = [v for f in conflict.fields if f.name == "assignee_id" for v in (f.base, f.theirs, f.mine)]

@@ -1,0 +1,433 @@
+"""Issue pages through the test client: list, new, show, edit, conflict view, status codes and HTML."""
+
+import html as htmllib
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.models import Issue, IssueEvent
+
+HX = {"HX-Request": "true"}
+
+
+def form_for(issue, **changes):
+    """The edit form as the browser would post it."""
+    data = {
+        "title": issue.title,
+        "description": issue.description,
+        "status": issue.status,
+        "priority": issue.priority,
+        "assignee_id": str(issue.assignee_id or ""),
+        "version": str(issue.version),
+    }
+    data.update(changes)
+    return data
+
+
+def text(response) -> str:
+    """The response body with HTML entities decoded, to compare with messages."""
+    return htmllib.unescape(response.get_data(as_text=True))
+
+
+def ids_in(html: str) -> list[int]:
+    """Issue ids of the list's rows, in order."""
+    return [int(n) for n in re.findall(r'<tr id="issue-(\d+)"', html)]
+
+
+# ---- list -----------------------------------------------------------------------------------------
+
+
+def test_list_shows_issues_newest_first(client, login_as, make_issue):
+    login_as("viewer")
+    first = make_issue(title="First issue")
+    second = make_issue(title="Second issue")
+    response = client.get("/issues")
+    html = text(response)
+    assert response.status_code == 200
+    assert ids_in(html) == [second.id, first.id]
+    assert "Showing 1–2 of 2 issues" in html
+    assert "New issue" not in html, "viewers see no create controls"
+
+
+def test_empty_list_says_so(client, login_as):
+    login_as("member")
+    html = text(client.get("/issues"))
+    assert "No issues yet." in html and "Create the first issue" in html
+    html = text(client.get("/issues?status=closed"))
+    assert "No issues match these filters." in html
+
+
+def test_filters_by_status_priority_assignee_and_none(client, login_as, make_user, make_issue):
+    me = login_as("member")
+    grace = make_user(name="Grace")
+    a = make_issue(title="A", status="open", priority="high", assignee_id=grace.id)
+    b = make_issue(title="B", status="in_progress", priority="high")
+    c = make_issue(title="C", status="open", priority="low", assignee_id=me.id)
+    assert ids_in(text(client.get("/issues?status=open"))) == [c.id, a.id]
+    assert ids_in(text(client.get("/issues?priority=high"))) == [b.id, a.id]
+    assert ids_in(text(client.get(f"/issues?assignee={grace.id}"))) == [a.id]
+    assert ids_in(text(client.get("/issues?assignee=none"))) == [b.id]
+    assert ids_in(text(client.get(f"/issues?status=open&assignee={me.id}"))) == [c.id]
+    assert ids_in(text(client.get("/issues?status=open&status=in_progress&priority=high"))) == [b.id, a.id]
+
+
+def test_search_matches_every_word_in_title_or_description(client, login_as, make_issue):
+    login_as("viewer")
+    a = make_issue(title="Login page crashes", description="stack trace attached")
+    b = make_issue(title="Crash on export", description="The login button is fine")
+    make_issue(title="Unrelated", description="nothing here")
+    assert set(ids_in(text(client.get("/issues?q=crash")))) == {a.id, b.id}
+    assert ids_in(text(client.get("/issues?q=login+trace"))) == [a.id]
+    assert ids_in(text(client.get("/issues?q=LOGIN+button"))) == [b.id]
+    response = client.get("/issues?q=%25%27%22%3Cscript%3E")
+    assert response.status_code == 200
+    assert "<script>" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("id", ["a", "b", "c"]),
+        ("-id", ["c", "b", "a"]),
+        ("-priority", ["b", "c", "a"]),
+        ("priority", ["a", "c", "b"]),
+        ("created", ["a", "b", "c"]),
+        ("-updated", ["a", "c", "b"]),
+    ],
+)
+def test_sorting(client, login_as, make_issue, sort, expected):
+    from tracker.issues import service
+
+    me = login_as("member")
+    issues = {
+        "a": make_issue(title="a", priority="low"),
+        "b": make_issue(title="b", priority="critical"),
+        "c": make_issue(title="c", priority="medium"),
+    }
+    service.update_issue(db.session, me, issues["a"].id, 1, {"description": "touched last"})
+    by_id = {i.id: k for k, i in issues.items()}
+    html = text(client.get(f"/issues?sort={sort}"))
+    assert [by_id[i] for i in ids_in(html)] == expected
+
+
+def test_pagination(app, client, login_as, make_issue):
+    app.config["ISSUES_PER_PAGE"] = 2
+    login_as("viewer")
+    made = [make_issue(title=f"Issue {n}") for n in range(5)]
+    page2 = text(client.get("/issues?page=2&sort=id"))
+    assert ids_in(page2) == [made[2].id, made[3].id]
+    assert "Showing 3–4 of 5 issues" in page2 and "Page 2 of 3" in page2
+    assert 'href="/issues?sort=id&page=3"' in page2 and 'href="/issues?sort=id"' in page2
+    past = text(client.get("/issues?page=9"))
+    assert "past the last issue" in past
+
+
+def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issue):
+    login_as("viewer")
+    make_issue(title="Fragment me")
+    response = client.get("/issues?status=open", headers={**HX, "HX-Target": "issue-results"})
+    html = text(response)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="issue-results"')
+    assert "<html" not in html and "Fragment me" in html
+    assert "HX-Request" in response.headers["Vary"]
+    full = client.get("/issues?status=open")
+    assert "<html" in text(full) and "HX-Request" in full.headers["Vary"]
+
+
+def test_history_restore_gets_the_full_page(client, login_as):
+    login_as("viewer")
+    html = text(client.get(
+        "/issues", headers={**HX, "HX-Target": "issue-results", "HX-History-Restore-Request": "true"}
+    ))
+    assert "<html" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("status=done", "Unknown status 'done'"),
+        ("priority=urgent", "Unknown priority 'urgent'"),
+        ("assignee=bob", "Assignee must be a user id or 'none', not 'bob'."),
+        ("sort=size", "Unknown sort 'size'"),
+        ("page=0", "Page must be a whole number from 1 to 10,000."),
+        ("page=abc", "Page must be a whole number from 1 to 10,000."),
+    ],
+)
+def test_bad_list_parameters_are_400_with_message(client, login_as, query, message):
+    login_as("viewer")
+    response = client.get(f"/issues?{query}")
+    assert response.status_code == 400
+    assert message in text(response)
+
+
+# ---- create ---------------------------------------------------------------------------------------
+
+
+def test_create_issue_redirects_to_it(client, login_as, make_user):
+    me = login_as("member")
+    grace = make_user(name="Grace")
+    response = client.post(
+        "/issues/new",
+        data={"title": "Export is slow", "description": "Takes **ages**", "status": "open", "priority": "high", "assignee_id": str(grace.id)},
+    )
+    assert response.status_code == 303
+    issue = db.session.execute(sa.select(Issue)).scalar_one()
+    assert response.headers["Location"].endswith(f"/issues/{issue.id}")
+    assert (issue.title, issue.priority, issue.assignee_id, issue.reporter_id, issue.version) == (
+        "Export is slow", "high", grace.id, me.id, 1
+    )
+    page = text(client.get(f"/issues/{issue.id}"))
+    assert "Export is slow" in page and "Grace" in page and "Takes **ages**" in page
+
+
+def test_new_form_defaults(client, login_as):
+    login_as("member")
+    html = text(client.get("/issues/new"))
+    assert '<option selected value="medium">' in html and '<option selected value="open">' in html
+
+
+def test_invalid_create_rerenders_with_messages_and_keeps_input(client, login_as, snapshot):
+    login_as("member")
+    before = snapshot()
+    response = client.post(
+        "/issues/new", data={"title": "   ", "description": "Keep this text", "status": "open", "priority": "urgent", "assignee_id": ""}
+    )
+    html = text(response)
+    assert response.status_code == 422
+    assert "Title is required." in html
+    assert "Priority 'urgent' is not one of low, medium, high, critical." in html
+    assert "Keep this text" in html
+    assert snapshot() == before
+
+
+def test_viewer_cannot_create_or_edit(client, login_as, make_issue, snapshot):
+    issue = make_issue()
+    login_as("viewer")
+    before = snapshot()
+    assert client.get("/issues/new").status_code == 403
+    assert client.post("/issues/new", data={"title": "Nope"}).status_code == 403
+    assert client.get(f"/issues/{issue.id}/edit").status_code == 403
+    response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, title="Nope"))
+    assert response.status_code == 403
+    assert "Viewers can read issues but not change them." in text(response)
+    page = text(client.get(f"/issues/{issue.id}"))
+    assert f'/issues/{issue.id}/edit"' not in page, "no edit controls for viewers"
+    assert snapshot() == before
+
+
+# ---- show and edit --------------------------------------------------------------------------------
+
+
+def test_unknown_issue_is_404(client, login_as):
+    login_as("viewer")
+    for url in ("/issues/999", "/issues/999/edit"):
+        response = client.get(url)
+        assert response.status_code in (403, 404)
+    response = client.get("/issues/999")
+    assert response.status_code == 404 and "Issue #999 does not exist." in text(response)
+
+
+def test_edit_without_javascript_saves_and_redirects(client, login_as, make_issue):
+    me = login_as("member")
+    issue = make_issue(title="Before")
+    form = text(client.get(f"/issues/{issue.id}/edit"))
+    assert 'name="version" type="hidden" value="1"' in form
+    response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, title="After", status="in_progress"))
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/issues/{issue.id}")
+    db.session.expire_all()
+    saved = db.session.get(Issue, issue.id)
+    assert (saved.title, saved.status, saved.version) == ("After", "in_progress", 2)
+    page = text(client.get(f"/issues/{issue.id}"))
+    assert "Before" in page and "After" in page and "In progress" in page  # history old -> new
+    assert me.name in page
+
+
+def test_edit_form_offers_only_allowed_statuses(client, login_as, make_issue):
+    login_as("member")
+    issue = make_issue(status="resolved")
+    html = text(client.get(f"/issues/{issue.id}/edit"))
+    select = html.split('name="status"')[1].split("</select>")[0]
+    assert 'value="open"' in select and 'value="closed"' in select and 'value="resolved"' in select
+    assert 'value="in_progress"' not in select
+
+
+def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login_as, make_issue):
+    login_as("member")
+    issue = make_issue(title="Inline")
+    target = {**HX, "HX-Target": "issue-main"}
+    form = client.get(f"/issues/{issue.id}/edit", headers=target)
+    assert form.status_code == 200 and text(form).lstrip().startswith('<section id="issue-main"')
+    saved = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, priority="critical"), headers=target)
+    html = text(saved)
+    assert saved.status_code == 200 and html.lstrip().startswith('<article id="issue-main"')
+    assert "Critical" in html and saved.headers["HX-Trigger"] == "issue-changed"
+    history = text(client.get(f"/issues/{issue.id}", headers={**HX, "HX-Target": "issue-history"}))
+    assert history.lstrip().startswith('<section id="issue-history"') and "Critical" in history
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "message"),
+    [
+        ({"title": ""}, 422, "Title is required."),
+        ({"title": "x" * 201}, 422, "Title must be at most 200 characters"),
+        ({"description": "y" * 20_001}, 422, "Description must be at most 20,000 characters"),
+        ({"status": "done"}, 422, "Status 'done' is not one of"),
+        ({"status": "in_progress", "version": "1"}, None, None),  # placeholder replaced below
+        ({"priority": "urgent"}, 422, "Priority 'urgent' is not one of"),
+        ({"assignee_id": "424242"}, 422, "Unknown assignee '424242'."),
+        ({"assignee_id": "x"}, 422, "Unknown assignee 'x'."),
+        ({"version": ""}, 422, "The issue version is missing"),
+        ({"version": "abc"}, 422, "The issue version 'abc' is not a number."),
+        ({"version": "99"}, 422, "Version 99 is newer than the issue's current version 1."),
+    ],
+)
+def test_bad_edits_never_change_the_database(client, login_as, make_issue, make_user, snapshot, changes, status, message):
+    login_as("member")
+    issue = make_issue(title="Stable", status="closed")
+    if status is None:  # closed -> in_progress breaks the workflow
+        status, message = 422, "An issue cannot move from Closed to In progress"
+    before = snapshot()
+    data = form_for(issue, **changes)
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    html = text(response)
+    assert response.status_code == status
+    assert message in html
+    if changes.get("description"):
+        assert changes["description"] in html, "what the user typed is kept"
+    assert snapshot() == before
+
+
+def test_missing_version_field_is_422(client, login_as, make_issue, snapshot):
+    login_as("member")
+    issue = make_issue()
+    before = snapshot()
+    data = form_for(issue, title="No version")
+    del data["version"]
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    assert response.status_code == 422 and "The issue version is missing" in text(response)
+    assert snapshot() == before
+
+
+def test_inactive_assignee_cannot_be_chosen(client, login_as, make_issue, make_user, snapshot):
+    login_as("member")
+    gone = make_user(name="Gone", active=False)
+    issue = make_issue()
+    before = snapshot()
+    response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, assignee_id=str(gone.id)))
+    assert response.status_code == 422 and "Gone is deactivated and cannot be assigned." in text(response)
+    assert snapshot() == before
+
+
+def test_edit_post_to_unknown_issue_is_404(client, login_as, snapshot):
+    login_as("member")
+    before = snapshot()
+    response = client.post("/issues/999/edit", data={"title": "x", "version": "1"})
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+# ---- conflicts ------------------------------------------------------------------------------------
+
+
+def _someone_else_saves(issue, make_user, **changes):
+    from tracker.issues import service
+
+    other = make_user("member", name="Ada")
+    return service.update_issue(db.session, other, issue.id, issue.version, changes)
+
+
+def test_stale_save_gets_409_conflict_view_with_merge(client, login_as, make_issue, make_user):
+    login_as("member")
+    issue = make_issue(title="Original", description="Old body", priority="low")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, title="Their title", priority="high")
+    response = client.post(f"/issues/{issue.id}/edit", data={**started, "title": "My title", "description": "My body"})
+    html = text(response)
+    assert response.status_code == 409
+    assert "changed while you were editing" in html and "Ada" in html and "saved version 2" in html
+    assert 'name="version" type="hidden" value="2"' in html
+    assert 'name="base_version" value="1"' in html
+    assert 'name="conflict" value="title"' in html
+    assert "My body" in html and "My title" in html and "Their title" in html
+    assert '<option selected value="high">' in html, "their one-sided change is merged"
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).title == "Their title"
+
+
+def test_resolving_a_conflict_saves_both_sides(client, login_as, make_issue, make_user):
+    login_as("member")
+    issue = make_issue(title="Original", description="Old body", priority="low")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, title="Their title", priority="high")
+    merged = {
+        **started,
+        "title": "My title",
+        "description": "My body",
+        "priority": "high",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "title",
+    }
+    unchosen = client.post(f"/issues/{issue.id}/edit", data=merged)
+    assert unchosen.status_code == 422 and "Choose which title to keep." in text(unchosen)
+    assert "My body" in text(unchosen)
+    response = client.post(f"/issues/{issue.id}/edit", data={**merged, "choose_title": "theirs"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    saved = db.session.get(Issue, issue.id)
+    assert (saved.title, saved.description, saved.priority, saved.version) == ("Their title", "My body", "high", 3)
+
+
+def test_conflict_keep_mine(client, login_as, make_issue, make_user):
+    login_as("member")
+    issue = make_issue(title="Original")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, title="Their title")
+    data = {**started, "title": "My title", "version": "2", "base_version": "1", "conflict": "title", "choose_title": "mine"}
+    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).title == "My title"
+
+
+def test_merged_form_goes_stale_again(client, login_as, make_issue, make_user):
+    login_as("member")
+    issue = make_issue(title="Original")
+    _someone_else_saves(issue, make_user, title="Second")
+    db.session.expire_all()
+    _someone_else_saves(db.session.get(Issue, issue.id), make_user, priority="critical")
+    data = {**form_for(issue), "title": "Mine", "version": "2", "base_version": "1", "conflict": "title", "choose_title": "mine"}
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    html = text(response)
+    assert response.status_code == 409
+    assert 'name="version" type="hidden" value="3"' in html
+    assert '<option selected value="critical">' in html
+
+
+def test_htmx_conflict_is_swapped_in_place(client, login_as, make_issue, make_user):
+    login_as("member")
+    issue = make_issue(title="Original")
+    started = form_for(issue, description="Mine")
+    _someone_else_saves(issue, make_user, title="Theirs")
+    response = client.post(f"/issues/{issue.id}/edit", data=started, headers={**HX, "HX-Target": "issue-main"})
+    html = text(response)
+    assert response.status_code == 409
+    assert html.lstrip().startswith('<section id="issue-main"') and "Mine" in html and "Theirs" in html
+    assert 'name="conflict"' not in html, "one-sided changes need no choice"
+
+
+def test_history_lists_every_change_in_order(client, login_as, make_issue, make_user):
+    from tracker.issues import service
+
+    me = login_as("member")
+    grace = make_user(name="Grace Hopper")
+    issue = make_issue(title="Tracked")
+    service.update_issue(db.session, me, issue.id, 1, {"assignee_id": str(grace.id)})
+    service.update_issue(db.session, me, issue.id, 2, {"status": "resolved"})
+    html = text(client.get(f"/issues/{issue.id}"))
+    history = html.split('id="issue-history"')[1]
+    assert history.index("created this issue") < history.index("Grace Hopper") < history.index("Resolved")
+    assert "Unassigned" in history and "version 3" in history
+    assert db.session.execute(sa.select(sa.func.count(IssueEvent.id))).scalar_one() == 3
