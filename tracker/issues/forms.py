@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, User
 
@@ -26,10 +27,10 @@ class IssueForm(FlaskForm):
             statuses = list(STATUSES)
         else:
             statuses = [s for s in STATUSES if s == current_status or s in TRANSITIONS[current_status]]
-        self.status.choices = [(s, STATUS_LABELS[s]) for s in statuses]
-        self.priority.choices = [(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
-        self.assignee_id.choices = [("", "Unassigned")] + [
-            (str(u.id), u.name if u.active else f"{u.name} (deactivated)")
+        self.status.choices = [SelectChoice(s, STATUS_LABELS[s]) for s in statuses]
+        self.priority.choices = [SelectChoice(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
+        self.assignee_id.choices = [SelectChoice("", "Unassigned")] + [
+            SelectChoice(str(u.id), u.name if u.active else f"{u.name} (deactivated)")
             for u in users
             if u.active or u.id == current_assignee_id
         ]

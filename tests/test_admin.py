@@ -1,0 +1,93 @@
+"""User administration: add users, change roles, deactivate; admins only."""
+
+import html as htmllib
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.models import User
+
+
+def text(response) -> str:
+    """Body with entities decoded."""
+    return htmllib.unescape(response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_only_admins_manage_users(client, login_as, make_user, role, snapshot):
+    target = make_user()
+    login_as(role)
+    before = snapshot()
+    assert client.get("/admin/users").status_code == 403
+    assert client.post("/admin/users", data={"name": "X", "email": "x@y.io", "password": "longenough"}).status_code == 403
+    assert client.post(f"/admin/users/{target.id}/role", data={"role": "admin"}).status_code == 403
+    assert client.post(f"/admin/users/{target.id}/active", data={"active": "0"}).status_code == 403
+    assert snapshot() == before
+
+
+def test_admin_adds_user(client, login_as):
+    login_as("admin")
+    response = client.post("/admin/users", data={"name": "Grace", "email": "grace@example.com", "role": "viewer", "password": "longenough"})
+    assert response.status_code == 303
+    user = db.session.execute(sa.select(User).where(User.email == "grace@example.com")).scalar_one()
+    assert user.role == "viewer" and user.active
+    assert "Added Grace (grace@example.com) as viewer." in text(client.get("/admin/users"))
+
+
+def test_adding_user_with_bad_input_rerenders(client, login_as, make_user, snapshot):
+    login_as("admin")
+    make_user(email="taken@example.com")
+    before = snapshot()
+    response = client.post("/admin/users", data={"name": "Grace", "email": "Taken@example.com", "role": "boss", "password": "x"})
+    page = text(response)
+    assert response.status_code == 422
+    assert "A user with email taken@example.com already exists." in page
+    assert "Role 'boss' is not one of admin, member, viewer." in page
+    assert "Password must be at least 8 characters." in page
+    assert 'value="Grace"' in page
+    assert snapshot() == before
+
+
+def test_change_role_and_deactivate(client, login_as, make_user, make_issue):
+    login_as("admin")
+    user = make_user("member")
+    issue = make_issue(assignee_id=user.id)
+    assert client.post(f"/admin/users/{user.id}/role", data={"role": "viewer"}).status_code == 303
+    assert client.post(f"/admin/users/{user.id}/active", data={"active": "0"}).status_code == 303
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert (user.role, user.active) == ("viewer", False)
+    assert issue.assignee_id == user.id, "their issues stay"
+    page = text(client.get(f"/issues/{issue.id}"))
+    assert "(deactivated)" in page
+    assert client.post(f"/admin/users/{user.id}/active", data={"active": "1"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, user.id).active
+
+
+def test_last_admin_stays_admin_and_active(client, login_as, snapshot):
+    me = login_as("admin")
+    before = snapshot()
+    response = client.post(f"/admin/users/{me.id}/role", data={"role": "member"})
+    assert response.status_code == 422 and "is the last active admin" in text(response)
+    response = client.post(f"/admin/users/{me.id}/active", data={"active": "0"})
+    assert response.status_code == 422 and "is the last active admin" in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "status"),
+    [
+        ("/admin/users/999/role", {"role": "member"}, 404),
+        ("/admin/users/{id}/role", {"role": "owner"}, 422),
+        ("/admin/users/{id}/active", {"active": "maybe"}, 422),
+        ("/admin/users/999/active", {"active": "0"}, 404),
+    ],
+)
+def test_bad_admin_requests(client, login_as, make_user, snapshot, url, data, status):
+    login_as("admin")
+    user = make_user()
+    before = snapshot()
+    assert client.post(url.format(id=user.id), data=data).status_code == status
+    assert snapshot() == before

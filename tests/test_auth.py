@@ -1,0 +1,153 @@
+"""First-run setup, sign-in and sign-out, throttling, and sign-in being required everywhere."""
+
+import html as htmllib
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD
+from tracker.extensions import db
+from tracker.models import SignInFailure, User
+
+
+def text(response) -> str:
+    """Body with entities decoded."""
+    return htmllib.unescape(response.get_data(as_text=True))
+
+
+def test_every_page_leads_to_setup_while_no_user_exists(client):
+    for url in ("/", "/issues", "/issues/1", "/admin/users", "/login"):
+        response = client.get(url)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/setup"), url
+
+
+def test_setup_creates_first_admin_and_signs_in(client):
+    response = client.post("/setup", data={"name": "Ada Lovelace", "email": " Ada@Example.com ", "password": "analytical"})
+    assert response.status_code == 303
+    user = db.session.execute(sa.select(User)).scalar_one()
+    assert (user.name, user.email, user.role, user.active) == ("Ada Lovelace", "ada@example.com", "admin", True)
+    assert user.password_hash != "analytical" and user.password_hash.startswith("scrypt:")
+    assert client.get("/issues").status_code == 200
+    assert client.get("/setup").headers["Location"].endswith("/login"), "setup is closed once a user exists"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "", "email": "a@b.co", "password": "longenough"}, "Name is required."),
+        ({"name": "A", "email": "not-an-email", "password": "longenough"}, "Enter an email address like name@example.com."),
+        ({"name": "A", "email": "a@b.co", "password": "short"}, "Password must be at least 8 characters."),
+    ],
+)
+def test_setup_rejects_bad_input(client, data, message):
+    response = client.post("/setup", data=data)
+    assert response.status_code == 422 and message in text(response)
+    assert db.session.execute(sa.select(sa.func.count(User.id))).scalar_one() == 0
+
+
+def test_setup_when_users_exist_cannot_create_another_admin(client, make_user):
+    make_user("admin")
+    response = client.post("/setup", data={"name": "Eve", "email": "eve@x.io", "password": "longenough"})
+    assert response.status_code == 302
+    assert db.session.execute(sa.select(sa.func.count(User.id))).scalar_one() == 1
+
+
+def test_signed_out_visitor_is_sent_to_login_with_next(client, make_user):
+    make_user()
+    response = client.get("/issues?status=open")
+    assert response.status_code == 302
+    assert "/login?next=/issues?status%3Dopen" in response.headers["Location"]
+
+
+def test_login_and_logout(client, make_user):
+    user = make_user(email="grace@example.com")
+    response = client.post("/login?next=/issues/5", data={"email": "GRACE@example.com", "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/issues/5"
+    assert client.get("/issues").status_code == 200
+    response = client.post("/logout")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/login")
+    assert client.get("/issues").status_code == 302
+    assert user.id
+
+
+def test_login_ignores_offsite_next(client, make_user):
+    make_user(email="grace@example.com")
+    response = client.post("/login?next=//evil.example/x", data={"email": "grace@example.com", "password": PASSWORD})
+    assert response.headers["Location"] == "/issues"
+
+
+def test_wrong_password_is_422_and_recorded(client, make_user):
+    make_user(email="grace@example.com")
+    response = client.post("/login", data={"email": "grace@example.com", "password": "wrong"})
+    assert response.status_code == 422 and "Email or password is not correct." in text(response)
+    assert client.get("/issues").status_code == 302
+    assert db.session.execute(sa.select(sa.func.count(SignInFailure.id))).scalar_one() == 1
+
+
+def test_deactivated_user_cannot_sign_in_and_is_signed_out(client, make_user, login):
+    user = make_user(email="gone@example.com")
+    login(user)
+    assert client.get("/issues").status_code == 200
+    user.active = False
+    db.session.commit()
+    assert client.get("/issues").status_code == 302, "an open session ends on deactivation"
+    response = client.post("/login", data={"email": "gone@example.com", "password": PASSWORD})
+    assert response.status_code == 422 and "This account is deactivated." in text(response)
+
+
+def test_failures_are_throttled_per_account(client, make_user):
+    make_user(email="grace@example.com")
+    for _ in range(5):
+        assert client.post("/login", data={"email": "grace@example.com", "password": "nope"}).status_code == 422
+    response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
+    assert response.status_code == 429 and "Too many failed sign-in attempts" in text(response)
+    assert client.get("/issues").status_code == 302
+
+
+def test_failures_are_throttled_per_address(app, client, make_user):
+    app.config["SIGNIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    make_user(email="grace@example.com")
+    for n in range(3):
+        client.post("/login", data={"email": f"nobody{n}@example.com", "password": "nope"})
+    response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
+    assert response.status_code == 429
+
+
+def test_success_clears_account_failures(client, make_user):
+    make_user(email="grace@example.com")
+    for _ in range(4):
+        client.post("/login", data={"email": "grace@example.com", "password": "nope"})
+    assert client.post("/login", data={"email": "grace@example.com", "password": PASSWORD}).status_code == 303
+    count = db.session.execute(
+        sa.select(sa.func.count(SignInFailure.id)).where(SignInFailure.email == "grace@example.com")
+    ).scalar_one()
+    assert count == 0
+
+
+def test_static_files_need_no_sign_in(client, make_user):
+    make_user()
+    response = client.get("/static/vendor/htmx-2.0.11.min.js")
+    assert response.status_code == 200 and b"htmx" in response.data
+    response.close()
+
+
+def test_cli_creates_user_with_password_from_stdin(runner):
+    result = runner.invoke(
+        args=["user", "create", "--name", "Linus", "--email", "linus@example.com", "--role", "viewer", "--password-stdin"],
+        input="s3cret-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created viewer Linus <linus@example.com>" in result.output
+    user = db.session.execute(sa.select(User).where(User.email == "linus@example.com")).scalar_one()
+    assert user.role == "viewer"
+
+
+def test_cli_reports_invalid_input(runner, make_user):
+    make_user(email="taken@example.com")
+    result = runner.invoke(
+        args=["user", "create", "--name", "X", "--email", "taken@example.com", "--role", "member", "--password-stdin"],
+        input="short\n",
+    )
+    assert result.exit_code == 1
+    assert "A user with email taken@example.com already exists." in result.output
+    assert "Password must be at least 8 characters." in result.output

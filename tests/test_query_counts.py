@@ -1,0 +1,38 @@
+"""The list and the issue page run a constant number of SQL statements, whatever the data size."""
+
+from tracker.extensions import db
+from tracker.issues import service
+
+
+def _statements_for(client, count_statements, url):
+    db.session.expire_all()  # as in a fresh request: nothing cached from the test's own work
+    with count_statements() as statements:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(statements)
+
+
+def test_list_page_statement_count_is_constant(app, client, login_as, make_user, make_issue, count_statements):
+    login_as("viewer")
+    people = [make_user(name=f"Person {n}") for n in range(5)]
+    for n in range(5):
+        make_issue(title=f"Issue {n}", assignee_id=people[n % 5].id)
+    small = _statements_for(client, count_statements, "/issues")
+    for n in range(5, 60):
+        make_issue(title=f"Issue {n}", assignee_id=people[n % 5].id)
+    large = _statements_for(client, count_statements, "/issues")
+    assert small == large <= 4
+    assert _statements_for(client, count_statements, "/issues?status=open&q=issue&sort=-priority") == large
+
+
+def test_issue_page_statement_count_is_constant(app, client, login_as, make_user, make_issue, count_statements):
+    me = login_as("member")
+    people = [make_user(name=f"Person {n}") for n in range(6)]
+    few = make_issue(title="Few events", assignee_id=people[0].id)
+    few = service.update_issue(db.session, me, few.id, 1, {"assignee_id": str(people[1].id)})
+    many = make_issue(title="Many events")
+    for n in range(60):
+        many = service.update_issue(db.session, me, many.id, many.version, {"assignee_id": str(people[n % 6].id), "title": f"T{n}"})
+    small = _statements_for(client, count_statements, f"/issues/{few.id}")
+    large = _statements_for(client, count_statements, f"/issues/{many.id}")
+    assert small == large <= 5

@@ -1,0 +1,48 @@
+"""Migrations and models agree, on both databases; the search index exists on PostgreSQL."""
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from tracker.extensions import db
+
+
+def _include_object(obj, name, type_, reflected, compare_to):
+    from pathlib import Path
+
+    env = Path(__file__).resolve().parent.parent / "migrations" / "env.py"
+    source = env.read_text()
+    namespace: dict = {}
+    # The env module runs migrations on import; read only its list of hand-made PostgreSQL indexes.
+    start = source.index("POSTGRES_ONLY_INDEXES")
+    exec(source[start : source.index("\n", start)], namespace)
+    return not (type_ == "index" and name in namespace["POSTGRES_ONLY_INDEXES"])
+
+
+def test_migrations_match_models(app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": _include_object}
+        )
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+
+
+def test_migration_head_is_applied(app):
+    version = db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    from pathlib import Path
+
+    heads = [p.stem.split("_")[0] for p in (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob("*.py")]
+    assert version == max(heads)
+
+
+def test_search_uses_the_gin_index_on_postgres(app, postgres_only):
+    from tracker.issues.queries import IssueFilter, filtered
+
+    db.session.execute(sa.text("SET enable_seqscan = off"))
+    stmt = filtered("postgresql", IssueFilter(q="login crash"))
+    compiled = stmt.compile(db.engine)
+    connection = db.session.connection()
+    plan = "\n".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    db.session.rollback()
+    assert "ix_issues_search" in plan

@@ -1,0 +1,116 @@
+"""Headers, CSRF, escaping of user content, error pages that never leak a traceback."""
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.models import Issue
+
+XSS = '<script>alert(1)</script><img src=x onerror=alert(2)>"\'&'
+
+
+def test_security_headers(client, login_as):
+    login_as("viewer")
+    response = client.get("/issues")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_scripts_or_handlers(client, login_as, make_issue):
+    login_as("admin")
+    issue = make_issue()
+    for url in ("/issues", "/issues/new", f"/issues/{issue.id}", f"/issues/{issue.id}/edit", "/admin/users"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>" not in html and " hx-on" not in html and " onclick=" not in html, url
+        assert html.count("<script") == html.count('<script src="/static/'), url
+
+
+def test_session_cookie_is_httponly_and_lax(client, make_user):
+    make_user(email="a@example.com")
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login", data={"email": "a@example.com", "password": PASSWORD})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.fixture
+def csrf_on(app):
+    """Switch CSRF protection on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+
+
+def test_state_change_without_csrf_token_is_400_and_changes_nothing(csrf_on, client, login_as, make_issue, snapshot):
+    login_as("member")
+    issue = make_issue(title="Safe")
+    before = snapshot()
+    data = {"title": "Hacked", "version": "1", "status": "open", "priority": "low", "assignee_id": ""}
+    for url in (f"/issues/{issue.id}/edit", "/issues/new"):
+        response = client.post(url, data=data)
+        assert response.status_code == 400
+        assert "security token" in response.get_data(as_text=True)
+    assert client.post("/logout").status_code == 400
+    assert snapshot() == before
+
+
+def test_csrf_token_as_htmx_header_is_accepted(csrf_on, client, login_as, make_issue):
+    login_as("member")
+    issue = make_issue(title="Safe")
+    page = client.get(f"/issues/{issue.id}/edit").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    data = {"title": "Changed", "description": "", "version": "1", "status": "open", "priority": "low", "assignee_id": ""}
+    headers = {"HX-Request": "true", "HX-Target": "issue-main", "X-CSRFToken": token}
+    assert client.post(f"/issues/{issue.id}/edit", data=data, headers=headers).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).title == "Changed"
+
+
+def test_user_content_is_escaped_everywhere(client, login_as, make_user, make_issue):
+    login_as("admin")
+    evil = make_user(name=XSS)
+    issue = make_issue(title=XSS, description=XSS, assignee_id=evil.id)
+    for url in ("/issues", f"/issues/{issue.id}", f"/issues/{issue.id}/edit", "/admin/users"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in html and "<img src=x" not in html, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+
+
+def test_unknown_url_is_a_404_page(client, login_as):
+    login_as("viewer")
+    response = client.get("/nowhere")
+    assert response.status_code == 404 and "Not found" in response.get_data(as_text=True)
+
+
+def test_wrong_method_is_405(client, login_as):
+    login_as("viewer")
+    assert client.delete("/issues").status_code == 405
+
+
+def test_unexpected_error_is_a_plain_500_page_and_rolls_back(app, client, login_as, make_issue, monkeypatch):
+    login_as("member")
+    issue = make_issue(title="Before")
+    from tracker.issues import service
+
+    def broken(*args, **kwargs):
+        db.session.execute(sa.update(Issue).values(title="half-done"))
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "issue_history", broken)
+    app.logger.disabled = True
+    response = client.get(f"/issues/{issue.id}")
+    app.logger.disabled = False
+    assert response.status_code == 500
+    assert "nothing was saved" in response.get_data(as_text=True) and "RuntimeError" not in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).title == "Before"
+
+
+def test_htmx_error_carries_a_message_event(client, login_as, make_issue):
+    login_as("viewer")
+    issue = make_issue()
+    response = client.post(f"/issues/{issue.id}/edit", data={"title": "x"}, headers={"HX-Request": "true"})
+    assert response.status_code == 403
+    assert '"tracker:error"' in response.headers["HX-Trigger"]
