@@ -13,6 +13,6 @@ class NewUserForm(FlaskForm):
     """Add a user with a starting password."""
 
     name = StringField("Name")
-    email = EmailField("Email")
+    email = EmailField("Email", render_kw={"autocomplete": "off"})
     role = SelectField("Role", choices=ROLE_CHOICES, default="member", validate_choice=False)
-    password = PasswordField("Starting password")
+    password = PasswordField("Starting password", render_kw={"autocomplete": "new-password"})
