@@ -188,6 +188,7 @@ def test_build_conflict_merges_one_sided_changes_and_marks_both_sided(make_user,
         "priority": "theirs",
         "status": "same",
         "assignee_id": "same",
+        "labels": "same",
     }
     assert conflict.merged_values["title"] == "Mine"
     assert conflict.merged_values["description"] == "My body"

@@ -264,8 +264,8 @@ def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login
     html = text(saved)
     assert saved.status_code == 200 and html.lstrip().startswith('<article id="issue-main"')
     assert "Critical" in html and saved.headers["HX-Trigger"] == "issue-changed"
-    history = text(client.get(f"/issues/{issue.id}", headers={**HX, "HX-Target": "issue-history"}))
-    assert history.lstrip().startswith('<section id="issue-history"') and "Critical" in history
+    history = text(client.get(f"/issues/{issue.id}", headers={**HX, "HX-Target": "issue-timeline"}))
+    assert history.lstrip().startswith('<section id="issue-timeline"') and "Critical" in history
 
 
 @pytest.mark.parametrize(
@@ -427,7 +427,7 @@ def test_history_lists_every_change_in_order(client, login_as, make_issue, make_
     service.update_issue(db.session, me, issue.id, 1, {"assignee_id": str(grace.id)})
     service.update_issue(db.session, me, issue.id, 2, {"status": "resolved"})
     html = text(client.get(f"/issues/{issue.id}"))
-    history = html.split('id="issue-history"')[1]
+    history = html.split('id="issue-timeline"')[1]
     assert history.index("created this issue") < history.index("Grace Hopper") < history.index("Resolved")
     assert "Unassigned" in history and "version 3" in history
     assert db.session.execute(sa.select(sa.func.count(IssueEvent.id))).scalar_one() == 3

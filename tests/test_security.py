@@ -92,13 +92,13 @@ def test_wrong_method_is_405(client, login_as):
 def test_unexpected_error_is_a_plain_500_page_and_rolls_back(app, client, login_as, make_issue, monkeypatch):
     login_as("member")
     issue = make_issue(title="Before")
-    from tracker.issues import service
+    from tracker.issues import pages
 
     def broken(*args, **kwargs):
         db.session.execute(sa.update(Issue).values(title="half-done"))
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(service, "issue_history", broken)
+    monkeypatch.setattr(pages, "load_timeline", broken)
     app.logger.disabled = True
     response = client.get(f"/issues/{issue.id}")
     app.logger.disabled = False

@@ -40,11 +40,15 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from . import auth, cli, errorpages, security
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .comments import bp as comments_bp
     from .issues import bp as issues_bp
+    from .labels import bp as labels_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(issues_bp)
+    app.register_blueprint(comments_bp)
+    app.register_blueprint(labels_bp)
     auth.init_login(login_manager)
     errorpages.register(app)
     security.register(app)

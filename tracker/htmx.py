@@ -34,3 +34,8 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response
+
+
+def targets(element_id: str) -> bool:
+    """True for an htmx request aimed at the element with this id."""
+    return is_htmx() and request.headers.get("HX-Target") == element_id

@@ -27,7 +27,9 @@ TRANSITIONS = {
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
 # Fields of an issue that a person edits; the version protocol and the timeline cover exactly these.
-EDITABLE_FIELDS = ("title", "description", "status", "priority", "assignee_id")
+EDITABLE_FIELDS = ("title", "description", "status", "priority", "assignee_id", "labels")
+LABEL_NAME_MAX = 50
+COMMENT_MAX = 10_000
 
 
 def utcnow() -> datetime:
@@ -85,6 +87,9 @@ class Issue(db.Model):
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="raise")
+    labels: Mapped[list[Label]] = relationship(
+        secondary="issue_labels", lazy="raise", order_by="Label.name_key", viewonly=True
+    )
 
     __table_args__ = (
         sa.CheckConstraint("status IN ('open', 'in_progress', 'resolved', 'closed')", name="status"),
@@ -99,8 +104,55 @@ class Issue(db.Model):
     )
 
     def field_values(self) -> dict[str, Any]:
-        """The editable fields as a plain dict."""
-        return {name: getattr(self, name) for name in EDITABLE_FIELDS}
+        """The editable fields as a plain dict (labels as a sorted list of label ids; needs labels loaded)."""
+        values = {name: getattr(self, name) for name in EDITABLE_FIELDS if name != "labels"}
+        values["labels"] = sorted(label.id for label in self.labels)
+        return values
+
+
+class Label(db.Model):
+    """A label; names are unique regardless of case (name_key is the lower-cased name)."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(LABEL_NAME_MAX))
+    name_key: Mapped[str] = mapped_column(sa.String(LABEL_NAME_MAX), unique=True)
+    color: Mapped[str] = mapped_column(sa.String(7))  # #rrggbb
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+
+class IssueLabel(db.Model):
+    """Which label an issue carries."""
+
+    __tablename__ = "issue_labels"
+
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    label_id: Mapped[int] = mapped_column(sa.ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (sa.Index("ix_issue_labels_label_id_issue_id", "label_id", "issue_id"),)
+
+
+class Comment(db.Model):
+    """A comment in an issue's thread: Markdown source and its sanitized HTML, rendered once on save."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    deleted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise")
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id], lazy="raise")
+
+    __table_args__ = (sa.Index("ix_comments_issue_id_id", "issue_id", "id"),)
 
 
 class IssueEvent(db.Model):
@@ -111,14 +163,17 @@ class IssueEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(sa.String(20))  # created | updated
+    kind: Mapped[str] = mapped_column(sa.String(20))  # created | updated | comment | label_deleted
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     version: Mapped[int] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
 
     actor: Mapped[User | None] = relationship(lazy="raise")
+    comment: Mapped[Comment | None] = relationship(lazy="raise")
 
-    __table_args__ = (sa.Index("ix_issue_events_issue_id_created_at", "issue_id", "created_at", "id"),)
+    # The timeline reads an issue's events in id order (ids grow with time).
+    __table_args__ = (sa.Index("ix_issue_events_issue_id_id", "issue_id", "id"),)
 
 
 class SignInFailure(db.Model):

@@ -5,23 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, User
+from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, Label, User
 
 
 class IssueForm(FlaskForm):
-    """Title, description, status, priority, assignee and the version the edit started from."""
+    """Title, description, status, priority, assignee, labels and the version the edit started from."""
 
     title = StringField("Title")
     description = TextAreaField("Description")
     status = SelectField("Status", validate_choice=False)
     priority = SelectField("Priority", validate_choice=False)
     assignee_id = SelectField("Assignee", validate_choice=False)
+    labels = SelectMultipleField("Labels", validate_choice=False)
     version = HiddenField()
 
-    def set_choices(self, users: Iterable[User], current_status: str | None, current_assignee_id: int | None) -> None:
+    def set_choices(
+        self,
+        users: Iterable[User],
+        current_status: str | None,
+        current_assignee_id: int | None,
+        labels: Iterable[Label] = (),
+    ) -> None:
         """Offer the statuses the workflow allows from `current_status`, and active users (plus the current one)."""
         if current_status is None:
             statuses = list(STATUSES)
@@ -34,3 +41,4 @@ class IssueForm(FlaskForm):
             for u in users
             if u.active or u.id == current_assignee_id
         ]
+        self.label_options = list(labels)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..models import PRIORITIES, STATUSES, Issue, User
+from ..models import PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
 
 SORTS = {
     "updated": "Last updated",
@@ -42,8 +42,15 @@ class IssueFilter:
     priority: list[str] = field(default_factory=list)
     assignee: str = ""  # "" any, "none" unassigned, or a user id as text
     q: str = ""
+    labels: list[str] = field(default_factory=list)  # label names from the URL: issues having all of them
+    label_ids: list[int] = field(default_factory=list)  # the same, resolved
     sort: str = DEFAULT_SORT
     page: int = 1
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether any filter narrows the list."""
+        return bool(self.status or self.priority or self.assignee or self.q or self.labels)
 
     def words(self) -> list[str]:
         """The search words of `q`."""
@@ -56,6 +63,7 @@ class IssueFilter:
             "priority": self.priority,
             "assignee": self.assignee,
             "q": self.q,
+            "label": self.labels,
             "sort": self.sort if self.sort != DEFAULT_SORT else "",
             "page": self.page if self.page != 1 else "",
         }
@@ -90,6 +98,12 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         assignee = ""
     result.assignee = assignee
     result.q = _first(args, "q")[:200]
+    names: list[str] = []
+    for raw in args.getlist("label"):
+        name = " ".join(raw.split())
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    result.labels = names[:10]
     sort = _first(args, "sort") or DEFAULT_SORT
     if sort.lstrip("-") not in SORTS:
         errors["sort"] = f"Unknown sort '{sort}'; use one of {', '.join(SORTS)} (with - for descending)."
@@ -101,6 +115,17 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         page = "1"
     result.page = int(page)
     return result, errors
+
+
+def resolve_labels(view: IssueFilter, labels: list[Label]) -> dict[str, str]:
+    """Turn the filter's label names into ids using the known labels; unknown names are an error."""
+    by_key = {label.name_key: label for label in labels}
+    unknown = [name for name in view.labels if name.lower() not in by_key]
+    view.label_ids = [by_key[name.lower()].id for name in view.labels if name.lower() in by_key]
+    if unknown:
+        view.label_ids.append(-1)  # a label that does not exist matches no issue
+        return {"label": f"There is no label named '{unknown[0]}'."}
+    return {}
 
 
 def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
@@ -135,6 +160,8 @@ def filtered(dialect: str, view: IssueFilter) -> sa.Select:
         stmt = stmt.where(Issue.assignee_id.is_(None))
     elif view.assignee:
         stmt = stmt.where(Issue.assignee_id == int(view.assignee))
+    for label_id in view.label_ids:
+        stmt = stmt.where(Issue.id.in_(sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == label_id)))
     words = view.words()
     if words:
         stmt = stmt.where(search_clause(dialect, words))
@@ -199,7 +226,7 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
     items = list(
         session.execute(
             ordered(base, view.sort)
-            .options(joinedload(Issue.assignee))
+            .options(joinedload(Issue.assignee), selectinload(Issue.labels))
             .limit(per_page)
             .offset((view.page - 1) * per_page)
         ).scalars()

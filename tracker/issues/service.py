@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion
 from ..models import (
@@ -22,9 +22,11 @@ from ..models import (
     TRANSITIONS,
     Issue,
     IssueEvent,
+    IssueLabel,
     User,
     utcnow,
 )
+from ..labels import service as labels_service
 
 
 def require_editor(actor: User) -> None:
@@ -98,6 +100,14 @@ def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None
                     errors["assignee_id"] = f"Unknown assignee '{raw['assignee_id']}'."
                 elif not user.active:
                     errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
+    if "labels" in raw:
+        values = raw["labels"]
+        if isinstance(values, (str, int)):
+            values = [values]
+        try:
+            cleaned["labels"] = labels_service.resolve_ids(session, values or [])
+        except InvalidInput as exc:
+            errors.update(exc.errors)
     if errors:
         raise InvalidInput(errors)
     return cleaned
@@ -127,9 +137,10 @@ def resolved_at_for(old_status: str | None, new_status: str, old_resolved_at: da
 def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue:
     """Create an issue reported by `actor` at version 1 and record its creation."""
     require_editor(actor)
-    values = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": None}
+    values = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": None, "labels": []}
     values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS})
     cleaned = clean_fields(session, values)
+    label_ids = cleaned.pop("labels")
     now = utcnow()
     issue = Issue(
         **cleaned,
@@ -141,6 +152,8 @@ def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue
     )
     session.add(issue)
     session.flush()
+    if label_ids:
+        session.execute(sa.insert(IssueLabel), [{"issue_id": issue.id, "label_id": i} for i in label_ids])
     session.add(IssueEvent(issue_id=issue.id, actor_id=actor.id, kind="created", changes={}, version=1, created_at=now))
     session.commit()
     return issue
@@ -151,7 +164,8 @@ def get_issue(session: Session, issue_id: int) -> Issue:
     issue = session.execute(
         sa.select(Issue)
         .where(Issue.id == issue_id)
-        .options(joinedload(Issue.assignee), joinedload(Issue.reporter))
+        .options(joinedload(Issue.assignee), joinedload(Issue.reporter), selectinload(Issue.labels))
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if issue is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
@@ -173,24 +187,23 @@ def update_issue(
     """
     require_editor(actor)
     expected = parse_version(version)
-    issue = session.get(Issue, issue_id)
-    if issue is None:
-        raise NotFound(f"Issue #{issue_id} does not exist.")
+    issue = get_issue(session, issue_id)
     cleaned = clean_fields(session, raw, issue)
     if expected > issue.version:
         raise InvalidInput({"version": f"Version {expected} is newer than the issue's current version {issue.version}."})
     if expected < issue.version:
         raise StaleVersion(issue_id, expected, issue.version)
+    current = issue.field_values()
     for name in take_theirs:
         if name in EDITABLE_FIELDS:
-            cleaned[name] = getattr(issue, name)
+            cleaned[name] = current[name]
     if "status" in cleaned:
         check_transition(issue.status, cleaned["status"])
-    changes = {name: [getattr(issue, name), value] for name, value in cleaned.items() if getattr(issue, name) != value}
+    changes: dict[str, Any] = {name: [current[name], value] for name, value in cleaned.items() if current[name] != value}
     if not changes:
         return issue
     now = utcnow()
-    values: dict[str, Any] = {name: new for name, (_old, new) in changes.items()}
+    values: dict[str, Any] = {name: new for name, (_old, new) in changes.items() if name != "labels"}
     if "status" in changes:
         values["resolved_at"] = resolved_at_for(issue.status, values["status"], issue.resolved_at, now)
     values["updated_at"] = now
@@ -204,24 +217,25 @@ def update_issue(
     if result.rowcount != 1:
         session.rollback()
         raise StaleVersion(issue_id, expected)
+    if "labels" in changes:
+        old, new = changes["labels"]
+        replace_labels(session, issue_id, old, new)
+        names = labels_service.by_ids(session, set(old) ^ set(new))
+        changes["label_names"] = {str(i): label.name for i, label in names.items()}
     session.add(
         IssueEvent(issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now)
     )
     session.commit()
-    session.refresh(issue)
-    return issue
+    return get_issue(session, issue_id)
 
 
-def issue_history(session: Session, issue_id: int) -> list[IssueEvent]:
-    """The issue's events, oldest first, with their actors loaded."""
-    return list(
-        session.execute(
-            sa.select(IssueEvent)
-            .where(IssueEvent.issue_id == issue_id)
-            .options(joinedload(IssueEvent.actor))
-            .order_by(IssueEvent.created_at, IssueEvent.id)
-        ).scalars()
-    )
+def replace_labels(session: Session, issue_id: int, old: list[int], new: list[int]) -> None:
+    """Replace the issue's label set (inside the caller's transaction)."""
+    removed, added = set(old) - set(new), set(new) - set(old)
+    if removed:
+        session.execute(sa.delete(IssueLabel).where(IssueLabel.issue_id == issue_id, IssueLabel.label_id.in_(removed)))
+    if added:
+        session.execute(sa.insert(IssueLabel), [{"issue_id": issue_id, "label_id": i} for i in sorted(added)])
 
 
 def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:
@@ -230,16 +244,6 @@ def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:
     if not wanted:
         return {}
     return {u.id: u for u in session.execute(sa.select(User).where(User.id.in_(wanted))).scalars()}
-
-
-def referenced_user_ids(events: Iterable[IssueEvent]) -> set[int]:
-    """Every user id that appears in assignee changes of these events."""
-    ids: set[int] = set()
-    for event in events:
-        old_new = (event.changes or {}).get("assignee_id")
-        if old_new:
-            ids.update(v for v in old_new if v is not None)
-    return ids
 
 
 @dataclass
@@ -251,7 +255,7 @@ class FieldMerge:
     theirs: Any
     mine: Any
     merged: Any
-    state: str  # same | theirs | mine | conflict
+    state: str  # same | theirs | mine | merged (label sets) | conflict
 
 
 @dataclass
@@ -308,6 +312,9 @@ def build_conflict(session: Session, issue_id: int, expected: int, mine: Mapping
             fields.append(FieldMerge(name, b, t, m, t, "theirs"))
         elif t == b:
             fields.append(FieldMerge(name, b, t, m, m, "mine"))
+        elif name == "labels":
+            merged = sorted((set(t) | (set(m) - set(b))) - (set(b) - set(m)))
+            fields.append(FieldMerge(name, b, t, m, merged, "merged"))
         else:
             fields.append(FieldMerge(name, b, t, m, m, "conflict"))
     return Conflict(issue=issue, expected=expected, fields=fields, changed_by=changed_by)

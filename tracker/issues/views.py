@@ -9,15 +9,20 @@ from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render
+from ..labels import service as labels_service
 from ..models import EDITABLE_FIELDS
 from . import bp, queries, service
 from .forms import IssueForm
+from .pages import issue_page
+from .timeline import load_timeline
 
 
 @bp.get("")
 def index():
     """The filterable, sortable, paged list; an htmx request gets only the results."""
     view, errors = queries.parse_filter(request.args)
+    labels = labels_service.all_labels(db.session)
+    errors.update(queries.resolve_labels(view, labels))
     page = queries.list_issues(db.session, view, per_page=_per_page())
     return render(
         "issues/list.html",
@@ -27,6 +32,7 @@ def index():
         page=page,
         errors=errors,
         users=queries.people(db.session),
+        labels=labels,
         sorts=queries.SORTS,
     )
 
@@ -37,9 +43,16 @@ def _per_page() -> int:
     return current_app.config["ISSUES_PER_PAGE"]
 
 
-def _submitted() -> dict[str, str]:
-    """The editable fields present in the posted form."""
-    return {name: request.form[name] for name in EDITABLE_FIELDS if name in request.form}
+def _submitted() -> dict:
+    """The editable fields present in the posted form (labels as the list of ticked label ids)."""
+    values: dict = {name: request.form[name] for name in EDITABLE_FIELDS if name in request.form and name != "labels"}
+    if "labels" in request.form:
+        values["labels"] = request.form.getlist("labels")
+    return values
+
+
+def _choices(form: IssueForm, status: str | None, assignee_id: int | None) -> None:
+    form.set_choices(queries.people(db.session), status, assignee_id, labels_service.all_labels(db.session))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -48,7 +61,7 @@ def new():
     if not current_user.can_edit:
         abort(403, "Viewers can read issues but not create them.")
     form = IssueForm()
-    form.set_choices(queries.people(db.session), None, None)
+    _choices(form, None, None)
     if request.method == "POST":
         try:
             issue = service.create_issue(db.session, current_user, _submitted())
@@ -63,19 +76,22 @@ def new():
     return render("issues/new.html", form=form)
 
 
-def _history_context(issue_id: int) -> dict:
-    events = service.issue_history(db.session, issue_id)
-    names = service.users_by_id(db.session, service.referenced_user_ids(events))
-    return {"events": events, "user_names": names}
-
-
 @bp.get("/<int:issue_id>")
 def show(issue_id: int):
-    """The issue page: fields and history; htmx can ask for either part alone."""
+    """The issue page: fields, timeline and comment form; htmx can ask for one part alone."""
+    return issue_page(issue_id, block=block_for(["issue_main", "issue_timeline"]))
+
+
+@bp.get("/<int:issue_id>/timeline")
+def timeline(issue_id: int):
+    """Earlier timeline entries (before=<entry id>): a page without JavaScript, the entries for htmx."""
+    before = request.args.get("before", "")
+    if before and not before.isdigit():
+        abort(400, "before must be a timeline entry number.")
     issue = service.get_issue(db.session, issue_id)
-    block = block_for(["issue_main", "issue_history"])
-    context = _history_context(issue_id) if block != "issue_main" else {}
-    return render("issues/show.html", block=block, issue=issue, **context)
+    entries = load_timeline(db.session, issue_id, before=int(before) if before else None)
+    block = "timeline_earlier" if block_for(["timeline_earlier"]) else None
+    return render("issues/timeline.html", block=block, issue=issue, timeline=entries)
 
 
 @bp.route("/<int:issue_id>/edit", methods=["GET", "POST"])
@@ -86,8 +102,16 @@ def edit(issue_id: int):
     issue = service.get_issue(db.session, issue_id)
     block = block_for(["issue_main"])
     if request.method == "GET":
-        form = IssueForm(data={**issue.field_values(), "assignee_id": str(issue.assignee_id or ""), "version": issue.version})
-        form.set_choices(queries.people(db.session), issue.status, issue.assignee_id)
+        values = issue.field_values()
+        form = IssueForm(
+            data={
+                **values,
+                "assignee_id": str(issue.assignee_id or ""),
+                "labels": [str(i) for i in values["labels"]],
+                "version": issue.version,
+            }
+        )
+        _choices(form, issue.status, issue.assignee_id)
         return render("issues/edit.html", block=block, form=form, issue=issue)
 
     submitted = _submitted()
@@ -108,13 +132,13 @@ def edit(issue_id: int):
         )
     except InvalidInput as exc:
         form = IssueForm()
-        form.set_choices(queries.people(db.session), issue.status, issue.assignee_id)
+        _choices(form, issue.status, issue.assignee_id)
         apply_errors(form, exc.errors)
         return render("issues/edit.html", block=block, form=form, issue=issue, status=422)
     except StaleVersion as exc:
         return _conflict(issue_id, str(exc.expected), submitted, block, choices, [])
     if block:
-        response = render("issues/show.html", block="issue_main", issue=service.get_issue(db.session, issue_id))
+        response = issue_page(issue_id, block="issue_main")
         response.headers["HX-Trigger"] = "issue-changed"
         return response
     flash(f"Saved issue #{issue_id} (version {issue.version}).", "success")
@@ -126,10 +150,19 @@ def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | No
     expected = service.parse_version(base_version)
     mine = service.clean_fields(db.session, submitted)
     conflict = service.build_conflict(db.session, issue_id, expected, mine)
-    form = IssueForm(formdata=None, data={**conflict.merged_values, "version": conflict.issue.version})
-    form.assignee_id.data = str(conflict.merged_values["assignee_id"] or "")
-    form.set_choices(queries.people(db.session), conflict.issue.status, conflict.issue.assignee_id)
+    merged = conflict.merged_values
+    form = IssueForm(
+        formdata=None,
+        data={
+            **merged,
+            "assignee_id": str(merged["assignee_id"] or ""),
+            "labels": [str(i) for i in merged["labels"]],
+            "version": conflict.issue.version,
+        },
+    )
+    _choices(form, conflict.issue.status, conflict.issue.assignee_id)
     ids = [v for f in conflict.fields if f.name == "assignee_id" for v in (f.base, f.theirs, f.mine)]
+    label_ids = {i for f in conflict.fields if f.name == "labels" for v in (f.base, f.theirs, f.mine) for i in v}
     return render(
         "issues/conflict.html",
         block=block,
@@ -140,4 +173,5 @@ def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | No
         choices=choices,
         unchosen=unchosen,
         user_names=service.users_by_id(db.session, ids),
+        label_names={i: label.name for i, label in labels_service.by_ids(db.session, label_ids).items()},
     )

@@ -1,0 +1,76 @@
+"""Comments: add, edit and delete, with Markdown rendered and sanitized once on save."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..markdown import render_markdown
+from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
+
+
+def clean_body(raw: str | None) -> str:
+    """A comment body: not empty or blank, at most 10,000 characters."""
+    body = (raw or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise InvalidInput({"body": "Write something before posting the comment."})
+    if len(body) > COMMENT_MAX:
+        raise InvalidInput({"body": f"A comment can be at most {COMMENT_MAX:,} characters (this one has {len(body):,})."})
+    return body
+
+
+def get_comment(session: Session, comment_id: int) -> Comment:
+    """A comment with its author, or NotFound (also for deleted comments)."""
+    comment = session.execute(
+        sa.select(Comment).where(Comment.id == comment_id).options(joinedload(Comment.author))
+    ).scalar_one_or_none()
+    if comment is None or comment.deleted_at is not None:
+        raise NotFound(f"Comment {comment_id} does not exist.")
+    return comment
+
+
+def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | None) -> Comment:
+    """Post a comment; it joins the timeline but never changes the issue's version (no edit conflicts)."""
+    if not actor.can_edit:
+        raise Forbidden("Viewers can read comments but not post them.")
+    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id)).scalar_one_or_none()
+    if version is None:
+        raise NotFound(f"Issue #{issue_id} does not exist.")
+    body = clean_body(raw_body)
+    now = utcnow()
+    comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, body_html=render_markdown(body), created_at=now)
+    session.add(comment)
+    session.flush()
+    session.add(
+        IssueEvent(issue_id=issue_id, actor_id=actor.id, kind="comment", changes={}, version=version, created_at=now, comment_id=comment.id)
+    )
+    # Discussion counts as activity for "last updated", without touching the version.
+    session.execute(
+        sa.update(Issue).where(Issue.id == issue_id).values(updated_at=now).execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return comment
+
+
+def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str | None) -> Comment:
+    """The author changes their comment; it keeps an "edited" mark."""
+    comment = get_comment(session, comment_id)
+    if comment.author_id != actor.id or not actor.can_edit:
+        raise Forbidden("Only the author can edit this comment.")
+    body = clean_body(raw_body)
+    if body != comment.body:
+        comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()
+        session.commit()
+    return comment
+
+
+def delete_comment(session: Session, actor: User, comment_id: int) -> Comment:
+    """The author or an admin deletes a comment; the timeline keeps a "deleted" entry, not the text."""
+    comment = get_comment(session, comment_id)
+    if not (actor.is_admin or (comment.author_id == actor.id and actor.can_edit)):
+        raise Forbidden("Only the author or an admin can delete this comment.")
+    comment.body, comment.body_html = "", ""
+    comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
+    session.commit()
+    return comment

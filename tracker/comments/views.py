@@ -1,0 +1,63 @@
+"""Views: post a comment (appended in place with htmx), edit and delete one's own comment."""
+
+from flask import redirect, request, url_for
+from flask_login import current_user
+
+from ..errors import InvalidInput
+from ..extensions import db
+from ..forms import apply_errors
+from ..htmx import block_for, render, targets
+from ..issues.pages import issue_page
+from ..issues.service import get_issue
+from . import bp, service
+from .forms import CommentForm
+
+
+@bp.post("/issues/<int:issue_id>/comments")
+def create(issue_id: int):
+    """Post a comment: htmx appends it and clears the form; without JS, redirect back to it."""
+    form = CommentForm()
+    try:
+        comment = service.add_comment(db.session, current_user, issue_id, form.body.data)
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return issue_page(issue_id, block=block_for(["comment_form"]), comment_form=form, status=422)
+    if block_for(["comment_form"]):
+        return render(
+            "comments/posted.html",
+            issue=get_issue(db.session, issue_id),
+            comment_form=CommentForm(formdata=None),
+            comment=service.get_comment(db.session, comment.id),
+        )
+    return redirect(url_for("issues.show", issue_id=issue_id, _anchor=f"comment-{comment.id}"), 303)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+def edit(comment_id: int):
+    """The author edits a comment in place (htmx) or on its own page."""
+    comment = service.get_comment(db.session, comment_id)
+    block = "comment_entry" if targets(f"comment-{comment_id}") else None
+    if request.method == "GET":
+        if comment.author_id != current_user.id or not current_user.can_edit:
+            return render("errors.html", status=403, title="Not allowed", message="Only the author can edit this comment.")
+        form = CommentForm(formdata=None, data={"body": comment.body})
+        return render("comments/edit.html", block=block, form=form, comment=comment, editing=True)
+    form = CommentForm()
+    try:
+        comment = service.edit_comment(db.session, current_user, comment_id, form.body.data)
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return render("comments/edit.html", block=block, form=form, comment=comment, editing=True, status=422)
+    if block:
+        return render("comments/edit.html", block=block, form=form, comment=comment, editing=False)
+    return redirect(url_for("issues.show", issue_id=comment.issue_id, _anchor=f"comment-{comment.id}"), 303)
+
+
+@bp.post("/comments/<int:comment_id>/delete")
+def delete(comment_id: int):
+    """The author or an admin deletes a comment; the timeline keeps a "deleted" mark."""
+    comment = service.delete_comment(db.session, current_user, comment_id)
+    block = "comment_entry" if targets(f"comment-{comment_id}") else None
+    if block:
+        return render("comments/edit.html", block=block, form=None, comment=comment, editing=False)
+    return redirect(url_for("issues.show", issue_id=comment.issue_id, _anchor=f"comment-{comment.id}"), 303)

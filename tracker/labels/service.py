@@ -1,0 +1,226 @@
+"""Labels: naming and colour rules, usage counts, and deletion that is recorded in each issue's timeline."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..errors import Forbidden, InvalidInput, NotFound
+from ..models import LABEL_NAME_MAX, Issue, IssueEvent, IssueLabel, Label, User, utcnow
+
+# A fixed palette; each colour keeps text readable (contrast >= 4.5 with the text colour chosen for it).
+PALETTE = {
+    "red": "#b60205",
+    "orange": "#d93f0b",
+    "yellow": "#fbca04",
+    "green": "#0e8a16",
+    "teal": "#006b75",
+    "blue": "#1d76db",
+    "navy": "#0052cc",
+    "purple": "#5319e7",
+    "pink": "#e99695",
+    "gray": "#6a737d",
+}
+DEFAULT_COLOR = PALETTE["blue"]
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+
+
+def require_editor(actor: User) -> None:
+    """Admins and members manage labels; viewers only see them."""
+    if not actor.can_edit:
+        raise Forbidden("Viewers cannot change labels.")
+
+
+def parse_color(raw: str | None) -> str:
+    """A palette name or a hex colour (#abc or #aabbcc) as #rrggbb."""
+    value = (raw or "").strip().lower()
+    if value in PALETTE:
+        return PALETTE[value]
+    match = _HEX.match(value)
+    if not match:
+        names = ", ".join(PALETTE)
+        raise InvalidInput({"color": f"Colour '{raw}' is not a palette colour ({names}) or a hex value like #1d76db."})
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return "#" + digits
+
+
+def text_color(background: str) -> str:
+    """Black or white, whichever contrasts more with the background (WCAG relative luminance)."""
+    channels = [int(background[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+
+
+def clean_name(session: Session, raw: str | None, exclude_id: int | None = None) -> str:
+    """A label name: 1–50 characters after trimming, unique regardless of case."""
+    name = " ".join((raw or "").split())
+    if not name:
+        raise InvalidInput({"name": "Label name is required."})
+    if len(name) > LABEL_NAME_MAX:
+        raise InvalidInput({"name": f"Label name must be at most {LABEL_NAME_MAX} characters (it has {len(name)})."})
+    clash = session.execute(sa.select(Label).where(Label.name_key == name.lower())).scalar_one_or_none()
+    if clash is not None and clash.id != exclude_id:
+        raise InvalidInput({"name": f"A label named '{clash.name}' already exists."})
+    return name
+
+
+def all_labels(session: Session) -> list[Label]:
+    """Every label by name."""
+    return list(session.execute(sa.select(Label).order_by(Label.name_key)).scalars())
+
+
+def labels_with_counts(session: Session) -> list[tuple[Label, int]]:
+    """Every label with the number of issues carrying it (one query)."""
+    count = sa.func.count(IssueLabel.issue_id)
+    rows = session.execute(
+        sa.select(Label, count).outerjoin(IssueLabel, IssueLabel.label_id == Label.id).group_by(Label.id).order_by(Label.name_key)
+    ).all()
+    return [(label, n) for label, n in rows]
+
+
+def get_label(session: Session, label_id: int) -> Label:
+    """A label, or NotFound."""
+    label = session.get(Label, label_id)
+    if label is None:
+        raise NotFound(f"Label {label_id} does not exist.")
+    return label
+
+
+def usage(session: Session, label_id: int) -> int:
+    """How many issues carry the label."""
+    return session.execute(
+        sa.select(sa.func.count()).select_from(IssueLabel).where(IssueLabel.label_id == label_id)
+    ).scalar_one()
+
+
+def create_label(session: Session, actor: User, name: str | None, color: str | None) -> Label:
+    """Create a label."""
+    require_editor(actor)
+    errors = {}
+    try:
+        name = clean_name(session, name)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        color = parse_color(color or DEFAULT_COLOR)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    now = utcnow()
+    label = Label(name=name, name_key=name.lower(), color=color, created_at=now, updated_at=now)
+    session.add(label)
+    session.commit()
+    return label
+
+
+def update_label(session: Session, actor: User, label_id: int, name: str | None, color: str | None) -> Label:
+    """Rename and/or recolour a label (issues keep it)."""
+    require_editor(actor)
+    label = get_label(session, label_id)
+    errors = {}
+    try:
+        new_name = clean_name(session, name, exclude_id=label.id)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        new_color = parse_color(color)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    label.name, label.name_key, label.color, label.updated_at = new_name, new_name.lower(), new_color, utcnow()
+    session.commit()
+    return label
+
+
+def delete_label(session: Session, actor: User, label_id: int) -> int:
+    """Delete a label; each issue carrying it gets a new version and a timeline entry. Returns that count.
+
+    A constant number of statements: one guarded UPDATE ... RETURNING locks the issues and gives their new
+    versions, one query reads their label sets, one insert writes all events, two deletes remove the label.
+    """
+    require_editor(actor)
+    label = get_label(session, label_id)
+    now = utcnow()
+    carrying = sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == label_id).scalar_subquery()
+    bumped = session.execute(
+        sa.update(Issue)
+        .where(Issue.id.in_(carrying))
+        .values(version=Issue.version + 1, updated_at=now)
+        .returning(Issue.id, Issue.version)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if bumped:
+        label_sets: dict[int, list[int]] = defaultdict(list)
+        for issue_id, other_label_id in session.execute(
+            sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(IssueLabel.issue_id.in_(carrying))
+        ):
+            label_sets[issue_id].append(other_label_id)
+        names = {str(label.id): label.name}
+        session.execute(
+            sa.insert(IssueEvent),
+            [
+                {
+                    "issue_id": issue_id,
+                    "actor_id": actor.id,
+                    "kind": "label_deleted",
+                    "changes": {
+                        "labels": [sorted(label_sets[issue_id]), sorted(set(label_sets[issue_id]) - {label.id})],
+                        "label_names": names,
+                    },
+                    "version": version,
+                    "created_at": now,
+                    "comment_id": None,
+                }
+                for issue_id, version in bumped
+            ],
+        )
+    session.execute(sa.delete(IssueLabel).where(IssueLabel.label_id == label_id))
+    session.execute(sa.delete(Label).where(Label.id == label_id))
+    session.commit()
+    return len(bumped)
+
+
+def resolve_ids(session: Session, raw: Iterable) -> list[int]:
+    """Label ids from form values (empty values ignored); unknown ids raise InvalidInput."""
+    wanted: set[int] = set()
+    for value in raw:
+        text = str(value).strip()
+        if not text:
+            continue
+        if not text.isdigit():
+            raise InvalidInput({"labels": f"Unknown label '{text}'."})
+        wanted.add(int(text))
+    if not wanted:
+        return []
+    found = set(session.execute(sa.select(Label.id).where(Label.id.in_(wanted))).scalars())
+    missing = sorted(wanted - found)
+    if missing:
+        raise InvalidInput({"labels": f"Unknown label id {missing[0]}; it may have been deleted."})
+    return sorted(wanted)
+
+
+def by_names(session: Session, names: Iterable[str]) -> tuple[list[Label], list[str]]:
+    """Labels matching these names regardless of case (one query), and the names that match none."""
+    keys = {" ".join(n.split()).lower(): n for n in names if n and n.strip()}
+    if not keys:
+        return [], []
+    found = list(session.execute(sa.select(Label).where(Label.name_key.in_(keys))).scalars())
+    known = {label.name_key for label in found}
+    return found, [original for key, original in keys.items() if key not in known]
+
+
+def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Label]:
+    """Labels with these ids (one query), for naming labels in timelines."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {label.id: label for label in session.execute(sa.select(Label).where(Label.id.in_(wanted))).scalars()}

@@ -1,0 +1,64 @@
+"""Markdown to safe HTML: CommonMark by markdown-it-py, sanitized by nh3; `#123` links to issue 123."""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "a", "img", "table", "thead", "tbody", "tr", "th", "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+URL_SCHEMES = {"http", "https", "mailto"}
+_ISSUE_REF = re.compile(r"#(\d{1,9})\b")
+
+
+def _issue_reference(issue_url: str):
+    """An inline rule turning `#123` (not inside a word) into a link to that issue."""
+
+    def rule(state: StateInline, silent: bool) -> bool:
+        if state.src[state.pos] != "#":
+            return False
+        if state.pos > 0 and (state.src[state.pos - 1].isalnum() or state.src[state.pos - 1] in "&/"):
+            return False
+        match = _ISSUE_REF.match(state.src, state.pos)
+        if not match:
+            return False
+        if not silent:
+            token = state.push("link_open", "a", 1)
+            token.attrs = {"href": issue_url.format(match.group(1)), "class": "issue-ref"}
+            token = state.push("text", "", 0)
+            token.content = match.group(0)
+            state.push("link_close", "a", -1)
+        state.pos = match.end()
+        return True
+
+    return rule
+
+
+def make_renderer(issue_url: str = "/issues/{}") -> MarkdownIt:
+    """A CommonMark renderer with raw HTML disabled and issue references."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table").enable("strikethrough")
+    md.inline.ruler.before("link", "issue_reference", _issue_reference(issue_url))
+    return md
+
+
+_RENDERER = make_renderer()
+
+
+def render_markdown(source: str) -> str:
+    """Render Markdown and sanitize the result: no scripts, handlers, iframes or javascript: links."""
+    html = _RENDERER.render(source or "")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+        strip_comments=True,
+    )
