@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
@@ -149,6 +150,8 @@ def login(client):
         with client.session_transaction() as session:
             session["_user_id"] = str(user.id)
             session["_fresh"] = True
+        # Requests share the test's app context, so forget the user Flask-Login cached in g.
+        g.pop("_login_user", None)
         return user
 
     return do_login

@@ -20,12 +20,15 @@ def clean_body(raw: str | None) -> str:
     return body
 
 
-def get_comment(session: Session, comment_id: int) -> Comment:
-    """A comment with its author, or NotFound (also for deleted comments)."""
+def get_comment(session: Session, comment_id: int, include_deleted: bool = False) -> Comment:
+    """A comment with its author (and who deleted it), or NotFound; deleted ones only when asked for."""
     comment = session.execute(
-        sa.select(Comment).where(Comment.id == comment_id).options(joinedload(Comment.author))
+        sa.select(Comment)
+        .where(Comment.id == comment_id)
+        .options(joinedload(Comment.author), joinedload(Comment.deleted_by))
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
-    if comment is None or comment.deleted_at is not None:
+    if comment is None or (comment.deleted_at is not None and not include_deleted):
         raise NotFound(f"Comment {comment_id} does not exist.")
     return comment
 
@@ -62,7 +65,7 @@ def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str |
     if body != comment.body:
         comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()
         session.commit()
-    return comment
+    return get_comment(session, comment_id)
 
 
 def delete_comment(session: Session, actor: User, comment_id: int) -> Comment:
@@ -73,4 +76,4 @@ def delete_comment(session: Session, actor: User, comment_id: int) -> Comment:
     comment.body, comment.body_html = "", ""
     comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
     session.commit()
-    return comment
+    return get_comment(session, comment_id, include_deleted=True)

@@ -1,0 +1,234 @@
+"""Labels: the /labels page, rules for names and colours, labels on issues, filters, deletion."""
+
+import html as htmllib
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.errors import InvalidInput
+from tracker.extensions import db
+from tracker.issues import service as issues
+from tracker.labels import service
+from tracker.models import Issue, IssueEvent, IssueLabel, Label
+
+
+def text(response) -> str:
+    """Body with entities decoded."""
+    return htmllib.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def make_label(app, make_user):
+    """Factory: make_label(name, color='blue') -> Label."""
+    owner = {}
+
+    def factory(name: str, color: str = "blue") -> Label:
+        if "user" not in owner:
+            owner["user"] = make_user("member", name="Labeller")
+        return service.create_label(db.session, owner["user"], name, color)
+
+    return factory
+
+
+def test_create_label_page(client, login_as):
+    login_as("member")
+    response = client.post("/labels", data={"name": "  Needs   triage ", "color": "orange"})
+    assert response.status_code == 303
+    label = db.session.execute(sa.select(Label)).scalar_one()
+    assert (label.name, label.name_key, label.color) == ("Needs triage", "needs triage", "#d93f0b")
+    page = text(client.get("/labels"))
+    assert "Needs triage" in page and "#d93f0b" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "color", "field", "message"),
+    [
+        ("", "blue", "name", "Label name is required."),
+        ("x" * 51, "blue", "name", "Label name must be at most 50 characters (it has 51)."),
+        ("BUG", "blue", "name", "A label named 'bug' already exists."),
+        ("ok", "chartreuse", "color", "Colour 'chartreuse' is not a palette colour"),
+        ("ok", "#12345", "color", "is not a palette colour"),
+    ],
+)
+def test_label_rules(client, login_as, make_label, snapshot, name, color, field, message):
+    make_label("bug")
+    login_as("member")
+    before = db.session.execute(sa.select(Label.__table__)).all()
+    response = client.post("/labels", data={"name": name, "color": color})
+    assert response.status_code == 422 and message in text(response)
+    assert db.session.execute(sa.select(Label.__table__)).all() == before
+
+
+def test_hex_colours_accepted_and_text_contrast(make_label):
+    assert make_label("short", "#ABC").color == "#aabbcc"
+    assert make_label("long", "1d76db").color == "#1d76db"
+    assert service.text_color("#fbca04") == "#000000"
+    assert service.text_color("#0052cc") == "#ffffff"
+
+
+def test_rename_and_recolour_keeps_issues(client, login_as, make_label, make_issue):
+    login_as("member")
+    label = make_label("bug")
+    issue = make_issue(labels=[str(label.id)])
+    response = client.post(f"/labels/{label.id}/edit", data={"name": "Defect", "color": "#000000"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Label, label.id).name == "Defect"
+    assert "Defect" in text(client.get(f"/issues/{issue.id}"))
+    css = client.get("/labels/colors.css")
+    assert f".label-{label.id}{{background-color:#000000;color:#ffffff;}}" in css.get_data(as_text=True)
+    assert client.get("/labels/colors.css", headers={"If-None-Match": css.headers["ETag"]}).status_code == 304
+
+
+def test_rename_to_existing_name_is_422(client, login_as, make_label):
+    login_as("member")
+    make_label("bug")
+    other = make_label("ui")
+    response = client.post(f"/labels/{other.id}/edit", data={"name": "Bug", "color": "blue"})
+    assert response.status_code == 422 and "A label named 'bug' already exists." in text(response)
+
+
+def test_viewer_cannot_change_labels(client, login_as, make_label, snapshot):
+    label = make_label("bug")
+    login_as("viewer")
+    assert client.post("/labels", data={"name": "x", "color": "blue"}).status_code == 403
+    assert client.post(f"/labels/{label.id}/edit", data={"name": "x", "color": "blue"}).status_code == 403
+    assert client.post(f"/labels/{label.id}/delete").status_code == 403
+    assert client.get("/labels").status_code == 200
+    assert db.session.get(Label, label.id).name == "bug"
+
+
+def test_unknown_label_is_404(client, login_as):
+    login_as("member")
+    assert client.get("/labels/99/edit").status_code == 404
+    assert client.post("/labels/99/delete").status_code == 404
+
+
+def test_labels_set_in_edit_form_are_versioned_and_in_timeline(client, login_as, make_label, make_issue):
+    login_as("member")
+    bug, ui = make_label("bug"), make_label("ui")
+    issue = make_issue(title="Labelled")
+    data = {"title": "Labelled", "description": "", "status": "open", "priority": "medium", "assignee_id": "",
+            "version": "1", "labels": ["", str(bug.id), str(ui.id)]}
+    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    issue = issues.get_issue(db.session, issue.id)
+    assert [label.name for label in issue.labels] == ["bug", "ui"] and issue.version == 2
+    data.update(version="2", labels=["", str(ui.id)])
+    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    data.update(version="3", labels=[""])
+    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    issue = issues.get_issue(db.session, issue.id)
+    assert issue.labels == [] and issue.version == 4
+    page = text(client.get(f"/issues/{issue.id}"))
+    assert "+bug" in page and "+ui" in page and "−bug" in page and "−ui" in page
+
+
+def test_form_without_labels_field_leaves_labels_alone(client, login_as, make_label, make_issue):
+    login_as("member")
+    bug = make_label("bug")
+    issue = make_issue(labels=[str(bug.id)])
+    data = {"title": "New title", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
+    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    assert [label.name for label in issues.get_issue(db.session, issue.id).labels] == ["bug"]
+
+
+def test_unknown_label_id_is_422_and_changes_nothing(client, login_as, make_issue, snapshot):
+    login_as("member")
+    issue = make_issue()
+    before = snapshot()
+    data = {"title": "x", "description": "", "status": "open", "priority": "medium", "assignee_id": "",
+            "version": "1", "labels": ["", "999"]}
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    assert response.status_code == 422 and "Unknown label id 999" in text(response)
+    assert snapshot() == before
+
+
+def test_stale_label_change_gets_conflict_with_sets_merged(client, login_as, make_user, make_label, make_issue):
+    login_as("member")
+    bug, ui, docs, perf = (make_label(n) for n in ("bug", "ui", "docs", "perf"))
+    issue = make_issue(title="Merge me", labels=[str(bug.id), str(ui.id)])
+    other = make_user(name="Ada")
+    issues.update_issue(db.session, other, issue.id, 1, {"labels": [str(bug.id), str(ui.id), str(docs.id)]})
+    # I started from {bug, ui}: I remove ui and add perf
+    data = {"title": "Merge me", "description": "", "status": "open", "priority": "medium", "assignee_id": "",
+            "version": "1", "labels": ["", str(bug.id), str(perf.id)]}
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "merged" in page and 'name="conflict"' not in page
+    checked = re.findall(r'name="labels" value="(\d+)" checked', page)
+    assert sorted(int(i) for i in checked) == sorted([bug.id, docs.id, perf.id])
+    data.update(version="2", labels=[""] + checked)
+    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    assert [label.name for label in issues.get_issue(db.session, issue.id).labels] == ["bug", "docs", "perf"]
+
+
+def test_list_shows_chips_and_filters_by_all_labels(client, login_as, make_label, make_issue):
+    login_as("viewer")
+    bug, ui = make_label("bug"), make_label("ui")
+    both = make_issue(title="Both", labels=[str(bug.id), str(ui.id)])
+    only_bug = make_issue(title="Only bug", labels=[str(bug.id)])
+    make_issue(title="None")
+    html = text(client.get("/issues?label=bug"))
+    assert re.findall(r'<tr id="issue-(\d+)"', html) == [str(only_bug.id), str(both.id)]
+    html = text(client.get("/issues?label=BUG&label=ui"))
+    assert re.findall(r'<tr id="issue-(\d+)"', html) == [str(both.id)]
+    assert f'class="label-chip label-{ui.id}"' in html
+
+
+def test_unknown_label_filter_is_400(client, login_as):
+    login_as("viewer")
+    response = client.get("/issues?label=nope")
+    assert response.status_code == 400 and "There is no label named 'nope'." in text(response)
+    assert "No issues match these filters." in text(response)
+
+
+def test_deleting_a_label_asks_first_then_records_removal(client, login_as, make_label, make_issue):
+    me = login_as("member")
+    bug, ui = make_label("bug"), make_label("ui")
+    first = make_issue(title="One", labels=[str(bug.id), str(ui.id)])
+    second = make_issue(title="Two", labels=[str(bug.id)])
+    untouched = make_issue(title="Three", labels=[str(ui.id)])
+    confirm = text(client.get(f"/labels/{bug.id}/delete"))
+    assert "It is on <strong>2 issues</strong>." in " ".join(confirm.split())
+    response = client.post(f"/labels/{bug.id}/delete")
+    assert response.status_code == 303
+    assert "Deleted label bug; removed from 2 issues." in text(client.get("/labels"))
+    assert db.session.get(Label, bug.id) is None
+    db.session.expire_all()
+    assert [db.session.get(Issue, i.id).version for i in (first, second, untouched)] == [2, 2, 1]
+    events = db.session.execute(sa.select(IssueEvent).where(IssueEvent.kind == "label_deleted")).scalars().all()
+    assert {e.issue_id for e in events} == {first.id, second.id}
+    assert all(e.actor_id == me.id and e.version == 2 for e in events)
+    page = text(client.get(f"/issues/{first.id}"))
+    assert "deleted a label" in page and "−bug" in page
+    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueLabel)).scalar_one() == 2
+
+
+def test_label_deletion_runs_constant_statements(app, make_user, make_label, make_issue, count_statements):
+    member = make_user()
+    counts = []
+    for size in (2, 40):
+        label = make_label(f"label{size}")
+        for n in range(size):
+            make_issue(title=f"{size}-{n}", labels=[str(label.id)])
+        with count_statements() as statements:
+            service.delete_label(db.session, member, label.id)
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+
+
+def test_stale_edit_after_label_deletion_is_a_conflict(client, login_as, make_label, make_issue):
+    login_as("member")
+    bug = make_label("bug")
+    issue = make_issue(title="T", labels=[str(bug.id)])
+    client.post(f"/labels/{bug.id}/delete")
+    data = {"title": "T2", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    assert response.status_code == 409
+
+
+def test_resolve_ids_rejects_garbage(app):
+    with pytest.raises(InvalidInput):
+        service.resolve_ids(db.session, ["abc"])
