@@ -77,7 +77,7 @@ def test_rename_and_recolour_keeps_issues(client, login_as, make_label, make_iss
     assert db.session.get(Label, label.id).name == "Defect"
     assert "Defect" in text(client.get(f"/issues/{issue.id}"))
     css = client.get("/labels/colors.css")
-    assert f".label-{label.id}{{background-color:#000000;color:#ffffff;}}" in css.get_data(as_text=True)
+    assert f".label-chip.label-{label.id}{{background-color:#000000;color:#ffffff;}}" in css.get_data(as_text=True)
     assert client.get("/labels/colors.css", headers={"If-None-Match": css.headers["ETag"]}).status_code == 304
 
 

@@ -36,3 +36,26 @@ def test_issue_page_statement_count_is_constant(app, client, login_as, make_user
     small = _statements_for(client, count_statements, f"/issues/{few.id}")
     large = _statements_for(client, count_statements, f"/issues/{many.id}")
     assert small == large <= 5
+
+
+def test_issue_page_with_comments_and_labels_is_constant(app, client, login_as, make_user, make_issue, count_statements):
+    from tracker.comments import service as comments
+    from tracker.labels import service as labels
+
+    me = login_as("member")
+    people = [make_user(name=f"Person {n}") for n in range(3)]
+    tags = [labels.create_label(db.session, me, f"tag{n}", "blue") for n in range(6)]
+
+    def busy_issue(size: int):
+        issue = make_issue(title=f"Size {size}", labels=[str(tags[0].id)])
+        for n in range(size):
+            comments.add_comment(db.session, people[n % 3], issue.id, f"Comment **{n}** about #{issue.id}")
+            issue = service.update_issue(
+                db.session, me, issue.id, issue.version,
+                {"assignee_id": str(people[n % 3].id), "labels": [str(tags[n % 6].id), str(tags[(n + 1) % 6].id)]},
+            )
+        return issue
+
+    small = _statements_for(client, count_statements, f"/issues/{busy_issue(2).id}")
+    large = _statements_for(client, count_statements, f"/issues/{busy_issue(40).id}")
+    assert small == large <= 7  # user, issue (+labels), timeline, users named, labels named

@@ -84,7 +84,7 @@ def delete(label_id: int):
 def colors_css():
     """One CSS rule per label (keeps colours out of inline styles, which the CSP forbids)."""
     rules = [
-        f".label-{label.id}{{background-color:{label.color};color:{service.text_color(label.color)};}}"
+        f".label-chip.label-{label.id}{{background-color:{label.color};color:{service.text_color(label.color)};}}"
         for label in service.all_labels(db.session)
     ]
     body = "\n".join(rules) + "\n"
