@@ -30,7 +30,27 @@
     if (banner) banner.hidden = true;
   }
 
-  document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); });
+  /* "Select all on this page" exists only with JavaScript: show it and keep it in step with the rows. */
+  function setUpSelectAll(root) {
+    var boxes = (root || document).querySelectorAll("input.select-all");
+    for (var i = 0; i < boxes.length; i++) boxes[i].hidden = false;
+  }
+
+  document.addEventListener("change", function (evt) {
+    var target = evt.target;
+    if (!target.matches) return;
+    if (target.matches("input.select-all")) {
+      var table = target.closest("table");
+      var rows = table ? table.querySelectorAll('input[name="issue_ids"]') : [];
+      for (var i = 0; i < rows.length; i++) rows[i].checked = target.checked;
+    } else if (target.matches('input[name="issue_ids"]')) {
+      var all = target.closest("table") && target.closest("table").querySelector("input.select-all");
+      if (all && !target.checked) all.checked = false;
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { localiseTimes(document); setUpSelectAll(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { setUpSelectAll(evt.target); });
   document.addEventListener("htmx:afterSettle", function (evt) { localiseTimes(evt.target); });
   document.addEventListener("htmx:beforeRequest", hideError);
   document.addEventListener("tracker:error", function (evt) {

@@ -30,6 +30,8 @@ DESCRIPTION_MAX = 20_000
 EDITABLE_FIELDS = ("title", "description", "status", "priority", "assignee_id", "labels")
 LABEL_NAME_MAX = 50
 COMMENT_MAX = 10_000
+BULK_MAX = 10_000
+BULK_NOTE_MAX = 500
 
 
 def utcnow() -> datetime:
@@ -163,11 +165,12 @@ class IssueEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(sa.String(20))  # created | updated | comment | label_deleted
+    kind: Mapped[str] = mapped_column(sa.String(20))  # created | updated | bulk | comment | label_deleted
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     version: Mapped[int] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    note: Mapped[str | None] = mapped_column(sa.Text)  # the reason given for a bulk change
 
     actor: Mapped[User | None] = relationship(lazy="raise")
     comment: Mapped[Comment | None] = relationship(lazy="raise")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -71,6 +72,10 @@ class IssueFilter:
         if args["page"] == 1:
             args["page"] = ""
         return {k: v for k, v in args.items() if v not in ("", None, [])}
+
+    def query_string(self, **overrides: Any) -> str:
+        """The same as a URL query string."""
+        return urlencode(self.query_args(**overrides), doseq=True)
 
 
 def _first(args: MultiValues, key: str) -> str:
@@ -234,6 +239,21 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
     limited = base.with_only_columns(Issue.id).limit(COUNT_CAP + 1).subquery()
     total = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
     return IssuePage(items=items, total=min(total, COUNT_CAP), capped=total > COUNT_CAP, page=view.page, per_page=per_page)
+
+
+def matching_ids(session: Session, view: IssueFilter, limit: int) -> list[int]:
+    """Ids of up to `limit` issues matching the filter, in list order (for "select all matching")."""
+    dialect = session.get_bind().dialect.name
+    stmt = ordered(filtered(dialect, view).with_only_columns(Issue.id), view.sort).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def issues_by_ids(session: Session, ids: list[int]) -> list[Issue]:
+    """These issues with assignee and labels loaded (for re-rendering list rows)."""
+    if not ids:
+        return []
+    stmt = sa.select(Issue).where(Issue.id.in_(ids)).options(joinedload(Issue.assignee), selectinload(Issue.labels))
+    return list(session.execute(stmt).scalars())
 
 
 def people(session: Session) -> list[User]:

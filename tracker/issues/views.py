@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
+from ..bulk import service as bulk_service
 from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render
 from ..labels import service as labels_service
-from ..models import EDITABLE_FIELDS
+from ..models import BULK_MAX, EDITABLE_FIELDS
 from . import bp, queries, service
 from .forms import IssueForm
 from .pages import issue_page
@@ -20,21 +25,110 @@ from .timeline import load_timeline
 @bp.get("")
 def index():
     """The filterable, sortable, paged list; an htmx request gets only the results."""
-    view, errors = queries.parse_filter(request.args)
+    view, errors, labels = _list_filter(request.args)
+    status = 400 if errors else 200
+    return _list_page(view, errors, labels, status=status, block=block_for(["issue_results"]))
+
+
+def _list_filter(args) -> tuple[queries.IssueFilter, dict, list]:
+    """The list filter from query parameters, with label names resolved against all labels."""
+    view, errors = queries.parse_filter(args)
     labels = labels_service.all_labels(db.session)
     errors.update(queries.resolve_labels(view, labels))
+    return view, errors, labels
+
+
+def _list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
+    """Render the list page (or its results block) for a filter, optionally with a bulk change report."""
     page = queries.list_issues(db.session, view, per_page=_per_page())
-    return render(
+    response = render(
         "issues/list.html",
-        block=block_for(["issue_results"]),
-        status=400 if errors else 200,
+        block=block,
+        status=status,
         view=view,
         page=page,
         errors=errors,
         users=queries.people(db.session),
         labels=labels,
         sorts=queries.SORTS,
+        bulk=bulk,
+        selected_ids=set(selected_ids),
     )
+    if block:
+        response.headers["HX-Push-Url"] = url_for("issues.index", **view.query_args())
+    return response
+
+
+@bp.post("/bulk")
+def bulk():
+    """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
+    if not current_user.can_edit:
+        abort(403, "Viewers cannot change issues.")
+    view, _errors, labels = _list_filter(MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False)))
+    view.page = int(request.form["page"]) if request.form.get("page", "").isdigit() else 1
+    selected = request.form.getlist("issue_ids")
+    report = BulkReport(form=request.form)
+    try:
+        change = bulk_service.parse_change(db.session, request.form)
+        if request.form.get("all_matching") == "1":
+            ids = queries.matching_ids(db.session, view, limit=BULK_MAX + 1)
+            if len(ids) > BULK_MAX:
+                raise bulk_service.TooMany(
+                    f"More than {BULK_MAX:,} issues match this filter; narrow it to change them in bulk."
+                )
+            versions = None
+        else:
+            ids = bulk_service.parse_ids(selected)
+            versions = bulk_service.parse_versions(ids, request.form, required=True)
+        result = bulk_service.apply_bulk(db.session, current_user, ids, versions, change)
+    except InvalidInput as exc:
+        report.message, report.errors = exc.message, exc.errors
+        return _bulk_failed(view, labels, report, 422, selected)
+    except bulk_service.BulkRejected as exc:
+        report.message, report.blockers = exc.message, exc.blockers
+        return _bulk_failed(view, labels, report, exc.status, selected)
+    if not block_for(["bulk_form"]):
+        flash(result.summary, "success")
+        return redirect(url_for("issues.index", **view.query_args()), 303)
+    page_ids = {int(i) for i in request.form.getlist("page_ids") if i.isdigit()}
+    report = BulkReport(ok=True, message=result.summary)
+    return render(
+        "issues/bulk_done.html",
+        view=view,
+        page=queries.list_issues(db.session, view, per_page=_per_page()),
+        users=queries.people(db.session),
+        labels=labels,
+        bulk=report,
+        refreshed=queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids))),
+    )
+
+
+@dataclass
+class BulkReport:
+    """What the bulk bar reports: the message, per-field errors, blocking issues, the submitted form."""
+
+    ok: bool = False
+    message: str = ""
+    errors: dict = field(default_factory=dict)
+    blockers: list = field(default_factory=list)
+    form: dict = field(default_factory=dict)
+
+
+def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[str]):
+    """The bar with the report (htmx) or the whole list with the selection kept (no JavaScript)."""
+    selected_ids = {int(i) for i in selected if i.isdigit()}
+    if block_for(["bulk_form"]):
+        return render(
+            "issues/bulk_done.html",
+            status=status,
+            view=view,
+            page=queries.list_issues(db.session, view, per_page=_per_page()),
+            users=queries.people(db.session),
+            labels=labels,
+            bulk=report,
+            refreshed=[],
+        )
+    return _list_page(view, {}, labels, status=status, bulk=report, selected_ids=selected_ids)
 
 
 def _per_page() -> int:

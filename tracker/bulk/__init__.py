@@ -1,0 +1,1 @@
+"""Bulk changes from the issue list."""

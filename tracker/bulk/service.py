@@ -1,0 +1,369 @@
+"""Bulk changes: many issues in one transaction, all or nothing, in a constant number of statements."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..errors import DomainError, Forbidden, InvalidInput
+from ..issues.service import parse_assignee_id, transition_message
+from ..labels import service as labels_service
+from ..models import (
+    BULK_MAX,
+    BULK_NOTE_MAX,
+    DONE_STATUSES,
+    PRIORITIES,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    STATUSES,
+    TRANSITIONS,
+    Issue,
+    IssueLabel,
+    User,
+    utcnow,
+)
+
+UNCHANGED: Any = object()
+
+
+@dataclass
+class BulkChange:
+    """What to do to every selected issue; UNCHANGED leaves a field alone, assignee None clears it."""
+
+    status: Any = UNCHANGED
+    priority: Any = UNCHANGED
+    assignee_id: Any = UNCHANGED
+    add_label: Any = UNCHANGED  # a Label
+    remove_label: Any = UNCHANGED  # a Label
+    note: str = ""
+
+    def is_empty(self) -> bool:
+        """True when the change would change nothing."""
+        return all(v is UNCHANGED for v in (self.status, self.priority, self.assignee_id, self.add_label, self.remove_label))
+
+
+@dataclass
+class Blocker:
+    """An issue that stops the bulk change, and why."""
+
+    issue_id: int
+    reason: str
+    kind: str  # missing | stale | invalid
+    title: str = ""
+
+
+class BulkRejected(DomainError):
+    """Some selected issues block the change; nothing was written. 409 if any is stale, else 422."""
+
+    def __init__(self, blockers: list[Blocker]):
+        stale = any(b.kind == "stale" for b in blockers)
+        self.status = 409 if stale else 422
+        self.code = "version_conflict" if stale else "blocked"
+        count = len(blockers)
+        super().__init__(f"{count} issue{'' if count == 1 else 's'} block{'s' if count == 1 else ''} this change; nothing was changed.")
+        self.blockers = blockers
+
+
+class TooMany(DomainError):
+    """More issues than one bulk change may touch."""
+
+    status = 413
+    code = "too_many"
+
+
+class BulkFailed(DomainError):
+    """The database failed while writing; everything was rolled back."""
+
+    status = 503
+    code = "bulk_failed"
+
+
+@dataclass
+class BulkResult:
+    """What a successful bulk change did."""
+
+    changed_ids: list[int]
+    unchanged_ids: list[int]
+    change: BulkChange
+    summary: str = ""
+    versions: dict[int, int] = field(default_factory=dict)
+
+
+def parse_ids(raw: Iterable[str]) -> list[int]:
+    """Selected issue ids from form values, without duplicates, in order; at most BULK_MAX."""
+    ids: list[int] = []
+    seen: set[int] = set()
+    for value in raw:
+        text = str(value).strip()
+        if not text:
+            continue
+        if not text.isdigit():
+            raise InvalidInput({"issue_ids": f"'{text}' is not an issue number."})
+        number = int(text)
+        if number not in seen:
+            seen.add(number)
+            ids.append(number)
+    if len(ids) > BULK_MAX:
+        raise TooMany(f"A bulk change can touch at most {BULK_MAX:,} issues; {len(ids):,} were selected. Narrow the selection.")
+    return ids
+
+
+def parse_versions(ids: list[int], form: Mapping[str, Any], required: bool) -> dict[int, int]:
+    """The version each selected row was shown with (version_<id>); required unless selecting by filter."""
+    versions: dict[int, int] = {}
+    for issue_id in ids:
+        raw = str(form.get(f"version_{issue_id}", "") or "").strip()
+        if not raw:
+            if required:
+                raise InvalidInput({"issue_ids": f"The version of #{issue_id} is missing; reload the list and try again."})
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise InvalidInput({"issue_ids": f"The version of #{issue_id} ('{raw}') is not a positive number."})
+        versions[issue_id] = int(raw)
+    return versions
+
+
+def parse_change(session: Session, form: Mapping[str, Any]) -> BulkChange:
+    """The change from form values: empty means "leave alone"; assignee_id 'none' clears the assignee."""
+    errors: dict[str, str] = {}
+    change = BulkChange()
+    status = str(form.get("status", "") or "").strip()
+    if status:
+        if status in STATUSES:
+            change.status = status
+        else:
+            errors["status"] = f"Status '{status}' is not one of {', '.join(STATUSES)}."
+    priority = str(form.get("priority", "") or "").strip()
+    if priority:
+        if priority in PRIORITIES:
+            change.priority = priority
+        else:
+            errors["priority"] = f"Priority '{priority}' is not one of {', '.join(PRIORITIES)}."
+    assignee = str(form.get("assignee_id", "") or "").strip()
+    if assignee:
+        try:
+            assignee_id = parse_assignee_id(assignee)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+        else:
+            if assignee_id is not None:
+                user = session.get(User, assignee_id)
+                if user is None:
+                    errors["assignee_id"] = f"Unknown assignee '{assignee}'."
+                elif not user.active:
+                    errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
+            change.assignee_id = assignee_id
+    for key in ("add_label", "remove_label"):
+        raw = str(form.get(key, "") or "").strip()
+        if raw:
+            label = labels_service.by_ids(session, [int(raw)]).get(int(raw)) if raw.isdigit() else None
+            if label is None:
+                errors[key] = f"Unknown label '{raw}'; it may have been deleted."
+            else:
+                setattr(change, key, label)
+    if change.add_label is not UNCHANGED and change.remove_label is not UNCHANGED and change.add_label.id == change.remove_label.id:
+        errors["remove_label"] = "A label cannot be added and removed in the same change."
+    note = " ".join(str(form.get("note", "") or "").split())
+    if len(note) > BULK_NOTE_MAX:
+        errors["note"] = f"The note can be at most {BULK_NOTE_MAX} characters (it has {len(note)})."
+    change.note = note
+    if errors:
+        raise InvalidInput(errors)
+    if change.is_empty():
+        raise InvalidInput({"status": "Choose what to change: a status, priority, assignee or label."})
+    return change
+
+
+def _events_insert(dialect: str) -> sa.TextClause:
+    """One INSERT that expands a JSON array of events in SQL, so any number of events is one statement."""
+    columns = "issue_id, actor_id, kind, changes, version, created_at, note"
+    if dialect == "postgresql":
+        return sa.text(
+            f"INSERT INTO issue_events ({columns}) "
+            "SELECT (e->>'issue_id')::int, :actor_id, 'bulk', e->'changes', (e->>'version')::int, :created_at, :note "
+            "FROM json_array_elements(CAST(:events AS json)) AS e"
+        )
+    return sa.text(
+        f"INSERT INTO issue_events ({columns}) "
+        "SELECT json_extract(e.value, '$.issue_id'), :actor_id, 'bulk', json_extract(e.value, '$.changes'), "
+        "json_extract(e.value, '$.version'), :created_at, :note FROM json_each(:events) AS e"
+    )
+
+
+def insert_events(session: Session, actor_id: int, events: list[dict], note: str, now) -> None:
+    """Write all events of a bulk change in one statement."""
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        _events_insert(dialect),
+        {"actor_id": actor_id, "created_at": now, "note": note or None, "events": json.dumps(events)},
+    )
+
+
+def apply_bulk(
+    session: Session,
+    actor: User,
+    ids: list[int],
+    versions: dict[int, int] | None,
+    change: BulkChange,
+) -> BulkResult:
+    """Apply `change` to every issue in `ids`, or to none: blockers (missing, stale, invalid) raise BulkRejected.
+
+    `versions` are the versions the rows were shown with; None (selection by filter) uses the versions read
+    here. Statements: read issues, read label sets (label changes only), one guarded UPDATE, one label
+    statement, one events INSERT: the same number for 10 or 10,000 issues.
+    """
+    if not actor.can_edit:
+        raise Forbidden("Viewers cannot change issues.")
+    if not ids:
+        raise InvalidInput({"issue_ids": "Select at least one issue."})
+    if len(ids) > BULK_MAX:
+        raise TooMany(f"A bulk change can touch at most {BULK_MAX:,} issues; {len(ids):,} were selected.")
+    rows = {
+        row.id: row
+        for row in session.execute(
+            sa.select(Issue.id, Issue.title, Issue.status, Issue.priority, Issue.assignee_id, Issue.version, Issue.resolved_at).where(
+                Issue.id.in_(ids)
+            )
+        )
+    }
+    label_change = change.add_label is not UNCHANGED or change.remove_label is not UNCHANGED
+    label_sets: dict[int, set[int]] = defaultdict(set)
+    if label_change:
+        for issue_id, label_id in session.execute(
+            sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(IssueLabel.issue_id.in_(ids))
+        ):
+            label_sets[issue_id].add(label_id)
+
+    blockers: list[Blocker] = []
+    for issue_id in ids:
+        row = rows.get(issue_id)
+        if row is None:
+            blockers.append(Blocker(issue_id, "This issue no longer exists.", "missing"))
+            continue
+        shown = versions.get(issue_id) if versions is not None else None
+        if shown is not None and shown != row.version:
+            reason = (
+                f"Changed since you loaded the list (you saw version {shown}, it is now version {row.version})."
+                if shown < row.version
+                else f"Version {shown} is newer than the issue's current version {row.version}."
+            )
+            blockers.append(Blocker(issue_id, reason, "stale", row.title))
+            continue
+        if change.status is not UNCHANGED and row.status != change.status and change.status not in TRANSITIONS[row.status]:
+            blockers.append(Blocker(issue_id, transition_message(row.status, change.status), "invalid", row.title))
+    if blockers:
+        raise BulkRejected(blockers)
+
+    events: list[dict] = []
+    changed_ids: list[int] = []
+    unchanged_ids: list[int] = []
+    for issue_id in ids:
+        row = rows[issue_id]
+        changes: dict[str, Any] = {}
+        for name in ("status", "priority", "assignee_id"):
+            new = getattr(change, name)
+            if new is not UNCHANGED and getattr(row, name) != new:
+                changes[name] = [getattr(row, name), new]
+        if label_change:
+            old = label_sets[issue_id]
+            new_set = set(old)
+            if change.add_label is not UNCHANGED:
+                new_set.add(change.add_label.id)
+            if change.remove_label is not UNCHANGED:
+                new_set.discard(change.remove_label.id)
+            if new_set != old:
+                changes["labels"] = [sorted(old), sorted(new_set)]
+                changes["label_names"] = {
+                    str(label.id): label.name for label in (change.add_label, change.remove_label) if label is not UNCHANGED
+                }
+        if changes:
+            changed_ids.append(issue_id)
+            events.append({"issue_id": issue_id, "changes": changes, "version": row.version + 1})
+        else:
+            unchanged_ids.append(issue_id)
+    result = BulkResult(changed_ids=changed_ids, unchanged_ids=unchanged_ids, change=change)
+    result.summary = summarise(result)
+    if not changed_ids:
+        return result
+
+    now = utcnow()
+    values: dict[str, Any] = {"version": Issue.version + 1, "updated_at": now}
+    for name in ("status", "priority", "assignee_id"):
+        if getattr(change, name) is not UNCHANGED:
+            values[name] = getattr(change, name)
+    if change.status is not UNCHANGED:
+        if change.status in DONE_STATUSES:
+            keep = sa.and_(Issue.status.in_(DONE_STATUSES), Issue.resolved_at.isnot(None))
+            values["resolved_at"] = sa.case((keep, Issue.resolved_at), else_=sa.literal(now, sa.DateTime))
+        else:
+            values["resolved_at"] = None
+    guard = sa.tuple_(Issue.id, Issue.version).in_([(i, rows[i].version) for i in changed_ids])
+    try:
+        updated = session.execute(
+            sa.update(Issue).where(guard).values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        if updated != len(changed_ids):
+            session.rollback()
+            raise BulkRejected(_raced(session, changed_ids, {i: rows[i].version for i in changed_ids}))
+        if change.remove_label is not UNCHANGED:
+            session.execute(
+                sa.delete(IssueLabel).where(IssueLabel.label_id == change.remove_label.id, IssueLabel.issue_id.in_(changed_ids))
+            )
+        if change.add_label is not UNCHANGED:
+            missing = [i for i in changed_ids if change.add_label.id not in label_sets[i]]
+            if missing:
+                session.execute(
+                    sa.insert(IssueLabel).from_select(
+                        ["issue_id", "label_id"],
+                        sa.select(Issue.id, sa.literal(change.add_label.id)).where(Issue.id.in_(missing)),
+                    )
+                )
+        insert_events(session, actor.id, events, change.note, now)
+        session.commit()
+    except sa.exc.SQLAlchemyError as exc:
+        session.rollback()
+        raise BulkFailed("The bulk change could not be saved and nothing was changed. Please try again.") from exc
+    result.versions = {i: rows[i].version + 1 for i in changed_ids}
+    return result
+
+
+def _raced(session: Session, ids: list[int], read: dict[int, int]) -> list[Blocker]:
+    """After a lost race: which issues changed between our read and our guarded update."""
+    now_versions = dict(session.execute(sa.select(Issue.id, Issue.version).where(Issue.id.in_(ids))).all())
+    return [
+        Blocker(i, f"Changed by someone else while this change was being applied (now version {now_versions.get(i)}).", "stale")
+        for i in ids
+        if now_versions.get(i) != read[i]
+    ] or [Blocker(ids[0], "Changed by someone else while this change was being applied.", "stale")]
+
+
+def summarise(result: BulkResult) -> str:
+    """A sentence such as "12 issues moved to Resolved." or "Updated 3 issues: priority High, label +bug."."""
+    change = result.change
+    count = len(result.changed_ids)
+    noun = f"{count} issue{'' if count == 1 else 's'}"
+    parts = []
+    if change.status is not UNCHANGED:
+        parts.append(f"status {STATUS_LABELS[change.status]}")
+    if change.priority is not UNCHANGED:
+        parts.append(f"priority {PRIORITY_LABELS[change.priority]}")
+    if change.assignee_id is not UNCHANGED:
+        parts.append("assignee cleared" if change.assignee_id is None else "assignee set")
+    if change.add_label is not UNCHANGED:
+        parts.append(f"label +{change.add_label.name}")
+    if change.remove_label is not UNCHANGED:
+        parts.append(f"label −{change.remove_label.name}")
+    if parts == [f"status {STATUS_LABELS.get(change.status, '')}"]:
+        text = f"{noun} moved to {STATUS_LABELS[change.status]}."
+    else:
+        text = f"Updated {noun}: {', '.join(parts)}."
+    if result.unchanged_ids:
+        same = len(result.unchanged_ids)
+        text += f" {same} already had {'this' if same == 1 else 'these'} value{'s' if len(parts) > 1 else ''} and stayed as {'it was' if same == 1 else 'they were'}."
+    return text
