@@ -56,9 +56,21 @@
   document.addEventListener("tracker:error", function (evt) {
     showError(evt.detail && evt.detail.message ? evt.detail.message : "The request failed.");
   });
+  /* After an in-place swap the focused element is gone: move focus to the first field with an error,
+     or to the heading of what replaced it, so keyboard and screen-reader users keep their place. */
+  var FOCUS_AFTER_SWAP = ["issue-main", "comment-form", "bulk-form", "label-table"];
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var elt = evt.detail.elt;
+    if (!elt || FOCUS_AFTER_SWAP.indexOf(elt.id) === -1) return;
+    var target = elt.querySelector('[aria-invalid="true"], .bulk-message, .conflict-intro, h1, h2');
+    if (!target) return;
+    if (!target.matches("input, select, textarea")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
-    if (xhr && xhr.getResponseHeader("HX-Trigger")) return; /* the server sent its own message */
+    if (xhr && (xhr.getResponseHeader("HX-Trigger") || xhr.getResponseHeader("HX-Redirect"))) return; /* handled */
     showError("The request failed (" + (xhr ? xhr.status : "?") + "). Reload the page and try again.");
   });
   document.addEventListener("htmx:sendError", function () {

@@ -151,3 +151,13 @@ def test_cli_reports_invalid_input(runner, make_user):
     assert result.exit_code == 1
     assert "A user with email taken@example.com already exists." in result.output
     assert "Password must be at least 8 characters." in result.output
+
+
+def test_htmx_request_without_session_navigates_to_sign_in(client, make_user):
+    make_user()
+    response = client.get(
+        "/issues?status=open",
+        headers={"HX-Request": "true", "HX-Target": "issue-results", "HX-Current-URL": "http://localhost/issues?q=x"},
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/issues?q%3Dx"

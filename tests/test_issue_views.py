@@ -431,3 +431,12 @@ def test_history_lists_every_change_in_order(client, login_as, make_issue, make_
     assert history.index("created this issue") < history.index("Grace Hopper") < history.index("Resolved")
     assert "Unassigned" in history and "version 3" in history
     assert db.session.execute(sa.select(sa.func.count(IssueEvent.id))).scalar_one() == 3
+
+
+def test_several_statuses_stay_selected_in_the_filter_form(client, login_as, make_issue):
+    login_as("viewer")
+    html = client.get("/issues?status=open&status=in_progress").get_data(as_text=True)
+    select = html.split('id="filter-status"')[1].split("</select>")[0]
+    assert 'multiple size="4"' in select
+    assert '<option value="open" selected>' in select and '<option value="in_progress" selected>' in select
+    assert '<option value="closed" >' in select

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from flask_login import current_user
 from . import formatting
 from .config import Config, config_from_environment, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
+from .htmx import is_htmx
 
 ROOT = Path(__file__).resolve().parent.parent
 # Endpoints anyone may reach without signing in.
@@ -66,6 +68,11 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
             return redirect(url_for("auth.setup"))
         if request.endpoint is None:
             return None  # let the 404 page answer
+        if is_htmx():
+            # A redirect would be followed inside the page; make htmx navigate to the sign-in page instead.
+            current = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = (current.path + ("?" + current.query if current.query else "")) or request.path
+            return "", 401, {"HX-Redirect": url_for("auth.login", next=back)}
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     @app.get("/")
