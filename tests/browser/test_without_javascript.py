@@ -24,16 +24,16 @@ def test_filter_create_edit_and_conflict_without_javascript(browsing, live_serve
 
     page.goto(live_server("/issues"))
     expect(page.locator("#issue-rows .title-cell")).to_have_text(["Closed one", "Resolved one", "Open one"])
-    page.get_by_label("Status").select_option("resolved")
+    page.get_by_label("Status", exact=True).select_option("resolved")
     page.get_by_role("button", name="Apply").click()
     expect(page).to_have_url(re.compile(r"/issues\?.*\bstatus=resolved\b"))
     expect(page.locator("#issue-rows .title-cell")).to_have_text(["Resolved one"])
-    expect(page.get_by_label("Status")).to_have_value("resolved")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("resolved")
 
     page.get_by_role("link", name="New issue").first.click()
     page.get_by_label("Title").fill("Made without JavaScript")
     page.get_by_label("Description").fill("Plain form post.")
-    page.get_by_label("Assignee").select_option(label="Grace")
+    page.get_by_label("Assignee", exact=True).select_option(label="Grace")
     page.get_by_role("button", name="Create issue").click()
     expect(page).to_have_url(re.compile(r"/issues/\d+$"))
     issue_id = int(page.url.rsplit("/", 1)[1])
@@ -44,7 +44,7 @@ def test_filter_create_edit_and_conflict_without_javascript(browsing, live_serve
 
     page.get_by_role("link", name="Edit", exact=True).click()
     expect(page).to_have_url(live_server(f"/issues/{issue_id}/edit"))  # a page of its own, not a swap
-    page.get_by_label("Priority").select_option(label="Critical")
+    page.get_by_label("Priority", exact=True).select_option(label="Critical")
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(live_server(f"/issues/{issue_id}"))
     expect(page.get_by_role("status")).to_have_text(f"Saved issue #{issue_id} (version 2).")
@@ -67,7 +67,7 @@ def test_filter_create_edit_and_conflict_without_javascript(browsing, live_serve
     expect(page.get_by_role("heading", name=f"#{issue_id} changed while you were editing")).to_be_visible()
     expect(page.locator("#merge-priority .merge-state")).to_have_text("Taken from the saved version")
     expect(page.locator("#merge-title .merge-state")).to_have_text("Both changed: choose")
-    expect(page.get_by_label("Priority")).to_have_value("low")
+    expect(page.get_by_label("Priority", exact=True)).to_have_value("low")
     expect(page.get_by_label("Description")).to_have_value("Plain form post, with more detail.")
     assert stored_issue(issue_id).title == "Renamed by Grace"
 
