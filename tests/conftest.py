@@ -228,6 +228,20 @@ def postgres_only(dialect):
         pytest.skip("PostgreSQL-only test (runs when TEST_DATABASE_URL is set)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """With PostgreSQL present, PostgreSQL-only tests are not collected for SQLite at all (no skips in CI)."""
+    if not TEST_DATABASE_URL:
+        return
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_sqlite = params is not None and params.params.get("database_url") == "sqlite"
+        (drop if on_sqlite and "postgres_only" in getattr(item, "fixturenames", ()) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_report_header(config):
     """Say which databases the run covers."""
     dbs = "SQLite" + (" + PostgreSQL" if TEST_DATABASE_URL else " only (set TEST_DATABASE_URL for PostgreSQL)")
