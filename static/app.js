@@ -68,6 +68,16 @@
     target.focus();
   });
 
+  /* A saved issue may have a new title: keep the tab's title in step with the heading. */
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.id === "issue-main") syncIssueTitle();
+  });
+  function syncIssueTitle() {
+    var number = document.querySelector("#issue-main .issue-number");
+    var title = document.querySelector("#issue-main .issue-title");
+    if (number && title) document.title = number.textContent + " " + title.textContent + " · Tracker";
+  }
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr && (xhr.getResponseHeader("HX-Trigger") || xhr.getResponseHeader("HX-Redirect"))) return; /* handled */

@@ -170,3 +170,17 @@ def test_conflict_view_merges_and_resolves(
         (2, alice.id, {"title": ["Original title", "Title from Alice"]}),
         (3, bob.id, bob_changes),
     ]
+
+
+def test_inline_rename_updates_the_tab_title(browsing, live_server, make_user, make_issue):
+    """After an in-place save that renames the issue, the browser tab shows the new title."""
+    editor = make_user("member", name="Grace")
+    issue = make_issue("Printer on fire")
+    page = browsing.page(editor)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    expect(page).to_have_title(f"#{issue.id} Printer on fire · Tracker")
+    open_inline_editor(page, issue.id)
+    page.get_by_label("Title").fill("Printer fire is out")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".issue-title")).to_have_text("Printer fire is out")
+    expect(page).to_have_title(f"#{issue.id} Printer fire is out · Tracker")
