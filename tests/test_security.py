@@ -114,3 +114,21 @@ def test_htmx_error_carries_a_message_event(client, login_as, make_issue):
     response = client.post(f"/issues/{issue.id}/edit", data={"title": "x"}, headers={"HX-Request": "true"})
     assert response.status_code == 403
     assert '"tracker:error"' in response.headers["HX-Trigger"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/issues?q=a%00b", None),
+        ("get", "/issues/export.csv?q=%00", None),
+        ("post", "/issues/new", {"title": "Nul\x00title", "priority": "medium", "status": "open"}),
+    ],
+    ids=["list-search", "export-search", "create-title"],
+)
+def test_nul_characters_are_refused_with_400(client, login_as, method, url, data):
+    """PostgreSQL cannot store NUL: a request carrying one gets a clear 400 and changes nothing."""
+    login_as("member")
+    response = getattr(client, method)(url, data=data)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Issue)) == 0

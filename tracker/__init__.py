@@ -43,6 +43,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .comments import bp as comments_bp
+    from .imports import bp as imports_bp
     from .issues import bp as issues_bp
     from .labels import bp as labels_bp
 
@@ -51,6 +52,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(issues_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(labels_bp)
+    app.register_blueprint(imports_bp)
     auth.init_login(login_manager)
     errorpages.register(app)
     security.register(app)

@@ -193,3 +193,61 @@ class SignInFailure(db.Model):
         sa.Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
         sa.Index("ix_sign_in_failures_address_failed_at", "address", "failed_at"),
     )
+
+
+IMPORT_STATES = ("staged", "imported")
+IMPORT_POLICIES = ("all_or_nothing", "skip_invalid")
+
+
+class ImportRun(db.Model):
+    """One CSV import: its staged file while it is checked, then who imported what, when, and with which outcome."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    file_name: Mapped[str] = mapped_column(sa.String(255))
+    file_size: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    encoding: Mapped[str] = mapped_column(sa.String(20), default="")
+    state: Mapped[str] = mapped_column(sa.String(10), default="staged")
+    policy: Mapped[str | None] = mapped_column(sa.String(20))
+    # The column mapping and the word and assignee mappings chosen on the preview.
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # The file's header cells, so rejected rows can be downloaded with the file's own columns.
+    header: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    rows_read: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    first_issue_id: Mapped[int | None] = mapped_column(sa.Integer)
+    last_issue_id: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('staged', 'imported')", name="state"),
+        sa.CheckConstraint("policy IS NULL OR policy IN ('all_or_nothing', 'skip_invalid')", name="policy"),
+        sa.Index("ix_import_runs_state_id", "state", "id"),
+    )
+
+
+class ImportChunk(db.Model):
+    """A piece of a staged import file (kept in the database so any app process can check and import it)."""
+
+    __tablename__ = "import_chunks"
+
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("import_runs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class ImportReject(db.Model):
+    """A row an import skipped: its line in the file, its cells as read, and why it was rejected."""
+
+    __tablename__ = "import_rejects"
+
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("import_runs.id", ondelete="CASCADE"), primary_key=True)
+    line: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    cells: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    error: Mapped[str] = mapped_column(sa.Text)

@@ -1,6 +1,6 @@
-"""Security headers on every response."""
+"""Security headers on every response, and a guard against NUL characters in submitted text."""
 
-from flask import Flask
+from flask import Flask, abort, request
 
 CSP = "; ".join(
     [
@@ -20,6 +20,14 @@ CSP = "; ".join(
 
 def register(app: Flask) -> None:
     """Add CSP, frame denial, nosniff and referrer policy to every response."""
+
+    @app.before_request
+    def refuse_nul_characters():
+        """NUL never belongs in text and PostgreSQL cannot store it: refuse it with a 400, never a 500."""
+        for values in (request.args, request.form):
+            for name, value in values.items(multi=True):
+                if "\x00" in name or "\x00" in value:
+                    abort(400, f"The field '{name.replace(chr(0), '')[:40]}' contains a NUL character, which is not allowed.")
 
     @app.after_request
     def security_headers(response):

@@ -1,0 +1,80 @@
+/* The import page: drop a file on the form, refuse files over the limit before uploading, show upload progress.
+   Loaded only on /import; no inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  function form() { return document.getElementById("import-form"); }
+
+  function showError(message) {
+    var box = form() && form().querySelector(".import-error");
+    if (!box) return;
+    box.textContent = "";
+    var p = document.createElement("p");
+    p.textContent = message;
+    box.appendChild(p);
+    box.hidden = false;
+  }
+
+  function progressBox() { return form() && form().querySelector(".upload-progress"); }
+
+  function setProgress(percent, text) {
+    var box = progressBox();
+    if (!box) return;
+    box.hidden = false;
+    var bar = box.querySelector("progress");
+    var status = box.querySelector(".upload-status");
+    if (percent === null) bar.removeAttribute("value"); else bar.value = percent;
+    status.textContent = text;
+  }
+
+  /* A file over the limit would be refused by the server after uploading it all: say so at once. */
+  document.addEventListener("htmx:confirm", function (evt) {
+    var f = form();
+    if (!f || evt.target !== f) return;
+    var input = f.querySelector('input[type="file"]');
+    var file = input && input.files && input.files[0];
+    var max = parseInt(f.dataset.maxBytes || "0", 10);
+    if (!file) {
+      evt.preventDefault();
+      showError("Choose a CSV file to import.");
+    } else if (max && file.size > max) {
+      evt.preventDefault();
+      showError("The file is larger than the " + f.dataset.limitMb + " MB upload limit. Split it into smaller files (each with the header row) and import them one by one.");
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    if (evt.target === form()) setProgress(0, "Starting the upload…");
+  });
+
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    if (evt.target !== form() || !evt.detail || !evt.detail.lengthComputable || !evt.detail.total) return;
+    var percent = Math.round((evt.detail.loaded / evt.detail.total) * 100);
+    if (percent >= 100) setProgress(null, "Uploaded; checking every row…");
+    else setProgress(percent, percent + "% uploaded");
+  });
+
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.target !== form() || !evt.detail.failed) return;
+    var box = progressBox();
+    if (box) box.hidden = true;
+  });
+
+  /* Dropping a file anywhere on the form puts it in the file input. */
+  document.addEventListener("dragover", function (evt) {
+    var f = form();
+    if (f && f.contains(evt.target)) { evt.preventDefault(); f.classList.add("dragging"); }
+  });
+  document.addEventListener("dragleave", function (evt) {
+    var f = form();
+    if (f && evt.target === f) f.classList.remove("dragging");
+  });
+  document.addEventListener("drop", function (evt) {
+    var f = form();
+    if (!f || !f.contains(evt.target) || !evt.dataTransfer || !evt.dataTransfer.files.length) return;
+    evt.preventDefault();
+    f.classList.remove("dragging");
+    var input = f.querySelector('input[type="file"]');
+    if (input) input.files = evt.dataTransfer.files;
+  });
+})();

@@ -1,0 +1,97 @@
+"""CSV import in a real browser: check, see the bad row, import skipping it, find the new issues; upload progress."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tracker.extensions import db
+from tracker.models import Issue
+
+pytestmark = pytest.mark.browser
+
+FILE = (
+    "title,priority,labels\n"
+    "Imported alpha,high,imported\n"
+    "Imported broken,urgent,\n"
+    "Imported beta,low,imported\n"
+)
+
+
+def _titles() -> list[str]:
+    db.session.rollback()
+    return list(db.session.execute(sa.select(Issue.title).order_by(Issue.id)).scalars())
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_check_shows_the_bad_line_then_import_skipping_it(browsing, live_server, make_user, javascript):
+    member = make_user("member")
+    page = browsing.page(member, javascript=javascript)
+    page.goto(live_server("/issues"))
+    page.get_by_role("link", name="Import", exact=True).click()
+    expect(page.get_by_role("heading", name="Import issues from CSV")).to_be_visible()
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "team.csv", "mimeType": "text/csv", "buffer": FILE.encode("utf-8")}
+    )
+    page.get_by_role("button", name="Check file").click()
+
+    expect(page).to_have_url(re.compile(r"/imports/\d+/check$"))
+    expect(page.locator("#rows-read")).to_have_text("3")
+    expect(page.locator("#rows-invalid")).to_have_text("1")
+    bad = page.locator("#invalid-rows tbody tr")
+    expect(bad).to_have_count(1)
+    expect(bad).to_contain_text("line 3")
+    expect(bad).to_contain_text("priority 'urgent' is not one of low, medium, high, critical")
+    expect(page.locator("#first-rows")).to_contain_text("Imported alpha")
+    assert _titles() == []
+
+    page.get_by_label("Skip invalid rows").check()
+    page.get_by_role("button", name="Import 2 issues").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+$"))
+    expect(page.get_by_role("status")).to_have_text("Imported 2 issues from team.csv; 1 row rejected.")
+    expect(page.locator("#rejected-count")).to_have_text("1")
+    expect(page.get_by_role("link", name="Download the rejected rows (CSV)")).to_be_visible()
+
+    page.get_by_role("link", name="See the new issues in the list").click()
+    expect(page.locator("#issue-rows .title-cell")).to_contain_text(["Imported beta", "Imported alpha"])
+    assert _titles() == ["Imported alpha", "Imported beta"]
+
+
+def test_progress_bar_shows_for_a_large_upload(browsing, live_server, make_user):
+    member = make_user("member")
+    page = browsing.page(member)
+    page.goto(live_server("/import"))
+    rows = "".join(f"Large file issue {n},{'low' if n % 2 else 'high'},bulk\n" for n in range(60_000))
+    content = ("title,priority,labels\n" + rows).encode("utf-8")
+    assert len(content) > 1_500_000
+    page.get_by_label("CSV file").set_input_files({"name": "large.csv", "mimeType": "text/csv", "buffer": content})
+    # Slow the upload down so the bar is seen moving, as on a real network.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 600_000},
+    )
+    progress = page.locator(".upload-progress")
+    expect(progress).to_be_hidden()
+    page.get_by_role("button", name="Check file").click()
+    expect(progress).to_be_visible()
+    expect(progress.locator(".upload-status")).to_contain_text(re.compile(r"\d+% uploaded|Uploaded"))
+    page.wait_for_function("document.getElementById('import-progress') === null || document.getElementById('import-progress').value > 0")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    expect(page).to_have_url(re.compile(r"/imports/\d+/check$"), timeout=60_000)
+    expect(page.locator("#rows-valid")).to_have_text("60,000")
+
+
+def test_a_file_that_is_not_csv_is_explained_in_place(browsing, live_server, make_user):
+    member = make_user("member")
+    page = browsing.page(member)
+    page.goto(live_server("/import"))
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "book.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04" + bytes(200)}
+    )
+    page.get_by_role("button", name="Check file").click()
+    expect(page.get_by_role("alert")).to_contain_text("book.xlsx: This is a zip file, perhaps an Excel workbook (.xlsx).")
+    expect(page).to_have_url(live_server("/import"))
+    expect(page.get_by_label("CSV file")).to_be_visible()

@@ -1,0 +1,416 @@
+"""CSV import and export through the service and the views, on SQLite and PostgreSQL."""
+
+import csv
+import html as htmllib
+import io
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.imports import service
+from tracker.imports.parse import FileProblem
+from tracker.models import ImportChunk, ImportReject, ImportRun, Issue, IssueEvent, IssueLabel, Label
+
+GOOD = (
+    "title,description,status,priority,assignee,labels,created_at\r\n"
+    'First,"line one\nline two",open,high,{email},bug; ui,2025-03-01T10:00:00Z\r\n'
+    "Second,,in_progress,low,,docs,\r\n"
+)
+
+
+def text(response) -> str:
+    """Body with entities decoded."""
+    return htmllib.unescape(response.get_data(as_text=True))
+
+
+def upload(client, content, name="issues.csv", **form):
+    """POST /import with a file (str content is UTF-8 encoded)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    return client.post("/import", data={"file": (io.BytesIO(data), name), **form}, content_type="multipart/form-data")
+
+
+def run_id_of(response) -> int:
+    """The import run a redirect points at."""
+    return int(re.search(r"/imports/(\d+)", response.headers["Location"]).group(1))
+
+
+def issue_rows():
+    """(title, status, priority, assignee_id) of every issue, by id."""
+    db.session.rollback()
+    return [tuple(r) for r in db.session.execute(sa.select(Issue.title, Issue.status, Issue.priority, Issue.assignee_id).order_by(Issue.id))]
+
+
+def parse_csv(body: str) -> list[list[str]]:
+    """Rows of a CSV response body."""
+    return list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+
+
+# ---- the whole flow through the views ---------------------------------------------------------------
+
+
+def test_check_then_import_all(client, login_as, make_user):
+    me = login_as("member")
+    ada = make_user(name="Ada", email="ada@example.com")
+    response = upload(client, GOOD.format(email="ada@example.com"), dry_run="1")
+    assert response.status_code == 303
+    run_id = run_id_of(response)
+    assert response.headers["Location"].endswith(f"/imports/{run_id}/check")
+    assert issue_rows() == []  # checking writes no issue
+
+    page = client.get(f"/imports/{run_id}/check")
+    body = text(page)
+    assert page.status_code == 200
+    assert re.search(r'id="rows-read">2<', body) and re.search(r'id="rows-valid">2<', body)
+    assert "UTF-8" in body and "First" in body and "Ada" in body
+    assert "New labels that the import will create: bug, docs, ui." in body
+
+    done = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/imports/{run_id}")
+    assert issue_rows() == [("First", "open", "high", ada.id), ("Second", "in_progress", "low", None)]
+    first = db.session.execute(sa.select(Issue).order_by(Issue.id)).scalars().first()
+    assert first.description == "line one\nline two" and first.reporter_id == me.id and first.version == 1
+    assert first.created_at.isoformat() == "2025-03-01T10:00:00"
+    labels = db.session.execute(sa.select(Label.name).order_by(Label.name_key)).scalars().all()
+    assert labels == ["bug", "docs", "ui"]
+    run = db.session.get(ImportRun, run_id)
+    assert (run.state, run.policy, run.rows_read, run.created_count, run.rejected_count) == ("imported", "all_or_nothing", 2, 2, 0)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() == 0  # file no longer kept
+
+    result = text(client.get(f"/imports/{run_id}"))
+    assert "Imported 2 issues from issues.csv." in result and 'id="created-count">2<' in result
+    timeline = text(client.get(f"/issues/{first.id}"))
+    assert re.search(r"Imported from\s*<a[^>]*>issues.csv</a>\s*by\s*<strong>Member 1</strong>", timeline)
+    history = text(client.get("/imports"))
+    assert "issues.csv" in history and "All or nothing" in history and "Member 1" in history
+
+
+def test_all_or_nothing_with_an_invalid_row_writes_nothing(client, login_as, snapshot):
+    login_as("member")
+    content = "title,priority\nGood,high\nBad,urgent\n"
+    response = upload(client, content, dry_run="1")
+    run_id = run_id_of(response)
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert "line 3" in body and "priority 'urgent' is not one of low, medium, high, critical" in body
+    before = snapshot()
+    refused = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
+    assert refused.status_code == 422
+    assert "Nothing was imported: 1 row is invalid (the first, line 3: priority 'urgent'" in text(refused)
+    assert snapshot() == before
+    db.session.rollback()
+    assert db.session.get(ImportRun, run_id).state == "staged"  # can still be imported another way
+
+    done = client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"})
+    assert done.status_code == 303
+    assert issue_rows() == [("Good", "open", "high", None)]
+    rejected = client.get(f"/imports/{run_id}/rejected.csv")
+    assert rejected.status_code == 200 and rejected.mimetype == "text/csv"
+    assert parse_csv(rejected.get_data(as_text=True)) == [
+        ["title", "priority", "error"],
+        ["Bad", "urgent", "line 3: priority 'urgent' is not one of low, medium, high, critical"],
+    ]
+
+
+def test_one_request_import_for_scripts(client, login_as):
+    login_as("member")
+    response = upload(client, "Title;Priority\nA;low\nB;nope\n", policy="skip_invalid")
+    assert response.status_code == 303
+    run = db.session.get(ImportRun, run_id_of(response))
+    assert (run.created_count, run.rejected_count, run.policy) == (1, 1, "skip_invalid")
+    assert issue_rows() == [("A", "open", "low", None)]
+
+
+def test_one_request_all_or_nothing_refused(client, login_as, snapshot):
+    login_as("member")
+    before = snapshot()
+    response = upload(client, "title,description\nA,x\n,only a description\n", policy="all_or_nothing")
+    assert response.status_code == 422
+    assert "line 3: title is empty" in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "form", "status", "message"),
+    [
+        (b"", {}, 422, "The file is empty."),
+        (b"\n\r\n  \n", {}, 422, "The file is empty."),
+        (b"title,description\n", {}, 422, "The file has a header row but no rows of issues below it."),
+        (b"PK\x03\x04rest of a zip", {}, 422, "This is a zip file"),
+        (bytes(range(256)) * 4, {}, 422, "binary data"),
+        (b"title,Title\nA,B\n", {}, 422, "The header has the column 'Title' twice"),
+        (b"title\nA\n", {"policy": "sometimes"}, 422, "Policy 'sometimes' is not one of all_or_nothing, skip_invalid."),
+    ],
+)
+def test_bad_files_get_one_clear_message(client, login_as, snapshot, content, form, status, message):
+    login_as("member")
+    before = snapshot()
+    response = upload(client, content, **form)
+    assert response.status_code == status
+    assert message in text(response)
+    assert snapshot() == before
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() == 0
+
+
+def test_no_title_column_is_refused_but_the_file_stays_for_the_preview(client, login_as, snapshot):
+    login_as("member")
+    before = snapshot()
+    response = upload(client, "name_of_it,x\nA,B\n", policy="all_or_nothing")
+    assert response.status_code == 422
+    assert "The file has no title column (its columns are: 'name_of_it', 'x')" in text(response)
+    assert snapshot() == before
+    run = db.session.execute(sa.select(ImportRun)).scalar_one()
+    form = {"column": ["title", ""], "policy": "all_or_nothing"}
+    assert client.post(f"/imports/{run.id}/import", data=form).status_code == 303
+    assert issue_rows() == [("A", "open", "medium", None)]
+
+
+def test_no_file_chosen(client, login_as):
+    login_as("member")
+    response = client.post("/import", data={"dry_run": "1"}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Choose a CSV file to import." in text(response)
+
+
+def test_upload_over_the_limit_is_a_413_page(app, client, login_as):
+    login_as("member")
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    # A body built by hand: the test client would spool a large multipart body to a temporary file.
+    content = b"title\n" + b"x" * (1024 * 1024 + 10) + b"\n"
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n'
+        + content
+        + b"\r\n--B--\r\n"
+    )
+    response = client.post("/import", data=body, content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 413
+    assert "larger than the 1 MB upload limit" in text(response)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+
+
+def test_viewers_cannot_import(client, login_as):
+    login_as("viewer")
+    assert client.get("/import").status_code == 403
+    assert upload(client, "title\nA\n").status_code == 403
+    assert issue_rows() == []
+
+
+def test_others_cannot_see_my_staged_file(client, login_as, login, make_user):
+    login_as("member")
+    run_id = run_id_of(upload(client, "title\nA\n", dry_run="1"))
+    login(make_user("member"))
+    assert client.get(f"/imports/{run_id}/check").status_code == 403
+    assert client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"}).status_code == 403
+    assert client.get(f"/imports/{run_id}/rejected.csv").status_code == 403
+    assert issue_rows() == []
+
+
+def test_a_second_import_of_the_same_file_is_refused(client, login_as):
+    login_as("member")
+    run_id = run_id_of(upload(client, "title\nA\n", dry_run="1"))
+    assert client.post(f"/imports/{run_id}/import", data={}).status_code == 303
+    again = client.post(f"/imports/{run_id}/import", data={}, follow_redirects=True)
+    assert again.status_code == 200 and "was imported already" in text(again)
+    assert len(issue_rows()) == 1
+
+
+def test_unknown_import_is_404(client, login_as):
+    login_as("member")
+    assert client.get("/imports/999").status_code == 404
+    assert client.get("/imports/999/check").status_code == 404
+
+
+# ---- mapping on the preview -------------------------------------------------------------------------
+
+
+JIRA = (
+    "Summary,Issue key,Status,Priority,Assignee,Created,Resolved,Labels,Labels,Sprint\n"
+    "Crash on save,PRJ-1,Done,Highest,ada@example.com,2025-01-05 10:00,2025-01-06 11:00,bug,backend,S1\n"
+    "Slow list,PRJ-2,To Do,Normal,Grace Hopper,2025-01-07 09:00,,perf,,S1\n"
+)
+
+
+def test_jira_export_is_recognised_and_words_are_adjustable(client, login_as, make_user):
+    login_as("member")
+    ada = make_user(name="Ada", email="ada@example.com")
+    grace = make_user(name="Grace")
+    run_id = run_id_of(upload(client, JIRA, dry_run="1"))
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert "Jira export" in body and "Ignored columns: Sprint." in body
+    assert "priority 'Normal' is not one of low, medium, high, critical" in body  # Jira has no Normal
+    assert "no active user with email, id or name 'Grace Hopper'" in body
+    form = {
+        "column": ["title", "key", "status", "priority", "assignee", "created_at", "resolved_at", "labels", "labels", ""],
+        "priority_word": ["Highest", "Normal"],
+        "priority_value": ["critical", "medium"],
+        "assignee_value": ["Grace Hopper"],
+        "assignee_choice": [str(grace.id)],
+    }
+    saved = client.post(f"/imports/{run_id}/check", data=form)
+    assert saved.status_code == 303
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert re.search(r'id="rows-valid">2<', body)
+    done = client.post(f"/imports/{run_id}/import", data={**form, "policy": "all_or_nothing"})
+    assert done.status_code == 303
+    assert issue_rows() == [("Crash on save", "resolved", "critical", ada.id), ("Slow list", "open", "medium", grace.id)]
+    crash = db.session.execute(sa.select(Issue).where(Issue.title == "Crash on save")).scalar_one()
+    assert crash.resolved_at.isoformat() == "2025-01-06T11:00:00"
+    names = db.session.execute(
+        sa.select(Label.name).join(IssueLabel, IssueLabel.label_id == Label.id).where(IssueLabel.issue_id == crash.id).order_by(Label.name)
+    ).scalars().all()
+    assert names == ["backend", "bug"]
+
+
+def test_unmatched_assignee_mapped_to_unassigned(client, login_as):
+    login_as("member")
+    run_id = run_id_of(upload(client, "title,assignee\nA,nobody@example.com\n", dry_run="1"))
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert "line 2" in body and "no active user with email nobody@example.com" in body
+    form = {"assignee_value": ["nobody@example.com"], "assignee_choice": ["none"], "policy": "all_or_nothing"}
+    assert client.post(f"/imports/{run_id}/import", data=form).status_code == 303
+    assert issue_rows() == [("A", "open", "medium", None)]
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"column": ["title", "bogus"]}, "'bogus' is not a field an import can fill."),
+        ({"column": ["title"]}, "The form has 1 columns but the file has 2"),
+        ({"status_word": ["x"], "status_value": ["later"]}, "Status 'later' is not one of"),
+        ({"assignee_value": ["x"], "assignee_choice": ["bob"]}, "'bob' is not a user."),
+        ({"policy": "maybe"}, "Policy 'maybe' is not one of"),
+    ],
+)
+def test_bad_preview_choices_are_422(client, login_as, snapshot, form, message):
+    login_as("member")
+    run_id = run_id_of(upload(client, "title,status\nA,open\n", dry_run="1"))
+    before = snapshot()
+    response = client.post(f"/imports/{run_id}/import", data=form)
+    assert response.status_code == 422 and message in text(response)
+    assert snapshot() == before
+
+
+def test_deactivated_assignee_is_a_row_error(client, login_as, make_user):
+    login_as("member")
+    make_user(name="Old", email="old@example.com", active=False)
+    response = upload(client, "title,assignee_email\nA,old@example.com\n", policy="all_or_nothing")
+    assert response.status_code == 422 and "Old (old@example.com) is deactivated and cannot be assigned" in text(response)
+
+
+# ---- service: set-based writes, both databases ------------------------------------------------------
+
+
+def test_import_statement_count_does_not_grow_with_rows(app, make_user, count_statements, monkeypatch):
+    me = make_user()
+    monkeypatch.setattr(service, "BATCH", 10_000)
+
+    def statements_for(rows: int) -> int:
+        content = "title,labels\n" + "".join(f"Issue {n},l{rows}-{n % 3}\n" for n in range(rows))
+        run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode()))
+        with count_statements() as statements:
+            service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+        return len(statements)
+
+    assert statements_for(5) == statements_for(500)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 505
+    events = db.session.execute(sa.select(IssueEvent.kind, sa.func.count()).group_by(IssueEvent.kind)).all()
+    assert events == [("imported", 505)]
+
+
+def test_import_in_several_batches_keeps_every_row(app, make_user, monkeypatch):
+    me = make_user()
+    monkeypatch.setattr(service, "BATCH", 7)
+    content = "title,priority\n" + "".join(f"Issue {n},{'bad' if n % 10 == 0 else 'low'}\n" for n in range(50))
+    run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode()))
+    service.run_import(db.session, me, run, "skip_invalid", service.mapping_of(run))
+    titles = db.session.execute(sa.select(Issue.title).order_by(Issue.id)).scalars().all()
+    assert titles == [f"Issue {n}" for n in range(50) if n % 10]
+    assert db.session.execute(sa.select(ImportReject.line).order_by(ImportReject.line)).scalars().all() == [2, 12, 22, 32, 42]
+    run = db.session.get(ImportRun, run.id)
+    assert (run.created_count, run.rejected_count, run.rows_read) == (45, 5, 50)
+
+
+def test_staged_file_spans_several_chunks(app, make_user, monkeypatch):
+    from tracker.imports import parse
+
+    me = make_user()
+    monkeypatch.setattr(service, "CHUNK", 64)
+    content = "title,description\n" + "".join(f'Issue {n},"text, with ""quotes""\nand a newline"\n' for n in range(40))
+    run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode("utf-16")))
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() > 10
+    report = service.check(db.session, run)
+    assert (report.rows_read, report.valid, report.encoding_label) == (40, 40, parse.ENCODING_LABELS["utf-16"])
+    service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    issue = db.session.execute(sa.select(Issue).where(Issue.title == "Issue 39")).scalar_one()
+    assert issue.description == 'text, with "quotes"\nand a newline'
+
+
+def test_stage_rolls_back_on_a_bad_file(app, make_user):
+    me = make_user()
+    with pytest.raises(FileProblem):
+        service.stage(db.session, me, "x.csv", io.BytesIO(b"\x00\x01"))
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+
+
+# ---- export -----------------------------------------------------------------------------------------
+
+
+def test_export_honours_the_filter_and_neutralises_formulas(client, login_as, make_issue, make_user):
+    login_as("member")
+    ada = make_user(name="Ada", email="ada@example.com")
+    make_issue("=HYPERLINK(\"http://x\")", priority="high", assignee_id=ada.id, description="-5 degrees")
+    make_issue("Low one", priority="low")
+    response = client.get("/issues/export.csv?priority=high")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = parse_csv(response.get_data(as_text=True))
+    assert rows[0] == ["id", "title", "description", "status", "priority", "assignee", "labels", "created_at", "updated_at", "resolved_at", "version"]
+    assert len(rows) == 2
+    assert rows[1][1:7] == ["'=HYPERLINK(\"http://x\")", "'-5 degrees", "open", "high", "ada@example.com", ""]
+
+
+def test_export_link_on_the_list_keeps_the_filter(client, login_as, make_issue):
+    login_as("member")
+    make_issue("One", priority="high")
+    body = text(client.get("/issues?priority=high&q=one"))
+    assert re.search(r'href="/issues/export.csv\?[^"]*priority=high', body)
+
+
+def test_export_with_a_bad_filter_is_400(client, login_as):
+    login_as("viewer")
+    response = client.get("/issues/export.csv?sort=sideways")
+    assert response.status_code == 400 and "Unknown sort 'sideways'" in text(response)
+
+
+def test_exported_file_imports_again_cleanly(client, login_as, make_issue, make_user):
+    me = login_as("member")
+    ada = make_user(name="Ada", email="ada@example.com")
+    from tracker.labels import service as labels
+
+    bug = labels.create_label(db.session, me, "bug", "red")
+    make_issue("One, with comma", description='He said "hi"\n\n- a list\n=SUM(A1)', priority="critical", assignee_id=ada.id, labels=[bug.id])
+    make_issue("Two", status="resolved")
+    exported = client.get("/issues/export.csv").get_data()
+    before = db.session.execute(
+        sa.select(Issue.title, Issue.description, Issue.status, Issue.priority, Issue.assignee_id, Issue.created_at, Issue.resolved_at).order_by(Issue.id)
+    ).all()
+    response = upload(client, exported, name="export.csv", policy="all_or_nothing")
+    assert response.status_code == 303
+    run = db.session.get(ImportRun, run_id_of(response))
+    assert (run.created_count, run.rejected_count) == (2, 0)
+    after = db.session.execute(
+        sa.select(Issue.title, Issue.description, Issue.status, Issue.priority, Issue.assignee_id, Issue.created_at, Issue.resolved_at)
+        .where(Issue.id > 2)
+        .order_by(Issue.id)
+    ).all()
+    assert [tuple(r) for r in after] == [tuple(r) for r in before]
+
+
+def test_template_download(client, login_as):
+    login_as("member")
+    response = client.get("/import/template.csv")
+    assert response.status_code == 200
+    rows = parse_csv(response.get_data(as_text=True))
+    assert rows[0][:2] == ["title", "description"]
+    imported = upload(client, response.get_data(), name="template.csv", dry_run="1")
+    body = text(client.get(imported.headers["Location"]))
+    assert "no active user with email ada@example.com" in body  # the example assignee is not a user here

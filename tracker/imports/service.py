@@ -1,0 +1,525 @@
+"""CSV imports: stage the file in the database, check every row, then import it in one transaction.
+
+The staged file lives in import_chunks, so the check and the import may run in different app processes.
+Rows are read, checked and written a batch at a time; neither the file nor all rows are held in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from ..errors import DomainError, Forbidden, InvalidInput, NotFound
+from ..labels.service import DEFAULT_COLOR
+from ..models import (
+    IMPORT_POLICIES,
+    PRIORITIES,
+    STATUSES,
+    ImportChunk,
+    ImportReject,
+    ImportRun,
+    Issue,
+    IssueEvent,
+    IssueLabel,
+    Label,
+    User,
+    utcnow,
+)
+from .bulk import IssueIds, insert_rows
+from .parse import (
+    CHUNK,
+    FORMATS,
+    TARGETS,
+    EncodingDetector,
+    FileProblem,
+    Mapping,
+    Table,
+    default_mapping,
+    ignored_columns,
+    read_table,
+    word_key,
+)
+from .validate import UNASSIGNED, Directory, Person, Row, RowChecker
+
+BATCH = 5000  # rows written per round of statements
+SAMPLE_ROWS = 10  # valid rows shown on the preview as they will be created
+ERRORS_SHOWN = 1000  # invalid rows listed on a page (all of them are in the rejected-rows download)
+UNMATCHED_MAX = 100  # distinct unmatched assignee values offered for mapping
+STAGED_FOR = timedelta(days=1)  # staged files nobody imported are removed after this
+POLICY_LABELS = {"all_or_nothing": "All or nothing", "skip_invalid": "Skip invalid rows"}
+IMPORT_KIND = "imported"
+
+
+class MultiValues(Protocol):
+    """A form's values: get() one, getlist() all under a name (werkzeug's MultiDict has both)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+class ImportRejected(DomainError):
+    """Rows (or the column mapping) keep an all-or-nothing import from running; nothing was written."""
+
+    status = 422
+    code = "import_rejected"
+
+
+class AlreadyImported(DomainError):
+    """The staged file was imported already (a second click or another tab)."""
+
+    status = 409
+    code = "already_imported"
+
+
+class ImportFailed(DomainError):
+    """The database failed while writing; everything was rolled back."""
+
+    status = 503
+    code = "import_failed"
+
+
+@dataclass
+class CheckReport:
+    """What a check found: counts, the first rows as they will be created, every problem, the mapping used."""
+
+    run: ImportRun
+    mapping: Mapping
+    encoding_label: str = ""
+    delimiter_label: str = ""
+    problems: list[str] = field(default_factory=list)  # file-level: no title column, a field fed twice
+    rows_read: int = 0
+    valid: int = 0
+    invalid: int = 0
+    sample: list[Row] = field(default_factory=list)
+    errors: list[Row] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    unmatched: dict[str, int] = field(default_factory=dict)  # assignee value -> rows using it
+    status_words: dict[str, str] = field(default_factory=dict)  # word as compared -> as written
+    priority_words: dict[str, str] = field(default_factory=dict)
+    new_labels: list[str] = field(default_factory=list)
+    people: dict[int, Person] = field(default_factory=dict)
+
+    @property
+    def more_errors(self) -> int:
+        """Invalid rows not listed on the page."""
+        return self.invalid - len(self.errors)
+
+    @property
+    def format_label(self) -> str:
+        """The kind of file, as people name it."""
+        return FORMATS.get(self.mapping.format, self.mapping.format)
+
+
+def require_importer(actor: User) -> None:
+    """Admins and members import; viewers cannot create issues."""
+    if not actor.can_edit:
+        raise Forbidden("Viewers cannot import issues.")
+
+
+def clean_file_name(raw: str | None) -> str:
+    """The uploaded file's name without any folders, at most 255 characters."""
+    name = os.path.basename((raw or "").replace("\\", "/")).strip()
+    name = "".join(c for c in name if c.isprintable())
+    return (name or "upload.csv")[:255]
+
+
+def parse_policy(raw: Any) -> str:
+    """all_or_nothing (the default) or skip_invalid."""
+    value = str(raw or "").strip() or "all_or_nothing"
+    if value not in IMPORT_POLICIES:
+        raise InvalidInput({"policy": f"Policy '{value[:40]}' is not one of {', '.join(IMPORT_POLICIES)}."})
+    return value
+
+
+# ---- staging --------------------------------------------------------------------------------------
+
+
+def stage(session: Session, actor: User, file_name: str | None, stream) -> ImportRun:
+    """Store the uploaded file in the database a chunk at a time and read its header; FileProblem if unreadable."""
+    require_importer(actor)
+    now = utcnow()
+    session.execute(sa.delete(ImportRun).where(ImportRun.state == "staged", ImportRun.created_at < now - STAGED_FOR))
+    run = ImportRun(user_id=actor.id, file_name=clean_file_name(file_name), state="staged", settings={}, header=[], created_at=now)
+    session.add(run)
+    session.flush()
+    detector = EncodingDetector()
+    seq = 0
+    try:
+        while True:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            detector.feed(chunk)
+            session.execute(sa.insert(ImportChunk).values(run_id=run.id, seq=seq, data=chunk))
+            seq += 1
+        encoding = detector.finish()
+        table = read_table(staged_chunks(session, run.id), encoding)
+        mapping = default_mapping(table.header)
+        if next(table.records, None) is None:
+            raise FileProblem("The file has a header row but no rows of issues below it.")
+    except FileProblem:
+        session.rollback()
+        raise
+    run.file_size = detector.size
+    run.encoding = encoding
+    run.header = table.header
+    run.settings = mapping.to_settings()
+    session.commit()
+    return run
+
+
+def staged_chunks(session: Session, run_id: int) -> Iterator[bytes]:
+    """The staged file's bytes, one chunk (one query) at a time."""
+    seq = 0
+    while True:
+        data = session.execute(
+            sa.select(ImportChunk.data).where(ImportChunk.run_id == run_id, ImportChunk.seq == seq)
+        ).scalar_one_or_none()
+        if data is None:
+            return
+        yield bytes(data)
+        seq += 1
+
+
+def open_table(session: Session, run: ImportRun) -> Table:
+    """The staged file opened for reading."""
+    if run.state != "staged":
+        raise AlreadyImported(f"{run.file_name} was imported already; its file is no longer kept.")
+    return read_table(staged_chunks(session, run.id), run.encoding)
+
+
+def get_run(session: Session, run_id: int) -> ImportRun:
+    """An import run with its user, or NotFound."""
+    run = session.execute(
+        sa.select(ImportRun).where(ImportRun.id == run_id).options(joinedload(ImportRun.user))
+    ).scalar_one_or_none()
+    if run is None:
+        raise NotFound(f"Import {run_id} does not exist.")
+    return run
+
+
+def require_owner(actor: User, run: ImportRun) -> None:
+    """Only the person who uploaded a file (or an admin) may check, import or download its rows."""
+    require_importer(actor)
+    if run.user_id != actor.id and not actor.is_admin:
+        raise Forbidden("This file was uploaded by someone else.")
+
+
+def mapping_of(run: ImportRun) -> Mapping:
+    """The mapping stored on the run."""
+    return Mapping.from_settings(run.settings or {}, run.header or [])
+
+
+def history(session: Session, limit: int = 200) -> list[ImportRun]:
+    """The newest imports first (staged files nobody imported are not listed)."""
+    return list(
+        session.execute(
+            sa.select(ImportRun)
+            .where(ImportRun.state == "imported")
+            .options(joinedload(ImportRun.user))
+            .order_by(ImportRun.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+# ---- the mapping chosen on the preview ---------------------------------------------------------
+
+
+def mapping_from_form(run: ImportRun, form: MultiValues) -> Mapping:
+    """The stored mapping with the preview's choices applied: columns, words and assignees."""
+    mapping = mapping_of(run)
+    header = run.header or []
+    errors: dict[str, str] = {}
+    columns = form.getlist("column")
+    if columns:
+        if len(columns) != len(header):
+            errors["column"] = f"The form has {len(columns)} columns but the file has {len(header)}; check the file again."
+        else:
+            bad = [c for c in columns if c and c not in TARGETS]
+            if bad:
+                errors["column"] = f"'{bad[0][:40]}' is not a field an import can fill."
+            mapping.columns = [str(c) for c in columns]
+    for kind, allowed in (("status", STATUSES), ("priority", PRIORITIES)):
+        words, values = form.getlist(f"{kind}_word"), form.getlist(f"{kind}_value")
+        chosen = mapping.status_words if kind == "status" else mapping.priority_words
+        for word, value in zip(words, values):
+            if not value:
+                continue
+            if value not in allowed:
+                errors[f"{kind}_value"] = f"{kind.capitalize()} '{value[:40]}' is not one of {', '.join(allowed)}."
+                continue
+            chosen[word_key(word)] = value
+    for value, choice in zip(form.getlist("assignee_value"), form.getlist("assignee_choice")):
+        if not choice:
+            mapping.assignees.pop(value.lower(), None)
+            continue
+        if choice != UNASSIGNED and not choice.isdigit():
+            errors["assignee_choice"] = f"'{choice[:40]}' is not a user."
+            continue
+        mapping.assignees[value.lower()] = choice
+    if errors:
+        raise InvalidInput(errors)
+    return mapping
+
+
+def save_mapping(session: Session, run: ImportRun, mapping: Mapping) -> None:
+    """Keep the preview's choices on the run, so a later check or import uses them."""
+    if run.state != "staged":
+        raise AlreadyImported(f"{run.file_name} was imported already.")
+    run.settings = mapping.to_settings()
+    session.commit()
+
+
+# ---- checking -------------------------------------------------------------------------------------
+
+
+def directory(session: Session) -> Directory:
+    """Every user and label, one query each."""
+    people = [Person(*row) for row in session.execute(sa.select(User.id, User.name, User.email, User.active))]
+    labels = [tuple(row) for row in session.execute(sa.select(Label.id, Label.name))]
+    return Directory.build(people, labels)
+
+
+def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> CheckReport:
+    """Read and check every row of the staged file without writing anything."""
+    mapping = mapping or mapping_of(run)
+    table = open_table(session, run)
+    report = CheckReport(run=run, mapping=mapping, encoding_label=table.encoding_label, delimiter_label=table.delimiter_label)
+    report.ignored = ignored_columns(table.header, mapping)
+    report.problems = mapping.problems(table.header)
+    people = directory(session)
+    report.people = people.by_id
+    if report.problems:
+        return report
+    checker = RowChecker(table.header, mapping, people, utcnow())
+    new_labels: dict[str, str] = {}
+    for line, cells in table.records:
+        row = checker.check(line, cells)
+        report.rows_read += 1
+        if row.ok:
+            report.valid += 1
+            if len(report.sample) < SAMPLE_ROWS:
+                report.sample.append(row)
+            for name in row.values["labels"]:
+                if name.lower() not in people.label_keys and len(new_labels) < UNMATCHED_MAX:
+                    new_labels.setdefault(name.lower(), name)
+        else:
+            report.invalid += 1
+            if len(report.errors) < ERRORS_SHOWN:
+                report.errors.append(row)
+        if row.unmatched_assignee is not None:
+            key = row.unmatched_assignee
+            if key in report.unmatched or len(report.unmatched) < UNMATCHED_MAX:
+                report.unmatched[key] = report.unmatched.get(key, 0) + 1
+    report.status_words = checker.seen_words["status"]
+    report.priority_words = checker.seen_words["priority"]
+    report.new_labels = sorted(new_labels.values(), key=str.lower)
+    return report
+
+
+# ---- importing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Writer:
+    """Writes checked rows a batch at a time: issues, new labels, issue labels, events, rejects."""
+
+    session: Session
+    run: ImportRun
+    actor_id: int
+    directory: Directory
+    now: Any
+    ids: IssueIds
+    first_id: int | None = None
+    last_id: int | None = None
+    created: int = 0
+
+    def issues(self, rows: list[Row]) -> None:
+        """Insert the issues of these rows with their labels and one 'imported' event each."""
+        if not rows:
+            return
+        ids = self.ids.take(len(rows))
+        self._create_labels(rows)
+        issue_rows, label_rows, event_rows = [], [], []
+        changes = {"import_run": self.run.id, "file": self.run.file_name}
+        for issue_id, row in zip(ids, rows):
+            v = row.values
+            created_at = v["created_at"] or self.now
+            resolved_at = v["resolved_at"]
+            if resolved_at is None and v["status"] in ("resolved", "closed"):
+                resolved_at = created_at
+            issue_rows.append(
+                (issue_id, v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id,
+                 1, created_at, max(created_at, self.now), resolved_at)
+            )
+            for label_id in dict.fromkeys(self.directory.label_keys[name.lower()] for name in v["labels"]):
+                label_rows.append((issue_id, label_id))
+            event_rows.append((issue_id, self.actor_id, IMPORT_KIND, changes, 1, self.now))
+        insert_rows(
+            self.session,
+            Issue.__table__,
+            ("id", "title", "description", "status", "priority", "assignee_id", "reporter_id", "version",
+             "created_at", "updated_at", "resolved_at"),
+            issue_rows,
+        )
+        insert_rows(self.session, IssueLabel.__table__, ("issue_id", "label_id"), label_rows)
+        insert_rows(
+            self.session, IssueEvent.__table__, ("issue_id", "actor_id", "kind", "changes", "version", "created_at"), event_rows
+        )
+        self.first_id = ids[0] if self.first_id is None else self.first_id
+        self.last_id = ids[-1]
+        self.created += len(rows)
+
+    def _create_labels(self, rows: list[Row]) -> None:
+        """Labels named in the file that do not exist yet: one INSERT and one SELECT for the batch."""
+        missing: dict[str, str] = {}
+        for row in rows:
+            for name in row.values["labels"]:
+                if name.lower() not in self.directory.label_keys:
+                    missing.setdefault(name.lower(), name)
+        if not missing:
+            return
+        self.session.execute(
+            sa.insert(Label),
+            [
+                {"name": name, "name_key": key, "color": DEFAULT_COLOR, "created_at": self.now, "updated_at": self.now}
+                for key, name in missing.items()
+            ],
+        )
+        for label_id, key in self.session.execute(sa.select(Label.id, Label.name_key).where(Label.name_key.in_(list(missing)))):
+            self.directory.label_keys[key] = label_id
+
+    def rejects(self, rows: list[Row]) -> None:
+        """Keep the rows a skip-invalid import left out, for the rejected-rows download."""
+        insert_rows(
+            self.session,
+            ImportReject.__table__,
+            ("run_id", "line", "cells", "error"),
+            [(self.run.id, row.line, row.cells, row.error) for row in rows],
+        )
+
+
+def run_import(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping) -> ImportRun:
+    """Import the staged file in one transaction with the policy; ImportRejected leaves nothing written.
+
+    Statements: a constant number per BATCH rows (ids, labels, issues, issue labels, events, rejects).
+    """
+    require_owner(actor, run)
+    policy = parse_policy(policy)
+    actor_id, run_id = actor.id, run.id
+    table = open_table(session, run)
+    problems = mapping.problems(table.header)
+    if problems:
+        raise ImportRejected(" ".join(problems))
+    now = utcnow()
+    # Claim the run first: a second click finds it imported, and on SQLite this takes the write lock
+    # before issue ids are chosen.
+    claimed = session.execute(
+        sa.update(ImportRun)
+        .where(ImportRun.id == run_id, ImportRun.state == "staged")
+        .values(state="imported", policy=policy, settings=mapping.to_settings(), finished_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        session.rollback()
+        raise AlreadyImported("This file was imported already (perhaps from another tab); see the list of imports.")
+    people = directory(session)
+    checker = RowChecker(table.header, mapping, people, now)
+    writer = _Writer(session, run, actor_id, people, now, IssueIds(session))
+    pending: list[Row] = []
+    rejected: list[Row] = []
+    rows_read = invalid = 0
+    first_error: Row | None = None
+    try:
+        for line, cells in table.records:
+            row = checker.check(line, cells)
+            rows_read += 1
+            if not row.ok:
+                invalid += 1
+                if policy == "all_or_nothing":
+                    first_error = first_error or row
+                    pending.clear()
+                    continue
+                rejected.append(row)
+                if len(rejected) >= BATCH:
+                    writer.rejects(rejected)
+                    rejected.clear()
+            elif first_error is None:
+                pending.append(row)
+                if len(pending) >= BATCH:
+                    writer.issues(pending)
+                    pending.clear()
+        if first_error is not None:
+            session.rollback()
+            noun = "row is" if invalid == 1 else "rows are"
+            raise ImportRejected(
+                f"Nothing was imported: {invalid:,} {noun} invalid (the first, line {first_error.line}: "
+                f"{first_error.error}). Fix the file, or import with 'skip invalid rows'."
+            )
+        writer.issues(pending)
+        writer.rejects(rejected)
+        session.execute(
+            sa.update(ImportRun)
+            .where(ImportRun.id == run_id)
+            .values(
+                rows_read=rows_read,
+                created_count=writer.created,
+                rejected_count=invalid,
+                first_issue_id=writer.first_id,
+                last_issue_id=writer.last_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(sa.delete(ImportChunk).where(ImportChunk.run_id == run_id))
+        session.commit()
+    except FileProblem:
+        session.rollback()
+        raise
+    except sa.exc.SQLAlchemyError as exc:
+        session.rollback()
+        raise ImportFailed("The import could not be saved and nothing was imported. Please try again.") from exc
+    session.expire(run)
+    return run
+
+
+def rejected_rows(session: Session, run: ImportRun) -> Iterator[list[str]]:
+    """The file's header plus 'error', then each rejected (or, before the import, invalid) row as read."""
+    header = list(run.header or [])
+    yield header + ["error"]
+    if run.state == "imported":
+        last = 0
+        while True:
+            batch = session.execute(
+                sa.select(ImportReject.line, ImportReject.cells, ImportReject.error)
+                .where(ImportReject.run_id == run.id, ImportReject.line > last)
+                .order_by(ImportReject.line)
+                .limit(BATCH)
+            ).all()
+            for line, cells, error in batch:
+                yield _padded(cells, len(header)) + [f"line {line}: {error}"]
+            if len(batch) < BATCH:
+                return
+            last = batch[-1].line
+    mapping = mapping_of(run)
+    table = open_table(session, run)
+    if mapping.problems(table.header):
+        return
+    checker = RowChecker(table.header, mapping, directory(session), utcnow())
+    for line, cells in table.records:
+        row = checker.check(line, cells)
+        if not row.ok:
+            yield _padded(cells, len(header)) + [f"line {line}: {row.error}"]
+
+
+def _padded(cells: list[str], width: int) -> list[str]:
+    """Cells filled up to the header's width, so the error column lines up."""
+    cells = list(cells)
+    return cells + [""] * (width - len(cells)) if len(cells) < width else cells

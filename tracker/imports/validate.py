@@ -1,0 +1,247 @@
+"""Checking one CSV row against the tracker's rules: plain values in, issue fields or reasons out.
+
+No Flask and no database: the service builds a Directory (users and labels, one query each) and hands it in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..models import DESCRIPTION_MAX, DONE_STATUSES, LABEL_NAME_MAX, PRIORITIES, STATUSES, TITLE_MAX
+from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
+
+SEEN_WORDS_MAX = 50  # distinct status or priority words listed on the preview
+UNASSIGNED = "none"  # what an assignee value can be mapped to on the preview besides a user id
+
+
+@dataclass
+class Person:
+    """The little an import needs to know about a user."""
+
+    id: int
+    name: str
+    email: str
+    active: bool
+
+
+@dataclass
+class Directory:
+    """Users by email, id and name, and label names already in use; built once per check or import."""
+
+    by_email: dict[str, Person] = field(default_factory=dict)
+    by_id: dict[int, Person] = field(default_factory=dict)
+    active_by_name: dict[str, list[Person]] = field(default_factory=dict)
+    label_keys: dict[str, int] = field(default_factory=dict)  # lower-cased name -> label id
+
+    @classmethod
+    def build(cls, people: list[Person], labels: list[tuple[int, str]]) -> Directory:
+        """Index the users and the labels (id, name)."""
+        directory = cls()
+        for person in people:
+            directory.by_email[person.email.lower()] = person
+            directory.by_id[person.id] = person
+            if person.active:
+                directory.active_by_name.setdefault(" ".join(person.name.split()).lower(), []).append(person)
+        directory.label_keys = {name.lower(): label_id for label_id, name in labels}
+        return directory
+
+
+@dataclass
+class Row:
+    """One record of the file after checking: its cells, and either the issue's fields or the problems."""
+
+    line: int
+    cells: list[str]
+    values: dict | None = None
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (column name, reason)
+    unmatched_assignee: str | None = None  # the assignee value that matched no user, for the preview's mapping
+
+    @property
+    def ok(self) -> bool:
+        """True when the row can be imported."""
+        return not self.problems
+
+    @property
+    def error(self) -> str:
+        """All reasons in one sentence, as shown on the preview and written to the rejected rows."""
+        return "; ".join(reason for _column, reason in self.problems)
+
+
+class RowChecker:
+    """Turns records into issue fields by a Mapping; never raises for a bad cell, only reports it."""
+
+    def __init__(self, header: list[str], mapping: Mapping, directory: Directory, now: datetime):
+        """Prepare the column lookups and word mappings once."""
+        self.header = header
+        self.mapping = mapping
+        self.directory = directory
+        self.now = now
+        self.width = len(header)
+        self.status_words = mapping.words("status")
+        self.priority_words = mapping.words("priority")
+        self.assignee_overrides = {k.lower(): v for k, v in mapping.assignees.items()}
+        self.single = {
+            target: (mapping.columns_of(target) or [None])[0]
+            for target in ("title", "description", "status", "priority", "created_at", "resolved_at")
+        }
+        self.label_columns = mapping.columns_of("labels")
+        # Words met in the status and priority columns (compared form -> first spelling), for the preview.
+        self.seen_words: dict[str, dict[str, str]] = {"status": {}, "priority": {}}
+        self.assignee_column: tuple[str, int] | None = None
+        for target in ASSIGNEE_TARGETS:
+            columns = mapping.columns_of(target)
+            if columns:
+                self.assignee_column = (target, columns[0])
+                break
+
+    def _cell(self, cells: list[str], index: int | None) -> str:
+        """A cell's text with an export's formula guard removed ('' when the row is shorter)."""
+        if index is None or index >= len(cells):
+            return ""
+        return unescape(cells[index])
+
+    def _name(self, index: int) -> str:
+        """The column's name as written in the header."""
+        return self.header[index] if index < len(self.header) else f"column {index + 1}"
+
+    def check(self, line: int, cells: list[str]) -> Row:
+        """Check one record; the Row carries the fields to insert or every problem found."""
+        row = Row(line, cells)
+        problems = row.problems
+        extra = [c for c in cells[self.width :] if c.strip()]
+        if extra:
+            problems.append(
+                ("", f"the row has {len(cells)} values but the header has {self.width} columns; is a delimiter inside an unquoted value?")
+            )
+        values: dict = {}
+
+        title_index = self.single["title"]
+        title = " ".join(self._cell(cells, title_index).split())
+        title_name = self._name(title_index) if title_index is not None else "title"
+        if not title:
+            problems.append((title_name, f"{title_name} is empty; every issue needs a title"))
+        elif len(title) > TITLE_MAX:
+            problems.append((title_name, f"{title_name} is {len(title)} characters long; at most {TITLE_MAX} are allowed"))
+        values["title"] = title
+
+        description = self._cell(cells, self.single["description"]).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        if len(description) > DESCRIPTION_MAX:
+            name = self._name(self.single["description"])
+            problems.append((name, f"{name} is {len(description):,} characters long; at most {DESCRIPTION_MAX:,} are allowed"))
+        values["description"] = description
+
+        values["status"] = self._word(cells, "status", STATUSES, self.status_words, "open", problems)
+        values["priority"] = self._word(cells, "priority", PRIORITIES, self.priority_words, "medium", problems)
+        values["assignee_id"] = self._assignee(cells, row)
+        values["labels"] = self._labels(cells, problems)
+
+        created_at = self._when(cells, "created_at", problems)
+        resolved_at = self._when(cells, "resolved_at", problems)
+        if created_at and resolved_at and resolved_at < created_at:
+            name = self._name(self.single["resolved_at"])
+            problems.append((name, f"{name} ({resolved_at:%Y-%m-%d %H:%M}) is before the issue was created ({created_at:%Y-%m-%d %H:%M})"))
+        values["created_at"] = created_at
+        # Only done issues keep a resolution time; a reopened issue's old one is dropped.
+        values["resolved_at"] = resolved_at if values["status"] in DONE_STATUSES else None
+        if not problems:
+            row.values = values
+        return row
+
+    def _word(self, cells, target, allowed, words, default, problems) -> str:
+        """A status or priority through the word mapping (empty: the default)."""
+        index = self.single[target]
+        raw = self._cell(cells, index).strip()
+        if not raw:
+            return default
+        key = word_key(raw)
+        seen = self.seen_words[target]
+        if key not in seen and len(seen) < SEEN_WORDS_MAX:
+            seen[key] = raw
+        value = words.get(key)
+        if value not in allowed:
+            name = self._name(index)
+            problems.append((name, f"{target} '{raw}' is not one of {', '.join(allowed)}"))
+            return default
+        return value
+
+    def _assignee(self, cells: list[str], row: Row) -> int | None:
+        """The assignee's user id from an email, id or unique name, or a mapping chosen on the preview."""
+        if self.assignee_column is None:
+            return None
+        target, index = self.assignee_column
+        raw = " ".join(self._cell(cells, index).split())
+        if not raw:
+            return None
+        name = self._name(index)
+        override = self.assignee_overrides.get(raw.lower())
+        if override == UNASSIGNED:
+            return None
+        if override and override.isdigit() and int(override) in self.directory.by_id:
+            person = self.directory.by_id[int(override)]
+            if person.active:
+                return person.id
+        directory = self.directory
+        person: Person | None = None
+        reason = ""
+        if target == "assignee_email" or (target == "assignee" and "@" in raw):
+            person = directory.by_email.get(raw.lower())
+            reason = f"no active user with email {raw}"
+        elif target == "assignee_id" or (target == "assignee" and raw.isdigit()):
+            person = directory.by_id.get(int(raw)) if raw.isdigit() else None
+            reason = f"no user with id {raw}" if raw.isdigit() else f"assignee id '{raw}' is not a number"
+        else:
+            matches = directory.active_by_name.get(raw.lower(), [])
+            if len(matches) == 1:
+                person = matches[0]
+            elif matches:
+                reason = f"{len(matches)} active users are named '{raw}'; use an email instead"
+            else:
+                reason = f"no active user with email, id or name '{raw}'"
+        if person is not None and not person.active:
+            row.problems.append((name, f"{person.name} ({person.email}) is deactivated and cannot be assigned"))
+            row.unmatched_assignee = raw
+            return None
+        if person is None:
+            row.problems.append((name, reason))
+            row.unmatched_assignee = raw
+            return None
+        return person.id
+
+    def _labels(self, cells: list[str], problems) -> list[str]:
+        """Label names from every labels column, without duplicates (case ignored)."""
+        names: list[str] = []
+        seen: set[str] = set()
+        for index in self.label_columns:
+            for name in split_labels(self._cell(cells, index)):
+                if len(name) > LABEL_NAME_MAX:
+                    column = self._name(index)
+                    problems.append((column, f"label '{name[:20]}…' is {len(name)} characters long; at most {LABEL_NAME_MAX} are allowed"))
+                    continue
+                if name.lower() not in seen:
+                    seen.add(name.lower())
+                    names.append(name)
+        return names
+
+    def _when(self, cells, target, problems) -> datetime | None:
+        """A date and time between 1970 and now, or None when the cell is empty or wrong."""
+        index = self.single[target]
+        raw = self._cell(cells, index).strip()
+        if not raw:
+            return None
+        name = self._name(index)
+        try:
+            when = parse_when(raw, self.mapping.format)
+        except ValueError:
+            problems.append((name, f"{name} '{raw[:40]}' is not a date and time like 2026-01-31T14:05:00Z"))
+            return None
+        except OverflowError:
+            problems.append((name, f"{name} '{raw[:40]}' is out of range"))
+            return None
+        if when > self.now:
+            problems.append((name, f"{name} '{raw[:40]}' is in the future"))
+            return None
+        if when.year < 1970:
+            problems.append((name, f"{name} '{raw[:40]}' is before 1970"))
+            return None
+        return when

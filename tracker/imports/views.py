@@ -1,0 +1,258 @@
+"""Views: the import page, the check (preview), the import itself, its result, history, and CSV export."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, make_response, redirect, request, stream_with_context, url_for
+from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..errorpages import error_response
+from ..errors import InvalidInput
+from ..extensions import db
+from ..htmx import block_for, is_htmx, render
+from ..issues import queries
+from ..labels import service as labels_service
+from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, utcnow
+from . import bp, export, service
+from .parse import TARGETS, FileProblem
+from .validate import UNASSIGNED
+
+TEMPLATE_ROWS = [
+    ["title", "description", "status", "priority", "assignee", "labels", "created_at"],
+    ["Login page times out", "Steps:\n1. open /login\n2. wait", "open", "high", "ada@example.com", "bug; login", ""],
+    ["Write the release notes", "", "in_progress", "medium", "", "docs", "2026-01-31T09:00:00Z"],
+]
+DRAIN_LIMIT = 1 << 30  # an over-limit upload is read and dropped up to this size, so the browser sees the 413
+
+
+def _limit_mb() -> int:
+    """The upload limit in MB."""
+    return current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+
+
+def _go(url: str) -> Response:
+    """After a successful POST: a 303 redirect, or for htmx a full navigation (HX-Redirect)."""
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        response.vary.add("HX-Request")
+        return response
+    return redirect(url, 303)
+
+
+def _upload_page(status: int = 200, error: str = "", policy: str = "all_or_nothing") -> Response:
+    """The import page; for htmx only its form (with the error) is swapped."""
+    return render(
+        "imports/new.html",
+        block=block_for(["import_form"]),
+        status=status,
+        error=error,
+        policy=policy,
+        limit_mb=_limit_mb(),
+        limit_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+        targets=TARGETS,
+    )
+
+
+def _require_importer() -> None:
+    """Viewers may not import (403)."""
+    if not current_user.can_edit:
+        abort(403, "Viewers can read issues but not import them.")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    """An upload over the limit: drain it (so the browser gets the answer, not a reset) and say so."""
+    _drain()
+    message = (
+        f"The file is larger than the {_limit_mb()} MB upload limit. "
+        "Split it into smaller files (each with the header row) and import them one by one."
+    )
+    if is_htmx() or request.endpoint != "imports.upload":
+        return error_response(413, message)
+    return _upload_page(413, message)
+
+
+def _drain() -> None:
+    """Read the rest of the request body and throw it away (bounded)."""
+    stream = request.environ.get("wsgi.input")
+    remaining = min(request.content_length or 0, DRAIN_LIMIT)
+    while stream is not None and remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 16))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
+@bp.get("/import")
+def new():
+    """The upload form with the columns described and a template to download."""
+    _require_importer()
+    return _upload_page()
+
+
+@bp.get("/import/template.csv")
+def template():
+    """A CSV with the header and two example rows."""
+    body = "".join(export.csv_text(TEMPLATE_ROWS))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="tracker-import-template.csv"'})
+
+
+@bp.post("/import")
+def upload():
+    """Stage the file; dry_run=1 shows the check, otherwise import it at once with the policy."""
+    _require_importer()
+    file = request.files.get("file")
+    policy = request.form.get("policy", "")
+    if file is None or not file.filename:
+        return _upload_page(422, "Choose a CSV file to import.", policy)
+    try:
+        policy = service.parse_policy(policy)
+    except InvalidInput as exc:
+        return _upload_page(422, exc.errors["policy"])
+    try:
+        run = service.stage(db.session, current_user, file.filename, file.stream)
+    except FileProblem as exc:
+        return _upload_page(422, f"{service.clean_file_name(file.filename)}: {exc.message}", policy)
+    if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
+        return _go(url_for("imports.check", run_id=run.id))
+    return _import(run.id, policy, service.mapping_of(run))
+
+
+def _owned_run(run_id: int):
+    """The run, if the signed-in user may work with it."""
+    run = service.get_run(db.session, run_id)
+    service.require_owner(current_user, run)
+    return run
+
+
+def _check_page(run, status: int = 200, message: str = "", errors: dict | None = None, mapping=None, policy=None):
+    """The preview: counts, first rows, invalid rows, the mapping form and the import form."""
+    report = service.check(db.session, run, mapping)
+    return render(
+        "imports/check.html",
+        status=status,
+        report=report,
+        run=run,
+        message=message,
+        errors=errors or {},
+        policy=policy or run.policy or "all_or_nothing",
+        targets=TARGETS,
+        statuses=STATUSES,
+        priorities=PRIORITIES,
+        status_labels=STATUS_LABELS,
+        priority_labels=PRIORITY_LABELS,
+        users=[u for u in queries.people(db.session) if u.active],
+        unassigned=UNASSIGNED,
+        policies=service.POLICY_LABELS,
+    )
+
+
+@bp.get("/imports/<int:run_id>/check")
+def check(run_id: int):
+    """Check every row of a staged file and show what an import would do; nothing is written."""
+    run = _owned_run(run_id)
+    if run.state != "staged":
+        return redirect(url_for("imports.show", run_id=run_id), 303)
+    return _check_page(run)
+
+
+@bp.post("/imports/<int:run_id>/check")
+def recheck(run_id: int):
+    """Keep the mapping chosen on the preview and check again."""
+    run = _owned_run(run_id)
+    if run.state != "staged":
+        return redirect(url_for("imports.show", run_id=run_id), 303)
+    try:
+        mapping = service.mapping_from_form(run, request.form)
+    except InvalidInput as exc:
+        return _check_page(run, 422, exc.message, exc.errors)
+    service.save_mapping(db.session, run, mapping)
+    return _go(url_for("imports.check", run_id=run_id))
+
+
+@bp.post("/imports/<int:run_id>/import")
+def run_import(run_id: int):
+    """Import the staged file with the mapping on the form and the chosen policy."""
+    run = _owned_run(run_id)
+    if run.state != "staged":
+        flash(f"{run.file_name} was imported already.", "info")
+        return redirect(url_for("imports.show", run_id=run_id), 303)
+    try:
+        policy = service.parse_policy(request.form.get("policy"))
+        mapping = service.mapping_from_form(run, request.form)
+    except InvalidInput as exc:
+        return _check_page(run, 422, exc.message, exc.errors)
+    service.save_mapping(db.session, run, mapping)
+    return _import(run_id, policy, mapping)
+
+
+def _import(run_id: int, policy: str, mapping) -> Response:
+    """Run the import; a rejected all-or-nothing import shows the check again with the reason (422)."""
+    run = service.get_run(db.session, run_id)
+    try:
+        run = service.run_import(db.session, current_user, run, policy, mapping)
+    except service.ImportRejected as exc:
+        run = service.get_run(db.session, run_id)
+        return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
+    except service.AlreadyImported as exc:
+        flash(exc.message, "info")
+        return _go(url_for("imports.show", run_id=run_id))
+    run = service.get_run(db.session, run_id)
+    summary = f"Imported {run.created_count:,} issue{'' if run.created_count == 1 else 's'} from {run.file_name}"
+    if run.rejected_count:
+        summary += f"; {run.rejected_count:,} row{'' if run.rejected_count == 1 else 's'} rejected"
+    flash(summary + ".", "success")
+    return _go(url_for("imports.show", run_id=run_id))
+
+
+@bp.get("/imports/<int:run_id>")
+def show(run_id: int):
+    """An import's result: issues created, rows rejected, the rejected rows to download."""
+    run = service.get_run(db.session, run_id)
+    if run.state == "staged":
+        if current_user.can_edit and (run.user_id == current_user.id or current_user.is_admin):
+            return redirect(url_for("imports.check", run_id=run_id), 303)
+        abort(404, f"Import {run_id} has not been run.")
+    may_download = run.user_id == current_user.id or current_user.is_admin
+    return render("imports/show.html", run=run, may_download=may_download, policies=service.POLICY_LABELS)
+
+
+@bp.get("/imports/<int:run_id>/rejected.csv")
+def rejected(run_id: int):
+    """The rejected (or, before importing, invalid) rows with an error column, ready to fix and import again."""
+    run = _owned_run(run_id)
+    stem = run.file_name.rsplit(".", 1)[0] or "import"
+    rows = service.rejected_rows(db.session, run)
+    return Response(
+        stream_with_context(export.csv_text(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{_ascii(stem)}-rejected.csv"'},
+    )
+
+
+@bp.get("/imports")
+def index():
+    """Every import: who, when, which file, what it created and rejected, and with which policy."""
+    return render("imports/index.html", runs=service.history(db.session), policies=service.POLICY_LABELS)
+
+
+@bp.get("/issues/export.csv")
+def export_csv():
+    """Every issue matching the list's filter as CSV, streamed."""
+    view, errors = queries.parse_filter(request.args)
+    errors.update(queries.resolve_labels(view, labels_service.all_labels(db.session)))
+    if errors:
+        abort(400, " ".join(errors.values()))
+    rows = export.export_rows(db.session, view)
+    name = f"issues-{utcnow():%Y%m%d-%H%M}.csv"
+    return Response(
+        stream_with_context(export.csv_text(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _ascii(name: str) -> str:
+    """A file name safe inside a Content-Disposition header."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_. ") else "_" for c in name)[:100] or "import"
