@@ -240,6 +240,8 @@ def test_stale_row_is_409(client, login_as, make_issue, make_user, snapshot):
         ({"priority": "urgent"}, "Priority 'urgent' is not one of"),
         ({"assignee_id": "999"}, "Unknown assignee '999'."),
         ({"add_label": "999"}, "Unknown label '999'"),
+        ({"add_label": "99999999999999"}, "Unknown label '99999999999999'"),
+        ({"assignee_id": "\u00b2"}, "Unknown assignee"),
         ({"note": "x" * 501, "status": "closed"}, "The note can be at most 500 characters"),
     ],
 )
@@ -258,6 +260,9 @@ def test_bad_bulk_input_is_422(client, login_as, make_issue, snapshot, change, m
         ({"issue_ids": ["abc"], "status": "closed"}, 422, "'abc' is not an issue number."),
         ({"issue_ids": ["1"], "status": "closed"}, 422, "The version of #1 is missing"),
         ({"issue_ids": ["1"], "version_1": "x", "status": "closed"}, 422, "is not a positive number"),
+        ({"issue_ids": ["1"], "version_1": "99999999999", "status": "closed"}, 422, "is not a positive number"),
+        ({"issue_ids": ["\u00b2"], "status": "closed"}, 422, "is not an issue number."),
+        ({"issue_ids": ["99999999999"], "status": "closed"}, 422, "is not an issue number."),
         ({"status": "closed"}, 422, "Select at least one issue."),
     ],
 )

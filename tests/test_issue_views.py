@@ -154,6 +154,9 @@ def test_history_restore_gets_the_full_page(client, login_as):
         ("sort=size", "Unknown sort 'size'"),
         ("page=0", "Page must be a whole number from 1 to 10,000."),
         ("page=abc", "Page must be a whole number from 1 to 10,000."),
+        ("page=%C2%B2", "Page must be a whole number from 1 to 10,000."),
+        ("assignee=%C2%B2", "Assignee must be a user id or 'none'"),
+        ("assignee=99999999999999", "Assignee must be a user id or 'none'"),
     ],
 )
 def test_bad_list_parameters_are_400_with_message(client, login_as, query, message):
@@ -282,6 +285,10 @@ def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login
         ({"version": ""}, 422, "The issue version is missing"),
         ({"version": "abc"}, 422, "The issue version 'abc' is not a number."),
         ({"version": "99"}, 422, "Version 99 is newer than the issue's current version 1."),
+        ({"version": "\u00b2"}, 422, "is not a number."),
+        ({"version": "99999999999999"}, 422, "is not a number."),
+        ({"assignee_id": "99999999999999"}, 422, "Unknown assignee '99999999999999'."),
+        ({"labels": "99999999999999"}, 422, "Unknown label '99999999999999'."),
     ],
 )
 def test_bad_edits_never_change_the_database(client, login_as, make_issue, make_user, snapshot, changes, status, message):

@@ -46,6 +46,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .imports import bp as imports_bp
     from .issues import bp as issues_bp
     from .labels import bp as labels_bp
+    from .reports import bp as reports_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
@@ -53,6 +54,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(comments_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(reports_bp)
     auth.init_login(login_manager)
     errorpages.register(app)
     security.register(app)

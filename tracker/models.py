@@ -17,6 +17,8 @@ PRIORITIES = ("low", "medium", "high", "critical")
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
 PRIORITY_LABELS = {p: p.capitalize() for p in PRIORITIES}
 DONE_STATUSES = ("resolved", "closed")
+# Open issues (not done), as SQL: the partial index on open issues and the report queries use this exact text.
+OPEN_ISSUE = "status IN ('open', 'in_progress')"
 # Which status may follow which (the same rule for the edit form, bulk changes and the API).
 TRANSITIONS = {
     "open": ("in_progress", "resolved", "closed"),
@@ -103,6 +105,18 @@ class Issue(db.Model):
         sa.Index("ix_issues_assignee_id_updated_at_id", "assignee_id", "updated_at", "id"),
         sa.Index("ix_issues_priority_updated_at_id", "priority", "updated_at", "id"),
         sa.Index("ix_issues_reporter_id", "reporter_id"),
+        # Reports (migration 0004): resolved in a period, counts per assignee and status, open issues by age.
+        sa.Index("ix_issues_resolved_at_assignee_id_created_at", "resolved_at", "assignee_id", "created_at"),
+        sa.Index("ix_issues_assignee_id_status_resolved_at", "assignee_id", "status", "resolved_at"),
+        sa.Index(
+            "ix_issues_open_created_at_id",
+            "created_at",
+            "id",
+            "status",
+            "priority",
+            postgresql_where=sa.text(OPEN_ISSUE),
+            sqlite_where=sa.text(OPEN_ISSUE),
+        ),
     )
 
     def field_values(self) -> dict[str, Any]:

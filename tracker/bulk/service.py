@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..errors import DomainError, Forbidden, InvalidInput
 from ..issues.service import parse_assignee_id, transition_message
 from ..labels import service as labels_service
+from ..numbers import whole_number
 from ..models import (
     BULK_MAX,
     BULK_NOTE_MAX,
@@ -103,9 +104,9 @@ def parse_ids(raw: Iterable[str]) -> list[int]:
         text = str(value).strip()
         if not text:
             continue
-        if not text.isdigit():
-            raise InvalidInput({"issue_ids": f"'{text}' is not an issue number."})
-        number = int(text)
+        number = whole_number(text)
+        if number is None:
+            raise InvalidInput({"issue_ids": f"'{text[:40]}' is not an issue number."})
         if number not in seen:
             seen.add(number)
             ids.append(number)
@@ -123,9 +124,10 @@ def parse_versions(ids: list[int], form: Mapping[str, Any], required: bool) -> d
             if required:
                 raise InvalidInput({"issue_ids": f"The version of #{issue_id} is missing; reload the list and try again."})
             continue
-        if not raw.isdigit() or int(raw) < 1:
-            raise InvalidInput({"issue_ids": f"The version of #{issue_id} ('{raw}') is not a positive number."})
-        versions[issue_id] = int(raw)
+        version = whole_number(raw)
+        if not version:
+            raise InvalidInput({"issue_ids": f"The version of #{issue_id} ('{raw[:40]}') is not a positive number."})
+        versions[issue_id] = version
     return versions
 
 
@@ -162,7 +164,8 @@ def parse_change(session: Session, form: Mapping[str, Any]) -> BulkChange:
     for key in ("add_label", "remove_label"):
         raw = str(form.get(key, "") or "").strip()
         if raw:
-            label = labels_service.by_ids(session, [int(raw)]).get(int(raw)) if raw.isdigit() else None
+            label_id = whole_number(raw)
+            label = labels_service.by_ids(session, [label_id]).get(label_id) if label_id is not None else None
             if label is None:
                 errors[key] = f"Unknown label '{raw}'; it may have been deleted."
             else:

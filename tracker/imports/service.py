@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..errors import DomainError, Forbidden, InvalidInput, NotFound
 from ..labels.service import DEFAULT_COLOR
+from ..numbers import whole_number
 from ..models import (
     IMPORT_POLICIES,
     PRIORITIES,
@@ -261,7 +262,7 @@ def mapping_from_form(run: ImportRun, form: MultiValues) -> Mapping:
         if not choice:
             mapping.assignees.pop(value.lower(), None)
             continue
-        if choice != UNASSIGNED and not choice.isdigit():
+        if choice != UNASSIGNED and whole_number(choice) is None:
             errors["assignee_choice"] = f"'{choice[:40]}' is not a user."
             continue
         mapping.assignees[value.lower()] = choice

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..models import DESCRIPTION_MAX, DONE_STATUSES, LABEL_NAME_MAX, PRIORITIES, STATUSES, TITLE_MAX
+from ..numbers import whole_number
 from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
 
 SEEN_WORDS_MAX = 50  # distinct status or priority words listed on the preview
@@ -177,8 +178,8 @@ class RowChecker:
         override = self.assignee_overrides.get(raw.lower())
         if override == UNASSIGNED:
             return None
-        if override and override.isdigit() and int(override) in self.directory.by_id:
-            person = self.directory.by_id[int(override)]
+        if override and whole_number(override) in self.directory.by_id:
+            person = self.directory.by_id[whole_number(override)]
             if person.active:
                 return person.id
         directory = self.directory
@@ -188,8 +189,9 @@ class RowChecker:
             person = directory.by_email.get(raw.lower())
             reason = f"no active user with email {raw}"
         elif target == "assignee_id" or (target == "assignee" and raw.isdigit()):
-            person = directory.by_id.get(int(raw)) if raw.isdigit() else None
-            reason = f"no user with id {raw}" if raw.isdigit() else f"assignee id '{raw}' is not a number"
+            number = whole_number(raw)
+            person = directory.by_id.get(number) if number is not None else None
+            reason = f"no user with id {raw}" if number is not None else f"assignee id '{raw}' is not a number"
         else:
             matches = directory.active_by_name.get(raw.lower(), [])
             if len(matches) == 1:

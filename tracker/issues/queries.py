@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
+from ..numbers import whole_number
 
 SORTS = {
     "updated": "Last updated",
@@ -27,6 +29,10 @@ PRIORITY_RANK = sa.literal_column(
     "(CASE issues.priority WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 END)"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Date-range filters: (from parameter, to parameter, column name). `from` is the first day included and
+# `to` the last day included (the range ends before midnight after it); dates are UTC days.
+DATE_RANGES = (("created_from", "created_to", "created_at"), ("resolved_from", "resolved_to", "resolved_at"))
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9998, 12, 31)
 
 
 class MultiValues(Protocol):
@@ -47,11 +53,25 @@ class IssueFilter:
     label_ids: list[int] = field(default_factory=list)  # the same, resolved
     sort: str = DEFAULT_SORT
     page: int = 1
+    created_from: date | None = None
+    created_to: date | None = None
+    resolved_from: date | None = None
+    resolved_to: date | None = None
 
     @property
     def is_filtered(self) -> bool:
         """Whether any filter narrows the list."""
-        return bool(self.status or self.priority or self.assignee or self.q or self.labels)
+        return bool(self.status or self.priority or self.assignee or self.q or self.labels or self.date_ranges)
+
+    @property
+    def date_ranges(self) -> list[tuple[str, date | None, date | None]]:
+        """The active date-range filters as (column name, first day, last day), for the list's summary."""
+        ranges = []
+        for start, end, column in DATE_RANGES:
+            first, last = getattr(self, start), getattr(self, end)
+            if first or last:
+                ranges.append((column, first, last))
+        return ranges
 
     def words(self) -> list[str]:
         """The search words of `q`."""
@@ -68,6 +88,10 @@ class IssueFilter:
             "sort": self.sort if self.sort != DEFAULT_SORT else "",
             "page": self.page if self.page != 1 else "",
         }
+        for start, end, _column in DATE_RANGES:
+            for name in (start, end):
+                value = getattr(self, name)
+                args[name] = value.isoformat() if value else ""
         args.update(overrides)
         if args["page"] == 1:
             args["page"] = ""
@@ -98,7 +122,7 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         errors["priority"] = f"Unknown priority '{bad[0]}'; use one of {', '.join(PRIORITIES)}."
     result.priority = [p for p in PRIORITIES if p in priorities]
     assignee = _first(args, "assignee").lower()
-    if assignee and assignee != "none" and not assignee.isdigit():
+    if assignee and assignee != "none" and whole_number(assignee) is None:
         errors["assignee"] = f"Assignee must be a user id or 'none', not '{assignee}'."
         assignee = ""
     result.assignee = assignee
@@ -115,11 +139,48 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         sort = DEFAULT_SORT
     result.sort = sort
     page = _first(args, "page") or "1"
-    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+    if not 1 <= (whole_number(page) or 0) <= MAX_PAGE:
         errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE:,}."
         page = "1"
     result.page = int(page)
+    for start, end, column in DATE_RANGES:
+        for name in (start, end):
+            raw = _first(args, name)
+            if raw:
+                value = parse_day(raw)
+                if value is None:
+                    errors[name] = f"{name} must be a date like 2026-01-31 (from {FIRST_DATE} to {LAST_DATE}), not '{raw[:40]}'."
+                setattr(result, name, value)
+        first, last = getattr(result, start), getattr(result, end)
+        if first and last and first > last:
+            errors[start] = f"{start} ({first}) is after {end} ({last}); nothing can match."
     return result, errors
+
+
+def parse_day(raw: str) -> date | None:
+    """An ISO date (YYYY-MM-DD) within the range the filters accept, or None."""
+    try:
+        value = date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    if len(raw.strip()) != 10 or not FIRST_DATE <= value <= LAST_DATE:
+        return None
+    return value
+
+
+def day_start(day: date) -> datetime:
+    """Midnight (UTC, naive) at the start of `day`."""
+    return datetime.combine(day, time.min)
+
+
+def day_range_clause(column: sa.ColumnElement[Any], first: date | None, last: date | None) -> sa.ColumnElement[bool]:
+    """`column` on or after the first day and before the midnight that ends the last day (either may be open)."""
+    clauses = []
+    if first:
+        clauses.append(column >= day_start(first))
+    if last:
+        clauses.append(column < day_start(last + timedelta(days=1)))
+    return sa.and_(*clauses)
 
 
 def resolve_labels(view: IssueFilter, labels: list[Label]) -> dict[str, str]:
@@ -170,6 +231,8 @@ def filtered(dialect: str, view: IssueFilter) -> sa.Select:
     words = view.words()
     if words:
         stmt = stmt.where(search_clause(dialect, words))
+    for column, first, last in view.date_ranges:
+        stmt = stmt.where(day_range_clause(getattr(Issue, column), first, last))
     return stmt
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from ..numbers import whole_number
 from ..models import (
     DESCRIPTION_MAX,
     DONE_STATUSES,
@@ -39,10 +40,9 @@ def parse_version(raw: Any) -> int:
     """The version a form or request started from, as a positive integer."""
     if raw is None or str(raw).strip() == "":
         raise InvalidInput({"version": "The issue version is missing; reload the issue and try again."})
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise InvalidInput({"version": f"The issue version '{raw}' is not a number."}) from None
+    value = whole_number(raw)
+    if value is None:
+        raise InvalidInput({"version": f"The issue version '{str(raw)[:40]}' is not a number."})
     if value < 1:
         raise InvalidInput({"version": "The issue version must be 1 or more."})
     return value
@@ -52,10 +52,10 @@ def parse_assignee_id(raw: Any) -> int | None:
     """An assignee id from a form value: empty or 'none' means unassigned."""
     if raw is None or str(raw).strip().lower() in ("", "none"):
         return None
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        raise InvalidInput({"assignee_id": f"Unknown assignee '{raw}'."}) from None
+    value = whole_number(raw)
+    if value is None:
+        raise InvalidInput({"assignee_id": f"Unknown assignee '{str(raw)[:40]}'."})
+    return value
 
 
 def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None = None) -> dict[str, Any]:

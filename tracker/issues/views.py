@@ -16,6 +16,7 @@ from ..forms import apply_errors
 from ..htmx import block_for, render
 from ..labels import service as labels_service
 from ..models import BULK_MAX, EDITABLE_FIELDS
+from ..numbers import whole_number
 from . import bp, queries, service
 from .forms import IssueForm
 from .pages import issue_page
@@ -65,7 +66,7 @@ def bulk():
     if not current_user.can_edit:
         abort(403, "Viewers cannot change issues.")
     view, _errors, labels = _list_filter(MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False)))
-    view.page = int(request.form["page"]) if request.form.get("page", "").isdigit() else 1
+    view.page = whole_number(request.form.get("page", ""), queries.MAX_PAGE) or 1
     selected = request.form.getlist("issue_ids")
     report = BulkReport(form=request.form)
     try:
@@ -90,7 +91,7 @@ def bulk():
     if not block_for(["bulk_form"]):
         flash(result.summary, "success")
         return redirect(url_for("issues.index", **view.query_args()), 303)
-    page_ids = {int(i) for i in request.form.getlist("page_ids") if i.isdigit()}
+    page_ids = {n for n in map(whole_number, request.form.getlist("page_ids")) if n is not None}
     report = BulkReport(ok=True, message=result.summary)
     return render(
         "issues/bulk_done.html",
@@ -116,7 +117,7 @@ class BulkReport:
 
 def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[str]):
     """The bar with the report (htmx) or the whole list with the selection kept (no JavaScript)."""
-    selected_ids = {int(i) for i in selected if i.isdigit()}
+    selected_ids = {n for n in map(whole_number, selected) if n is not None}
     if block_for(["bulk_form"]):
         return render(
             "issues/bulk_done.html",
@@ -180,7 +181,7 @@ def show(issue_id: int):
 def timeline(issue_id: int):
     """Earlier timeline entries (before=<entry id>): a page without JavaScript, the entries for htmx."""
     before = request.args.get("before", "")
-    if before and not before.isdigit():
+    if before and whole_number(before) is None:
         abort(400, "before must be a timeline entry number.")
     issue = service.get_issue(db.session, issue_id)
     entries = load_timeline(db.session, issue_id, before=int(before) if before else None)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..models import LABEL_NAME_MAX, Issue, IssueEvent, IssueLabel, Label, User, utcnow
+from ..numbers import whole_number
 
 # A fixed palette; each colour keeps text readable (contrast >= 4.5 with the text colour chosen for it).
 PALETTE = {
@@ -196,9 +197,10 @@ def resolve_ids(session: Session, raw: Iterable) -> list[int]:
         text = str(value).strip()
         if not text:
             continue
-        if not text.isdigit():
-            raise InvalidInput({"labels": f"Unknown label '{text}'."})
-        wanted.add(int(text))
+        label_id = whole_number(text)
+        if label_id is None:
+            raise InvalidInput({"labels": f"Unknown label '{text[:40]}'."})
+        wanted.add(label_id)
     if not wanted:
         return []
     found = set(session.execute(sa.select(Label.id).where(Label.id.in_(wanted))).scalars())
