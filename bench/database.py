@@ -1,0 +1,262 @@
+"""The benchmark database: create it, migrate it through the app, and bulk-load the data set with COPY."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg2
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+
+from tracker import create_app
+from tracker.extensions import db
+from tracker.issues.queries import search_clause
+from tracker.models import Issue
+
+from . import dataset
+
+LOADED_TABLES = ("issues", "issue_events", "issue_labels", "comments")
+ISSUE_COLUMNS = (
+    "id, title, description, status, priority, assignee_id, reporter_id, version, created_at, updated_at, resolved_at"
+)
+EVENT_COLUMNS = "id, issue_id, actor_id, kind, changes, version, created_at, comment_id, note"
+COMMENT_COLUMNS = "id, issue_id, author_id, body, body_html, created_at, edited_at, deleted_at, deleted_by_id"
+
+
+@dataclass
+class LoadReport:
+    """How long the load took and how fast it went."""
+
+    issues: int
+    seconds: float
+    rows: int  # issues, events, issue labels and comments
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows of every loaded table, per second."""
+        return self.rows / self.seconds
+
+
+class RowStream:
+    """A read()-able file over generated COPY lines, so the data set never sits in memory whole."""
+
+    def __init__(self, lines: Iterator[str]):
+        """Wrap an iterator of lines."""
+        self._lines = lines
+        self._buffer = ""
+
+    def read(self, size: int = -1) -> str:
+        """Return up to `size` characters (everything left when size < 0); "" at the end."""
+        parts, length = [self._buffer], len(self._buffer)
+        while size < 0 or length < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            parts.append(line)
+            length += len(line)
+        data = "".join(parts)
+        if size < 0:
+            size = len(data)
+        self._buffer = data[size:]
+        return data[:size]
+
+
+def dsn(url: str, database: str | None = None) -> str:
+    """A libpq connection string for `url` (SQLAlchemy style allowed), optionally for another database."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@contextmanager
+def connect(url: str, database: str | None = None, autocommit: bool = False):
+    """A psycopg2 connection, closed afterwards."""
+    connection = psycopg2.connect(dsn(url, database))
+    connection.autocommit = autocommit
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def create_database(url: str) -> bool:
+    """Create the database named in `url` unless it exists; True when it was created."""
+    name = make_url(url).database
+    with connect(url, "postgres", autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cursor.fetchone():
+            return False
+        cursor.execute(f'CREATE DATABASE "{name}"')
+        return True
+
+
+def migrate(url: str) -> None:
+    """Bring the schema up to date with the app's own migrations."""
+    app = create_app(overrides={"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-migrate"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def is_loaded(url: str, issues: int) -> bool:
+    """Whether the database holds this data set: `issues` issues, the admin, the labels and the busy issue."""
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM issues), EXISTS (SELECT 1 FROM users WHERE email = %s),"
+            " (SELECT count(*) FROM labels), (SELECT count(*) FROM comments WHERE issue_id = %s)",
+            (dataset.ADMIN_EMAIL, dataset.busy_issue(issues)),
+        )
+        count, has_admin, labels, busy_comments = cursor.fetchone()
+        return count == issues and has_admin and labels == len(dataset.LABELS) and busy_comments == dataset.BUSY_COMMENTS
+
+
+def _deferred_schema(cursor) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """Foreign keys and non-constraint indexes of the loaded tables: (table, name, definition) each."""
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
+        (list(LOADED_TABLES),),
+    )
+    foreign_keys = cursor.fetchall()
+    cursor.execute(
+        "SELECT t.relname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+        " JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid"
+        " WHERE t.relname = ANY(%s) AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+        (list(LOADED_TABLES),),
+    )
+    return foreign_keys, cursor.fetchall()
+
+
+def load(url: str, issues: int, seed: int) -> LoadReport:
+    """Empty every table, load the generated users, labels and issues (see dataset), then VACUUM ANALYZE."""
+    # Like pg_restore, drop foreign keys and secondary indexes for the COPY and rebuild them afterwards, all in
+    # one transaction: a failed load leaves the previous data and schema in place.
+    started = time.perf_counter()
+    with connect(url) as connection:
+        with connection.cursor() as cursor, _spools() as spools:
+            cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            cursor.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            )
+            tables = ", ".join(f'"{name}"' for (name,) in cursor.fetchall())
+            cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY")
+            foreign_keys, indexes = _deferred_schema(cursor)
+            for table, name, _ in foreign_keys:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for _, name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+            _insert_users(cursor)
+            _insert_labels(cursor)
+            print(f"  generating and copying {issues:,} issues...", flush=True)
+            cursor.copy_expert(
+                f"COPY issues ({ISSUE_COLUMNS}) FROM STDIN WITH (FREEZE)",
+                RowStream(_issue_lines(issues, seed, spools)),
+                size=1 << 16,
+            )
+            # Comments before events: the busy issue's comment events point at them.
+            for table, columns in (
+                ("comments", COMMENT_COLUMNS),
+                ("issue_events", EVENT_COLUMNS),
+                ("issue_labels", "issue_id, label_id"),
+            ):
+                spools[table].seek(0)
+                cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FREEZE)", spools[table], size=1 << 16)
+            copied = time.perf_counter() - started
+            print(f"  copied in {copied:.1f} s; rebuilding indexes and foreign keys...", flush=True)
+            for _, name, definition in indexes:
+                cursor.execute(definition)
+            for table, name, definition in foreign_keys:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            for table in ("users", "labels", "issues", "issue_events", "comments"):
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
+            cursor.execute(f"SELECT {' + '.join(f'(SELECT count(*) FROM {t})' for t in LOADED_TABLES)}")
+            rows = cursor.fetchone()[0]
+        connection.commit()
+    with connect(url, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) users, labels, {', '.join(LOADED_TABLES)}")
+    return LoadReport(issues=issues, seconds=time.perf_counter() - started, rows=rows)
+
+
+@contextmanager
+def _spools():
+    """Temporary files for the rows generated alongside the issues, by table."""
+    with (
+        tempfile.TemporaryFile("w+") as events,
+        tempfile.TemporaryFile("w+") as labels,
+        tempfile.TemporaryFile("w+") as comments,
+    ):
+        yield {"issue_events": events, "issue_labels": labels, "comments": comments}
+
+
+def _issue_lines(issues: int, seed: int, spools: dict) -> Iterator[str]:
+    """The issues' COPY lines; their events', labels' and comments' lines go to the spool files on the way."""
+    events, labels, comments = spools["issue_events"], spools["issue_labels"], spools["comments"]
+    for rows in dataset.issue_rows(issues, seed):
+        events.write(rows.events)
+        if rows.labels:
+            labels.write(rows.labels)
+        if rows.comments:
+            comments.write(rows.comments)
+        yield rows.issue
+
+
+def _insert_labels(cursor) -> None:
+    """Insert the data set's labels (ids from 1, in dataset.LABELS order)."""
+    start = dataset.END - dataset.SPAN
+    cursor.executemany(
+        "INSERT INTO labels (id, name, name_key, color, created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s)",
+        [(i, name, name.lower(), color, start, start) for name, i in dataset.label_ids().items()
+         for _, color, _ in [dataset.LABELS[i - 1]]],
+    )
+
+
+def _insert_users(cursor) -> None:
+    """Insert the generated users; all share the admin's password (one hash: hashing is slow on purpose)."""
+    password_hash = generate_password_hash(dataset.ADMIN_PASSWORD)
+    start = dataset.END - dataset.SPAN
+    cursor.executemany(
+        "INSERT INTO users (id, name, email, password_hash, role, active, created_at)"
+        " VALUES (%s, %s, %s, %s, %s, true, %s)",
+        [(u.id, u.name, u.email, password_hash, u.role, start) for u in dataset.users()],
+    )
+
+
+def match_count(url: str, word: str) -> int:
+    """How many issues the app's own full-text clause matches for `word`."""
+    statement = sa.select(sa.func.count()).select_from(Issue).where(search_clause("postgresql", [word]))
+    engine = sa.create_engine(dsn(url))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(statement).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def label_count(url: str, name: str) -> int:
+    """How many issues carry the label `name`."""
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM issue_labels il JOIN labels l ON l.id = il.label_id WHERE l.name_key = %s",
+            (name.lower(),),
+        )
+        return cursor.fetchone()[0]
+
+
+def server_facts(url: str) -> dict[str, str]:
+    """PostgreSQL's version and the memory settings that matter for a large table."""
+    names = ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost")
+    with connect(url) as connection, connection.cursor() as cursor:
+        facts = {}
+        for name in names:
+            cursor.execute(f"SHOW {name}")
+            facts[name] = cursor.fetchone()[0]
+        return facts

@@ -1,0 +1,196 @@
+"""Results on disk: the machine, the settings and each scenario, as JSON and as a Markdown table."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+COLUMNS = (
+    "scenario",
+    "median ms",
+    "p95 ms",
+    "throughput req/s",
+    "target met",
+    "median ms (loaded)",
+    "p95 ms (loaded)",
+    "failures",
+    "details",
+)
+
+
+def machine() -> dict:
+    """Cores, CPU model, memory and Python of this machine."""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    mem_kib = next((int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal:")), 0)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        # Other work on the machine inflates every figure; the load average shows whether there was any.
+        "load_average_at_start": load_average(),
+    }
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _lines(path: str) -> list[str]:
+    """The lines of a text file, none if it cannot be read."""
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def earlier_load(issues: int) -> dict | None:
+    """The load figures of the newest earlier report that loaded `issues` issues (marked as such), if any."""
+    for path in sorted(RESULTS.glob("bench-*.json"), reverse=True):
+        try:
+            load = json.loads(path.read_text()).get("load")
+        except (OSError, ValueError):
+            continue
+        if load and load.get("issues") == issues:
+            return {**load, "from": load.get("from", path.name)}
+    return None
+
+
+def write(report: dict) -> list[Path]:
+    """Write latest.json/latest.md and a timestamped copy of each; return the paths."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = {"json": json.dumps(report, indent=2) + "\n", "md": markdown(report)}
+    paths = []
+    for name in ("latest", f"bench-{stamp}"):
+        for suffix, content in text.items():
+            path = RESULTS / f"{name}.{suffix}"
+            path.write_text(content)
+            paths.append(path)
+    return paths
+
+
+def markdown(report: dict) -> str:
+    """The report as Markdown: machine and data first, then the table and its notes."""
+    m, s, db = report["machine"], report["settings"], report["database"]
+    load = report["load"]
+    lines = [
+        f"# Tracker benchmark, {report['finished_at']}",
+        "",
+        f"- Machine: {m['nproc']} cores, {m['cpu']}, {m['memory_gib']} GiB memory, Python {m['python']},"
+        f" Linux {m['kernel']}",
+        f"- Load average (1, 5, 15 min) at start {', '.join(map(str, m['load_average_at_start']))},"
+        f" at end {', '.join(map(str, m['load_average_at_end']))}",
+        f"- PostgreSQL {db['server_version']} (shared_buffers {db['shared_buffers']}, work_mem {db['work_mem']},"
+        f" effective_cache_size {db['effective_cache_size']}, random_page_cost {db['random_page_cost']})",
+        f"- Data: {db['issues']:,} issues (each with its 'created' event), {db['users']} users, {db.get('labels', 0)} labels"
+        + (
+            f" (filter labels: {', '.join(f'{n} on {c:,} issues' for n, c in db['filter_labels'].items())})"
+            if db.get("filter_labels")
+            else ""
+        )
+        + (
+            f"; issue #{db['busy_issue']['id']} has {db['busy_issue']['comments']} comments and"
+            f" {db['busy_issue']['changes']} changes"
+            if db.get("busy_issue")
+            else ""
+        ),
+        "- Load: "
+        + (
+            f"{load['seconds']:.1f} s for {load.get('rows', 0):,} rows (issues, events, issue labels, comments),"
+            f" {load['rows_per_second']:,.0f} rows/s, by COPY with indexes and foreign keys rebuilt afterwards"
+            + (f" (measured by the run of {load['from']}; this run found the data set loaded)" if load.get("from") else "")
+            if load
+            else "skipped, the database already held the data set (its load time is in an earlier report)"
+        ),
+        "- Search words (issues matched): "
+        + ", ".join(f"{w} ({n:,}, {100 * n / db['issues']:.2f}%)" for w, n in db["search_words"].items()),
+        f"- Server: gunicorn, {s['workers']} sync workers; client: http.client on the same machine",
+        f"- Per scenario: {s['warmup']} warm-up requests, {s['requests']} timed one at a time (median, p95),"
+        f" then {s['concurrent_requests']} from {s['concurrency']} concurrent clients (throughput, loaded latency);"
+        f" each phase stops after {s['phase_seconds']:g} s; heavy scenarios run fewer (see their notes)",
+        "- Targets (one request at a time, no failed request): "
+        + "; ".join(
+            " and ".join(t for t in (_target("median", median), _target("p95", p95)) if t) + f" for {', '.join(names)}"
+            for (median, p95), names in _targets(report["scenarios"]).items()
+        ),
+        "",
+        table(report["scenarios"]),
+        "",
+    ]
+    lines += [
+        f"- {r['scenario']}: {r['note']}"
+        + (
+            f" ({r['requests_per_phase']['serial']} timed one at a time, {r['requests_per_phase']['concurrent']} from"
+            f" {r['requests_per_phase']['concurrency']} clients)"
+            if r.get("requests_per_phase") and r["requests_per_phase"]["serial"] != s["requests"]
+            else ""
+        )
+        for r in report["scenarios"]
+        if r["note"]
+    ]
+    lines += [
+        f"- {r['scenario']}: stopped by the time budget after {r['timed_requests']} timed requests"
+        for r in report["scenarios"]
+        if r["cut_short"]
+    ]
+    lines += [
+        f"- {r['scenario']}: {r['failures']} failed requests, e.g. {'; '.join(r['failure_messages'])}"
+        for r in report["scenarios"]
+        if r["failures"]
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _targets(scenarios: list[dict]) -> dict[tuple[float, float], list[str]]:
+    """Scenario names grouped by their (median, p95) targets."""
+    groups: dict[tuple[float, float], list[str]] = {}
+    for r in scenarios:
+        groups.setdefault((r["target_median_ms"], r["target_p95_ms"]), []).append(r["scenario"])
+    return groups
+
+
+def table(scenarios: list[dict]) -> str:
+    """The Markdown table of scenario results."""
+    rows = [
+        (
+            r["scenario"],
+            _number(r["median_ms"]),
+            _number(r["p95_ms"]),
+            _number(r["throughput_rps"], 1),
+            "yes" if r["target_met"] else "no",
+            _number(r["loaded_median_ms"]),
+            _number(r["loaded_p95_ms"]),
+            str(r["failures"]),
+            details_text(r.get("details") or {}),
+        )
+        for r in scenarios
+    ]
+    head = "| " + " | ".join(COLUMNS) + " |"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(COLUMNS))) + "|"
+    return "\n".join([head, rule] + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def _target(name: str, value: float | None) -> str:
+    """One latency target as text, or "" when there is none."""
+    return "" if value is None else f"{name} < {value:g} ms"
+
+
+def details_text(details: dict) -> str:
+    """A probe's facts in a table cell (lists, e.g. statement kinds, are left to the JSON)."""
+    return ", ".join(f"{k.replace('_', ' ')} {v:,}" if isinstance(v, int) else f"{k.replace('_', ' ')} {v}"
+                     for k, v in details.items() if not isinstance(v, (list, dict))) or ""
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    """A figure for the table."""
+    return "n/a" if value is None else f"{value:,.{digits}f}"

@@ -1,0 +1,136 @@
+"""Checks of the benchmark's own machinery (no database, nothing timed): `.venv/bin/python -m pytest bench`."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from bench import dataset, report
+from bench.scenarios import SCENARIOS, ChunkPool
+
+ISSUE_COLUMNS, EVENT_COLUMNS, COMMENT_COLUMNS = 11, 9, 9
+
+
+def _rows(count: int) -> dict[int, dataset.IssueRows]:
+    return {index: rows for index, rows in enumerate(dataset.issue_rows(count, seed=1), start=1)}
+
+
+def test_copy_lines_have_every_column_and_escape_text():
+    rows = _rows(2_000)
+    busy = dataset.busy_issue(2_000)
+    for issue_id, each in rows.items():
+        assert each.issue.endswith("\n") and each.issue.count("\t") == ISSUE_COLUMNS - 1
+        for line in each.events.splitlines():
+            assert line.count("\t") == EVENT_COLUMNS - 1
+        for line in each.labels.splitlines():
+            assert line.split("\t")[0] == str(issue_id)
+        if issue_id != busy:
+            assert each.comments == "" and each.events.count("\n") == 1
+    comments = rows[busy].comments.splitlines()
+    assert len(comments) == dataset.BUSY_COMMENTS
+    assert all(line.count("\t") == COMMENT_COLUMNS - 1 for line in comments)
+    assert dataset.copy_text("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
+
+
+def test_busy_issue_timeline_matches_its_row():
+    count = 2_000
+    busy = dataset.busy_issue(count)
+    rows = _rows(count)[busy]
+    fields = rows.issue.rstrip("\n").split("\t")
+    status, priority, assignee, version = fields[3], fields[4], fields[5], int(fields[7])
+    events = [line.split("\t") for line in rows.events.splitlines()]
+    updates = [e for e in events if e[3] == "updated"]
+    assert len(updates) == dataset.BUSY_CHANGES and version == 1 + dataset.BUSY_CHANGES
+    assert [int(e[5]) for e in updates] == list(range(2, version + 1))
+    assert sum(1 for e in events if e[3] == "comment") == dataset.BUSY_COMMENTS
+    last = {}
+    for e in updates:
+        changes = json.loads(e[4].replace("\\\\", "\\"))
+        last.update({k: v[1] for k, v in changes.items() if k != "label_names"})
+    assert last["status"] == status and last["priority"] == priority and str(last["assignee_id"]) == assignee
+    assert sorted(last["labels"]) == sorted(int(line.split("\t")[1]) for line in rows.labels.splitlines())
+
+
+def test_bulk_pool_is_open_and_apart_from_the_busy_issue():
+    count = 2_000
+    pool = dataset.bulk_pool(count)
+    assert pool and dataset.busy_issue(count) not in pool
+    rows = _rows(count)
+    assert {rows[i].issue.split("\t")[3] for i in pool} == {"open"}
+
+
+def test_chunk_pool_never_lends_a_chunk_twice_at_once():
+    pool = ChunkPool(list(range(100)), 25)
+    lent: list[int] = []
+    overlap = []
+    lock = threading.Lock()
+
+    def borrow():
+        for _ in range(50):
+            with pool.chunk() as ids:
+                with lock:
+                    if set(ids) & set(lent):
+                        overlap.append(ids)
+                    lent.extend(ids)
+                with lock:
+                    for i in ids:
+                        lent.remove(i)
+
+    threads = [threading.Thread(target=borrow) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not overlap and not lent
+
+
+def test_every_scenario_renders_in_the_report():
+    scenarios = [
+        {
+            "scenario": s.name,
+            "request": s.request,
+            "median_ms": None,
+            "p95_ms": None,
+            "throughput_rps": 0.0,
+            "loaded_median_ms": None,
+            "loaded_p95_ms": None,
+            "timed_requests": 0,
+            "failures": 0,
+            "failure_messages": [],
+            "cut_short": False,
+            "target_median_ms": s.target_median_ms,
+            "target_p95_ms": s.target_p95_ms,
+            "target_met": False,
+            "note": s.note,
+            "details": {"sql_statements": 3, "sql_statement_kinds": ["SELECT"]},
+        }
+        for s in SCENARIOS.values()
+    ]
+    outcome = {
+        "finished_at": "now",
+        "machine": {**report.machine(), "load_average_at_end": [0.0, 0.0, 0.0]},
+        "database": {
+            "server_version": "15",
+            "shared_buffers": "128MB",
+            "work_mem": "4MB",
+            "effective_cache_size": "4GB",
+            "random_page_cost": "4",
+            "issues": 10,
+            "users": 50,
+            "search_words": {"checksum": 1},
+        },
+        "load": None,
+        "settings": {
+            "workers": 5,
+            "warmup": 1,
+            "requests": 1,
+            "concurrency": 1,
+            "concurrent_requests": 1,
+            "phase_seconds": 1,
+            "seed": 1,
+        },
+        "scenarios": scenarios,
+    }
+    text = report.markdown(outcome)
+    assert all(f"| {name} |" in text for name in SCENARIOS)
+    assert "sql statements 3" in text and "median < 100 ms" in text
