@@ -199,6 +199,21 @@ def _events_insert(dialect: str) -> sa.TextClause:
     )
 
 
+def version_guard(dialect: str, pairs: list[tuple[int, int]]) -> sa.ColumnElement[bool]:
+    """`(id, version) IN` the given pairs, expanded from one JSON parameter: a long literal list of row values
+    overflows PostgreSQL's parser stack (about 8,000 pairs), a JSON array of any length does not."""
+    if dialect == "postgresql":
+        rows = "SELECT (p->>0)::int, (p->>1)::int FROM json_array_elements(CAST(:guard AS json)) AS p"
+    else:
+        rows = "SELECT json_extract(p.value, '$[0]'), json_extract(p.value, '$[1]') FROM json_each(:guard) AS p"
+    pairs_select = (
+        sa.text(rows)
+        .bindparams(guard=json.dumps(pairs))
+        .columns(sa.column("id", sa.Integer), sa.column("version", sa.Integer))
+    )
+    return sa.tuple_(Issue.id, Issue.version).in_(pairs_select)
+
+
 def insert_events(session: Session, actor_id: int, events: list[dict], note: str, now) -> None:
     """Write all events of a bulk change in one statement."""
     dialect = session.get_bind().dialect.name
@@ -306,7 +321,7 @@ def apply_bulk(
             values["resolved_at"] = sa.case((keep, Issue.resolved_at), else_=sa.literal(now, sa.DateTime))
         else:
             values["resolved_at"] = None
-    guard = sa.tuple_(Issue.id, Issue.version).in_([(i, rows[i].version) for i in changed_ids])
+    guard = version_guard(session.get_bind().dialect.name, [(i, rows[i].version) for i in changed_ids])
     try:
         updated = session.execute(
             sa.update(Issue).where(guard).values(**values).execution_options(synchronize_session=False)
