@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.models import Issue, IssueEvent
+from tracker.models import Issue, IssueEvent, IssueLabel
 
 HX = {"HX-Request": "true"}
 
@@ -122,6 +122,28 @@ def test_pagination(app, client, login_as, make_issue):
     assert 'href="/issues?sort=id&page=3"' in page2 and 'href="/issues?sort=id"' in page2
     past = text(client.get("/issues?page=9"))
     assert "past the last issue" in past
+
+
+@pytest.mark.parametrize("cap", [2, 10_000], ids=["over-the-count-cap", "under-the-count-cap"])
+def test_search_and_label_pages_are_the_same_whichever_plan(app, client, login_as, make_issue, monkeypatch, cap):
+    """Few matches are sorted from the matches, many by walking the sort index: the pages must agree."""
+    from tracker.issues import queries
+    from tracker.labels import service as labels
+
+    monkeypatch.setattr(queries, "COUNT_CAP", cap)
+    app.config["ISSUES_PER_PAGE"] = 2
+    me = login_as("member")
+    bug = labels.create_label(db.session, me, "bug", "red")
+    made = [make_issue(title=f"Printer {n}" if n % 2 else f"Scanner {n}") for n in range(7)]
+    for issue in made[:5]:
+        db.session.add(IssueLabel(issue_id=issue.id, label_id=bug.id))
+    db.session.commit()
+    printers = [i.id for i in made if i.title.startswith("Printer")]  # 3 of them
+    assert ids_in(text(client.get("/issues?q=printer&sort=-id"))) == printers[::-1][:2]
+    assert ids_in(text(client.get("/issues?q=printer&sort=-id&page=2"))) == printers[::-1][2:]
+    assert ids_in(text(client.get("/issues?label=bug&sort=id&page=2"))) == [made[2].id, made[3].id]
+    summary = text(client.get("/issues?label=bug"))
+    assert ("of 2+ issues" if cap == 2 else "of 5 issues") in summary
 
 
 def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issue):

@@ -288,20 +288,43 @@ class IssuePage:
 
 
 def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage:
-    """The page of issues the filter asks for, with assignees loaded, and the (capped) match count."""
+    """The page of issues the filter asks for, with assignees loaded, and the (capped) match count.
+
+    The count runs first. When a search or label filter matches fewer than COUNT_CAP issues, the page is
+    sorted from those matches (found through the search or label index) instead of walking the sort index
+    and testing every issue on the way: a rare word would otherwise be checked against most of the table.
+    """
     dialect = session.get_bind().dialect.name
     base = filtered(dialect, view)
+    total = session.execute(count_statement(base, view)).scalar_one()
+    capped = total > COUNT_CAP
+    page_source = base
+    if not capped and (view.words() or view.label_ids):
+        matches = base.with_only_columns(Issue.id).cte("matches")
+        if dialect == "postgresql":
+            matches = matches.prefix_with("MATERIALIZED")
+        page_source = sa.select(Issue).where(Issue.id.in_(sa.select(matches.c.id)))
     items = list(
         session.execute(
-            ordered(base, view.sort)
+            ordered(page_source, view.sort)
             .options(joinedload(Issue.assignee), selectinload(Issue.labels))
             .limit(per_page)
             .offset((view.page - 1) * per_page)
         ).scalars()
     )
-    limited = base.with_only_columns(Issue.id).limit(COUNT_CAP + 1).subquery()
-    total = session.execute(sa.select(sa.func.count()).select_from(limited)).scalar_one()
-    return IssuePage(items=items, total=min(total, COUNT_CAP), capped=total > COUNT_CAP, page=view.page, per_page=per_page)
+    return IssuePage(items=items, total=min(total, COUNT_CAP), capped=capped, page=view.page, per_page=per_page)
+
+
+def count_statement(base: sa.Select, view: IssueFilter) -> sa.Select:
+    """Count the matches up to COUNT_CAP + 1; a lone label filter counts its links without touching issues."""
+    only_label = len(view.label_ids) == 1 and not (
+        view.status or view.priority or view.assignee or view.words() or view.date_ranges
+    )
+    if only_label:  # a label's links are deleted with their issue, so they count the same issues
+        ids = sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == view.label_ids[0])
+    else:
+        ids = base.with_only_columns(Issue.id)
+    return sa.select(sa.func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())
 
 
 def matching_ids(session: Session, view: IssueFilter, limit: int) -> list[int]:
