@@ -11,13 +11,14 @@ if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
-# Indexes that exist only on PostgreSQL and are created by hand in migrations (not in the models).
-POSTGRES_ONLY_INDEXES = {"ix_issues_search"}
+# Expression indexes created by hand in migrations, not declared in the models: the full-text index
+# (PostgreSQL only) and the priority rank (both databases).
+EXPRESSION_INDEXES = {"ix_issues_search", "ix_issues_priority_rank_id"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    """Leave database-specific indexes created in migrations out of autogenerate comparisons."""
-    return not (type_ == "index" and name in POSTGRES_ONLY_INDEXES)
+    """Leave the hand-made expression indexes out of autogenerate comparisons."""
+    return not (type_ == "index" and name in EXPRESSION_INDEXES)
 
 
 def get_engine():

@@ -103,6 +103,7 @@ class Issue(db.Model):
         sa.Index("ix_issues_created_at_id", "created_at", "id"),
         sa.Index("ix_issues_status_updated_at_id", "status", "updated_at", "id"),
         sa.Index("ix_issues_assignee_id_updated_at_id", "assignee_id", "updated_at", "id"),
+        sa.Index("ix_issues_assignee_id_status_updated_at_id", "assignee_id", "status", "updated_at", "id"),
         sa.Index("ix_issues_priority_updated_at_id", "priority", "updated_at", "id"),
         sa.Index("ix_issues_reporter_id", "reporter_id"),
         # Reports (migration 0004): resolved in a period, counts per assignee and status, open issues by age.
