@@ -132,3 +132,12 @@ def test_nul_characters_are_refused_with_400(client, login_as, method, url, data
     assert response.status_code == 400
     assert "NUL character" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Issue)) == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["/issues/99999999999999999999", "/issues/2147483648/edit", "/issues/99999999999999999999/timeline"]
+)
+def test_ids_beyond_the_database_range_are_404(client, login_as, url):
+    """An id no INTEGER column can hold is no such page: 404, not a database error."""
+    login_as("member")
+    assert client.get(url).status_code == 404

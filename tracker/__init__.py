@@ -15,6 +15,7 @@ from . import formatting
 from .config import Config, config_from_environment, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 from .htmx import is_htmx
+from .numbers import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 # Endpoints anyone may reach without signing in.
@@ -33,13 +34,15 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     if overrides:
         app.config.update(overrides)
     _finish_config(app)
+    app.url_map.converters["int"] = IdConverter
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import auth, cli, errorpages, security
+    from . import api, auth, cli, errorpages, security
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .comments import bp as comments_bp
@@ -55,6 +58,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(labels_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(account_bp)
+    api.init_app(app)
     auth.init_login(login_manager)
     errorpages.register(app)
     security.register(app)
@@ -64,8 +69,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     @app.before_request
     def require_sign_in():
         """Every page but sign-in, first-run setup and static files needs a signed-in user."""
-        if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
-            return None
+        if request.endpoint in PUBLIC_ENDPOINTS or api.is_api_request() or current_user.is_authenticated:
+            return None  # the API authenticates each request with its bearer token, never the session
         from .auth.service import has_users
 
         if not has_users(db.session):

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask user create`."""
+"""Command-line tools: `flask user create`, `flask token create`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,30 @@ def create_user_command(name: str, email: str, role: str, password_stdin: bool) 
     click.echo(f"Created {user.role} {user.name} <{user.email}> (id {user.id}).")
 
 
+token_cli = AppGroup("token", help="Manage personal API tokens.")
+
+
+@token_cli.command("create")
+@click.argument("email")
+@click.argument("name")
+def create_token_command(email: str, name: str) -> None:
+    """Create an API token named NAME for the user with EMAIL; print only the token (for scripts)."""
+    from .account.service import create_token, token_user
+    from .errors import DomainError
+
+    try:
+        _token, secret = create_token(db.session, token_user(db.session, email), name)
+    except InvalidInput as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from None
+    except DomainError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(1) from None
+    click.echo(secret)
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(user_cli)
+    app.cli.add_command(token_cli)

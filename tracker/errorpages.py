@@ -28,6 +28,10 @@ TITLES = {
 
 def error_response(status: int, message: str):
     """The error page; htmx requests also get an HX-Trigger event so the page can show the message."""
+    from .api.errors import http_error, is_api_request
+
+    if is_api_request():
+        return http_error(status, message)  # JSON under /api, also for 404/405/413 outside any API view
     body = render_template("errors.html", status=status, title=TITLES.get(status, "Error"), message=message)
     headers = {}
     if is_htmx():

@@ -24,6 +24,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Unauthorized(DomainError):
+    """No valid credentials (an API request without a usable token)."""
+
+    status = 401
+    code = "unauthorized"
+
+
 class Forbidden(DomainError):
     """The signed-in user's role does not allow this."""
 

@@ -210,6 +210,27 @@ class SignInFailure(db.Model):
     )
 
 
+API_TOKEN_NAME_MAX = 100
+
+
+class ApiToken(db.Model):
+    """A personal API token: only the SHA-256 of its secret is kept, with a short prefix to recognise it by."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(API_TOKEN_NAME_MAX))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (sa.Index("ix_api_tokens_user_id_id", "user_id", "id"),)
+
+
 IMPORT_STATES = ("staged", "imported")
 IMPORT_POLICIES = ("all_or_nothing", "skip_invalid")
 

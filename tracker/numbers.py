@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from werkzeug.routing import IntegerConverter
+
 MAX_ID = 2**31 - 1  # the largest value of a 32-bit INTEGER column (ids, versions) on PostgreSQL
 
 
@@ -14,3 +16,12 @@ def whole_number(raw: Any, maximum: int = MAX_ID) -> int | None:
         return None
     value = int(text)
     return value if value <= maximum else None
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs, capped at MAX_ID: a longer number is simply no such page (404), never a database error."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - Werkzeug's parameter name
+        """Werkzeug's integer converter with `max` defaulting to MAX_ID."""
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)

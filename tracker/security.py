@@ -26,6 +26,7 @@ def register(app: Flask) -> None:
         """NUL never belongs in text and PostgreSQL cannot store it: refuse it with a 400, never a 500."""
         for values in (request.args, request.form):
             for name, value in values.items(multi=True):
+                name = name or ""  # a multipart part without a name is read with the name None
                 if "\x00" in name or "\x00" in value:
                     abort(400, f"The field '{name.replace(chr(0), '')[:40]}' contains a NUL character, which is not allowed.")
 

@@ -33,6 +33,20 @@ def get_comment(session: Session, comment_id: int, include_deleted: bool = False
     return comment
 
 
+def issue_comments(session: Session, issue_id: int) -> list[Comment]:
+    """The issue's comments that are not deleted, oldest first, with their authors; NotFound for no such issue."""
+    if session.execute(sa.select(Issue.id).where(Issue.id == issue_id)).first() is None:
+        raise NotFound(f"Issue #{issue_id} does not exist.")
+    return list(
+        session.execute(
+            sa.select(Comment)
+            .where(Comment.issue_id == issue_id, Comment.deleted_at.is_(None))
+            .options(joinedload(Comment.author))
+            .order_by(Comment.id)
+        ).scalars()
+    )
+
+
 def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | None) -> Comment:
     """Post a comment; it joins the timeline but never changes the issue's version (no edit conflicts)."""
     if not actor.can_edit:

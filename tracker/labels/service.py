@@ -220,6 +220,14 @@ def by_names(session: Session, names: Iterable[str]) -> tuple[list[Label], list[
     return found, [original for key, original in keys.items() if key not in known]
 
 
+def ids_for_names(session: Session, names: Iterable[str]) -> list[int]:
+    """Label ids for these names regardless of case (the API names labels); an unknown name raises InvalidInput."""
+    found, unknown = by_names(session, names)
+    if unknown:
+        raise InvalidInput({"labels": f"There is no label named '{unknown[0]}'."})
+    return sorted(label.id for label in found)
+
+
 def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Label]:
     """Labels with these ids (one query), for naming labels in timelines."""
     wanted = {i for i in ids if i is not None}

@@ -1,0 +1,135 @@
+"""JSON API: CSV import (dry run, policies, rejected rows) and the reports' top assignees and resolution times."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.account import service as tokens
+from tracker.extensions import db
+from tracker.issues import service as issues
+from tracker.models import ImportRun, Issue, utcnow
+
+from .test_api import assert_error
+
+CSV = "title,priority,assignee\nFirst,high,\nSecond,urgent,\nThird,low,nobody@example.com\n"
+
+
+@pytest.fixture
+def token_for(make_user):
+    """token_for(role or user) -> Authorization headers."""
+
+    def factory(who="member"):
+        user = make_user(who) if isinstance(who, str) else who
+        return {"Authorization": f"Bearer {tokens.create_token(db.session, user, 'tests')[1]}"}
+
+    return factory
+
+
+def post_csv(client, headers, content: str | bytes, **form):
+    """POST /api/issues/import with a file part and form fields."""
+    data = {"file": (io.BytesIO(content.encode() if isinstance(content, str) else content), "issues.csv"), **form}
+    return client.post("/api/issues/import", data=data, headers=headers, content_type="multipart/form-data")
+
+
+def issue_titles() -> list[str]:
+    db.session.rollback()
+    return list(db.session.execute(sa.select(Issue.title).order_by(Issue.id)).scalars())
+
+
+def test_import_dry_run_lists_rejected_rows_and_creates_nothing(client, token_for):
+    response = post_csv(client, token_for(), CSV, dry_run="true")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["dry_run"], body["rows_read"], body["valid"], body["created"], body["rejected_count"]) == (True, 3, 1, 0, 2)
+    assert [(r["line"], r["column"]) for r in body["rejected"]] == [(3, "priority"), (4, "assignee")]
+    assert "urgent" in body["rejected"][0]["message"]
+    assert issue_titles() == []
+
+
+def test_import_all_or_nothing_with_invalid_rows_is_422(client, token_for):
+    body = assert_error(post_csv(client, token_for(), CSV), 422, "import_rejected")
+    assert "Nothing was imported" in body["message"] and body["details"]["rejected_count"] == 2
+    assert [r["line"] for r in body["details"]["rejected"]] == [3, 4]
+    assert issue_titles() == []
+
+
+def test_import_skip_invalid_creates_the_valid_rows(client, token_for):
+    response = post_csv(client, token_for(), CSV, policy="skip_invalid")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert (body["created"], body["rejected_count"], body["dry_run"]) == (1, 2, False)
+    assert body["first_issue_id"] == body["last_issue_id"] and issue_titles() == ["First"]
+    assert db.session.get(ImportRun, body["import_id"]).state == "imported"
+
+
+def test_import_valid_file(client, token_for):
+    response = post_csv(client, token_for(), "title,status\nOne,open\nTwo,resolved\n")
+    assert response.status_code == 201 and response.get_json()["created"] == 2
+    assert issue_titles() == ["One", "Two"]
+
+
+@pytest.mark.parametrize(
+    ("content", "form", "status", "code", "field", "message"),
+    [
+        (b"title\nA\n", {"policy": "sometimes"}, 422, "invalid", "policy", "Policy 'sometimes' is not one of"),
+        (b"title,description\n", {}, 422, "bad_file", None, "header row but no rows"),
+        (None, {}, 422, "invalid", "file", "Missing data for required field."),
+    ],
+)
+def test_import_errors(client, token_for, content, form, status, code, field, message):
+    headers = token_for()
+    if content is None:
+        response = client.post("/api/issues/import", data=form, headers=headers, content_type="multipart/form-data")
+    else:
+        response = post_csv(client, headers, content, **form)
+    body = assert_error(response, status, code)
+    assert message in (body["details"][field] if field else body["message"])
+    assert issue_titles() == []
+
+
+def test_import_file_sent_as_a_plain_field_is_422(client, token_for):
+    response = client.post("/api/issues/import", data={"file": "title\nA\n"}, headers=token_for(), content_type="multipart/form-data")
+    assert_error(response, 422, "invalid", "file", "file part")
+
+
+def test_viewer_cannot_import(client, token_for):
+    assert_error(post_csv(client, token_for("viewer"), "title\nA\n"), 403, "forbidden")
+    assert issue_titles() == []
+
+
+def test_top_assignees_and_latency(client, token_for, make_user, make_issue):
+    ada = make_user(name="Ada")
+    headers = token_for(ada)
+    done = make_issue(title="Done", assignee_id=ada.id)
+    make_issue(title="Open", assignee_id=ada.id)
+    make_issue(title="Nobody's")
+    issues.update_issue(db.session, ada, done.id, 1, {"status": "resolved"})
+    body = client.get("/api/reports/top-assignees?limit=5", headers=headers).get_json()
+    today = utcnow().date()
+    assert body["period"] == {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+    rows = {(r["kind"], r["name"]): r for r in body["rows"]}
+    assert rows[("person", "Ada")]["total"] == 2 and rows[("person", "Ada")]["resolved_in_period"] == 1
+    assert rows[("unassigned", None)]["total"] == 1 and rows[("total", None)]["total"] == 3
+    latency = client.get(f"/api/reports/latency?from={today.isoformat()}&to={today.isoformat()}", headers=headers).get_json()
+    overall = latency["rows"][0]
+    assert overall["kind"] == "overall" and overall["count"] == 1 and overall["median_seconds"] >= 0
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field", "message"),
+    [
+        ("period=12", 400, "period", "Unknown period '12'"),
+        ("from=2026-01-01", 400, "to", "'to' is missing"),
+        ("from=2026-02-01&to=2026-01-01", 400, "from", "starts (2026-02-01) after it ends"),
+        ("label=nope", 400, "label", "There is no label named 'nope'."),
+        ("assignee=99", 400, "assignee", "There is no user with id 99."),
+        ("limit=0", 422, "limit", "greater than or equal to 1"),
+    ],
+)
+def test_report_parameter_errors(client, token_for, query, status, field, message):
+    code = "bad_request" if status == 400 else "invalid"
+    assert_error(client.get(f"/api/reports/top-assignees?{query}", headers=token_for()), status, code, field, message)

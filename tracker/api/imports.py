@@ -1,0 +1,63 @@
+"""API: import a CSV of issues (or only check it) with the same staging, checks and import as the import pages."""
+
+from __future__ import annotations
+
+from ..extensions import db
+from ..imports import service as imports_service
+from . import bp
+from .errors import error_response
+from .schemas import ImportFormSchema, ImportResultSchema
+from .views import actor
+
+
+def _rejected(report: imports_service.CheckReport) -> list[dict]:
+    """Each problem of each invalid row the check lists: line, column, message."""
+    return [
+        {"line": row.line, "column": column or None, "message": reason}
+        for row in report.errors
+        for column, reason in row.problems
+    ]
+
+
+def _result(run, report: imports_service.CheckReport, dry_run: bool, policy: str) -> dict:
+    """The response body for a checked (and maybe imported) file."""
+    return {
+        "import_id": run.id,
+        "dry_run": dry_run,
+        "policy": policy,
+        "rows_read": report.rows_read,
+        "created": 0 if dry_run else run.created_count,
+        "valid": report.valid,
+        "rejected_count": report.invalid,
+        "rejected": _rejected(report),
+        "problems": report.problems,
+        "new_labels": report.new_labels,
+        "first_issue_id": None if dry_run else run.first_issue_id,
+        "last_issue_id": None if dry_run else run.last_issue_id,
+    }
+
+
+@bp.post("/issues/import", tags=["Import"])
+@bp.arguments(ImportFormSchema, location="multipart")
+@bp.response(201, ImportResultSchema, description="Imported (a dry run answers 200 and creates nothing).")
+@bp.alt_response(200, schema=ImportResultSchema, description="Dry run: what the import would do.", success=True)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+def import_issues(form):
+    """Import issues from a CSV file, columns matched by their headers; `dry_run` only checks every row.
+
+    An all-or-nothing import with invalid rows answers 422 with every rejected row and creates nothing.
+    """
+    imports_service.require_importer(actor())
+    policy = imports_service.parse_policy(form.get("policy"))
+    upload = form["file"]
+    run = imports_service.stage(db.session, actor(), upload.filename, upload.stream)
+    report = imports_service.check(db.session, run)
+    if form["dry_run"]:
+        return _result(run, report, True, policy), 200
+    try:
+        run = imports_service.run_import(db.session, actor(), run, policy, report.mapping)
+    except imports_service.ImportRejected as exc:
+        return error_response(422, exc.code, exc.message, _result(run, report, False, policy))
+    return _result(imports_service.get_run(db.session, run.id), report, False, policy), 201
