@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import http.client
+import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
@@ -124,15 +126,21 @@ class Browser:
         self.csrf_token = ""  # from the list page once signed in, for posts built without loading a form
 
     def request(
-        self, method: str, path: str, form: FormData | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        form: FormData | None = None,
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
+        send_cookies: bool = True,
     ) -> Response:
-        """Send one request (a form is sent url-encoded; `headers` e.g. htmx's) and read the whole response."""
+        """Send one request (a form is sent url-encoded, or a ready `body`; `headers` e.g. htmx's) and read the
+        whole response."""
         headers = {"Accept": "text/html", **(headers or {})}
-        body = None
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
+        if self.cookies and send_cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         started = time.perf_counter()
         try:
@@ -151,6 +159,48 @@ class Browser:
                     self.cookies[name] = morsel.value
         return Response(method, path, raw.status, dict(raw.headers), data.decode("utf-8", "replace"), elapsed)
 
+    def post_multipart(
+        self, path: str, fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]],
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        """POST multipart/form-data: text fields, then files as (field name, file name, content)."""
+        boundary = f"----bench{uuid.uuid4().hex}"
+        parts = []
+        for name, value in fields:
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        for name, file_name, content in files:
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{file_name}"\r\n'
+                f"Content-Type: text/csv\r\n\r\n".encode()
+            )
+            parts.append(content)
+            parts.append(b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        body = b"".join(parts)
+        return self.request(
+            "POST", path, body=body,
+            headers={**(headers or {}), "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+
+    def download(self, path: str) -> tuple[Response, int, int]:
+        """GET a (large) body a piece at a time without keeping it: (response without text, bytes, lines)."""
+        headers = {"Accept": "text/csv"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        started = time.perf_counter()
+        size = lines = 0
+        try:
+            self.connection.request("GET", path, headers=headers)
+            raw = self.connection.getresponse()
+            while chunk := raw.read(1 << 16):
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        except (http.client.HTTPException, OSError):
+            self.connection.close()
+            raise
+        elapsed = time.perf_counter() - started
+        return Response("GET", path, raw.status, dict(raw.headers), "", elapsed), size, lines
+
     def get(self, path: str) -> Response:
         """GET a path."""
         return self.request("GET", path)
@@ -158,6 +208,15 @@ class Browser:
     def post(self, path: str, form: FormData, headers: dict[str, str] | None = None) -> Response:
         """POST a form to a path."""
         return self.request("POST", path, form, headers)
+
+    def json(self, method: str, path: str, payload=None, token: str = "") -> Response:
+        """Send JSON (or nothing) with a bearer token, as an API client does; the response text is the JSON."""
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+        body = None
+        if payload is not None:
+            body = json.dumps(payload).encode()
+            headers["Content-Type"] = "application/json"
+        return self.request(method, path, headers=headers, body=body, send_cookies=False)  # the token alone
 
     def form(self, path: str, action: str) -> Form:
         """GET a page and return its form that posts to `action` (raise BenchFailure if missing)."""

@@ -4,6 +4,11 @@ Besides the ordinary issues it holds, at fixed ids derived from the issue count:
 - one busy issue (busy_issue) with BUSY_COMMENTS comments and BUSY_CHANGES field/label changes in its timeline;
 - the bulk pool (bulk_pool): issues spread over the whole id range, all created `open`, that only the bulk
   scenarios change (toggling them between open and in_progress), so bulk runs always meet valid transitions.
+
+Time: the data set spans SPAN and ends at `end`: END (a fixed day) by default, the start of the load's day for the
+benchmark's own load (load_end), so the reports' "last 30 days" hold the recent resolutions: RECENT_SHARE of the
+resolved and closed issues were resolved in the last RECENT_DAYS days, about 100,000 at 1,000,000 issues
+(with those resolved there anyway). Everything else is the same for every load with the same seed, only shifted.
 """
 
 from __future__ import annotations
@@ -12,15 +17,20 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 ADMIN_EMAIL = "admin@bench.example"
 ADMIN_PASSWORD = "bench-password"
 USER_COUNT = 50
 VIEWER_COUNT = 4  # viewers read only: never assignees or reporters
 SPAN = timedelta(days=730)
-# The data set ends here, so every run generates the same timestamps.
+# The data set ends here unless told otherwise (tests); the benchmark's load ends it after the load day.
 END = datetime(2026, 1, 1)
+# Recent resolutions for the reports: this share of resolved/closed issues was resolved in the last RECENT_DAYS
+# days (drawn from their own random stream, so the rest of the data set is as before). With the ~37,000 resolved
+# there anyway this makes ~100,000 at 1M issues; the reports' default period (30 days, today included) covers it.
+RECENT_DAYS = 29
+RECENT_SHARE = 0.16
 STATUSES = {"open": 40, "in_progress": 15, "resolved": 25, "closed": 20}
 PRIORITIES = {"low": 25, "medium": 45, "high": 22, "critical": 8}
 UNASSIGNED_SHARE = 0.10
@@ -106,6 +116,17 @@ def label_ids() -> dict[str, int]:
     return {name: index for index, (name, _, _) in enumerate(LABELS, start=1)}
 
 
+def load_end(today: date | None = None) -> datetime:
+    """Where a load made today ends the data set: today's midnight (UTC, naive), so nothing lies in the future."""
+    today = today or datetime.now(timezone.utc).date()
+    return datetime.combine(today, datetime.min.time())
+
+
+def end_of(last_created: datetime) -> datetime:
+    """The data set's end, from the creation time of its newest issue (created within the last day)."""
+    return datetime.combine(last_created.date() + timedelta(days=1), datetime.min.time())
+
+
 def bulk_stride(count: int) -> int:
     """Every bulk_stride-th issue belongs to the bulk pool."""
     return max(2, count // BULK_POOL)
@@ -168,9 +189,11 @@ class _BusyState:
     version: int = 1
 
 
-def issue_rows(count: int, seed: int) -> Iterator[IssueRows]:
+def issue_rows(count: int, seed: int, end: datetime = END) -> Iterator[IssueRows]:
     """Yield each issue's rows, issue ids 1..count, oldest first; ordinary issues have one 'created' event."""
     rng = random.Random(seed)
+    recent_rng = random.Random(seed * 1_000_003 + 17)  # recent resolutions only: the main stream stays as it was
+    recent_start = end - timedelta(days=RECENT_DAYS)
     word_weights = _cumulative([1 / rank for rank in range(1, len(COMMON_WORDS) + 1)])
     rare_weights = _cumulative([1 / rank for rank in range(1, len(RARE_WORDS) + 1)])
     status_names, status_weights = list(STATUSES), _cumulative(list(STATUSES.values()))
@@ -179,7 +202,7 @@ def issue_rows(count: int, seed: int) -> Iterator[IssueRows]:
     label_shares = [(label_id, share) for label_id, (_, _, share) in enumerate(LABELS, start=1)]
     # A few people carry much of the work: assignee weights fall off with 1/sqrt(rank).
     assignee_weights = _cumulative([rank**-0.5 for rank in range(1, len(editors) + 1)])
-    start = END - SPAN
+    start = end - SPAN
     step = SPAN.total_seconds() / count
     stride = bulk_stride(count)
     pool = bulk_pool(count)
@@ -187,7 +210,7 @@ def issue_rows(count: int, seed: int) -> Iterator[IssueRows]:
     busy = busy_issue(count)
     for issue_id in range(1, count + 1):
         created = start + timedelta(seconds=(issue_id - 1 + rng.random()) * step)
-        age = (END - created).total_seconds()
+        age = (end - created).total_seconds()
         status = rng.choices(status_names, cum_weights=status_weights)[0]
         if issue_id % stride == 0 and issue_id <= pool_end:
             status = "open"  # the bulk pool: every bulk scenario starts from a valid transition
@@ -198,7 +221,11 @@ def issue_rows(count: int, seed: int) -> Iterator[IssueRows]:
         reporter = rng.choice(editors)
         if status in ("resolved", "closed"):
             resolved = created + timedelta(seconds=age * rng.random() ** 3)
-            updated = resolved + timedelta(seconds=(END - resolved).total_seconds() * rng.random() ** 4)
+            updated = resolved + timedelta(seconds=(end - resolved).total_seconds() * rng.random() ** 4)
+            if recent_rng.random() < RECENT_SHARE:  # resolved lately: somewhere in the last RECENT_DAYS days
+                since = max(created, recent_start)
+                resolved = since + (end - since) * recent_rng.random()
+                updated = resolved + (end - resolved) * recent_rng.random() ** 4
             resolved_at = _copy_time(resolved)
         else:
             updated = created + timedelta(seconds=age * rng.random() ** 2)
@@ -220,7 +247,9 @@ def issue_rows(count: int, seed: int) -> Iterator[IssueRows]:
         comments = ""
         if issue_id == busy:
             state = _BusyState(priority=priority, assignee=None if assignee == r"\N" else int(assignee), labels=labels)
-            more_events, comments, updated = _busy_timeline(rng, state, first_event_id=count + 1, issue_id=busy, created=created)
+            more_events, comments, updated = _busy_timeline(
+                rng, state, first_event_id=count + 1, issue_id=busy, created=created, end=end
+            )
             events += more_events
             status, priority, labels, version, resolved_at = state.status, state.priority, state.labels, state.version, r"\N"
             assignee = r"\N" if state.assignee is None else str(state.assignee)
@@ -250,7 +279,7 @@ def _comment_body(rng: random.Random, count: int) -> str:
 
 
 def _busy_timeline(
-    rng: random.Random, state: _BusyState, first_event_id: int, issue_id: int, created: datetime
+    rng: random.Random, state: _BusyState, first_event_id: int, issue_id: int, created: datetime, end: datetime = END
 ) -> tuple[str, str, datetime]:
     """The busy issue's comments and changes interleaved after `created`: (events lines, comments lines, last time).
 
@@ -263,7 +292,7 @@ def _busy_timeline(
     names = {label_id: name for name, label_id in label_ids().items()}
     kinds = ["comment"] * BUSY_COMMENTS + ["change"] * BUSY_CHANGES
     rng.shuffle(kinds)
-    gap = (END - timedelta(days=1) - created) / (len(kinds) + 1)
+    gap = (end - timedelta(days=1) - created) / (len(kinds) + 1)
     events, comments = [], []
     moment = created
     for index, kind in enumerate(kinds):

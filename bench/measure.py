@@ -88,14 +88,18 @@ class Result:
         return percentile_ms(self.loaded_latencies, 95)
 
     @property
-    def target_met(self) -> bool:
-        """Both latency targets met and no request failed."""
+    def target_met(self) -> bool | None:
+        """Both latency targets (and a probe's peak memory target) met and no request failed; None: no target."""
         median, p95 = self.scenario.target_median_ms, self.scenario.target_p95_ms
+        peak = self.details.get("peak_target_met")
+        if median is None and p95 is None and peak is None:
+            return None if not self.tally.failures else False
         return (
             not self.tally.failures
             and self.median_ms is not None
             and (median is None or self.median_ms < median)
             and (p95 is None or self.p95_ms < p95)
+            and peak in (None, "yes")
         )
 
     def as_dict(self) -> dict:
@@ -171,8 +175,15 @@ def run(scenario: Scenario, work: Workload, sign_in: Callable[[], Browser], sett
     browser = sign_in()
     rng = random.Random(settings.seed)
     repeat(scenario, browser, work, rng, settings.warmup, _deadline(settings), tally)
+    serial_started = time.perf_counter()
     latencies = repeat(scenario, browser, work, rng, settings.requests, _deadline(settings), tally)
+    serial_wall = time.perf_counter() - serial_started
     browser.close()
+    if settings.concurrency < 1 or settings.concurrent_requests < 1:
+        # One at a time only (in-process timings, imports): throughput is that of the serial phase.
+        details = _probe(scenario, work, tally)
+        throughput = len(latencies) / serial_wall if latencies and serial_wall > 0 else 0.0
+        return Result(scenario, latencies, [], throughput, tally, settings, details)
 
     browsers = [sign_in() for _ in range(settings.concurrency)]
     shares = [settings.concurrent_requests // settings.concurrency] * settings.concurrency
@@ -198,14 +209,20 @@ def run(scenario: Scenario, work: Workload, sign_in: Callable[[], Browser], sett
     for each in browsers:
         each.close()
     loaded_latencies = [value for share in loaded for value in share]
-    details = {}
-    if scenario.probe is not None:
-        try:
-            details = scenario.probe(work)
-        except Exception as exc:  # a probe's failure is reported, not fatal to the run
-            cause = f" (caused by {str(exc.__cause__).splitlines()[0][:300]})" if exc.__cause__ else ""
-            tally.fail(f"probe: {type(exc).__name__}: {exc}{cause}")
+    details = _probe(scenario, work, tally)
     return Result(scenario, latencies, loaded_latencies, len(loaded_latencies) / wall, tally, settings, details)
+
+
+def _probe(scenario: Scenario, work: Workload, tally: Tally) -> dict:
+    """The scenario's probe facts (none without a probe); a failing probe counts as a failure, not fatal."""
+    if scenario.probe is None:
+        return {}
+    try:
+        return scenario.probe(work)
+    except Exception as exc:  # a probe's failure is reported, not fatal to the run
+        cause = f" (caused by {str(exc.__cause__).splitlines()[0][:300]})" if exc.__cause__ else ""
+        tally.fail(f"probe: {type(exc).__name__}: {exc}{cause}")
+        return {}
 
 
 def _deadline(settings: Settings) -> float:

@@ -132,6 +132,11 @@ def markdown(report: dict) -> str:
         + (
             f" ({r['requests_per_phase']['serial']} timed one at a time, {r['requests_per_phase']['concurrent']} from"
             f" {r['requests_per_phase']['concurrency']} clients)"
+            if r.get("requests_per_phase")
+            and r["requests_per_phase"]["serial"] != s["requests"]
+            and r["requests_per_phase"]["concurrency"] > 0
+            and r["requests_per_phase"]["concurrent"] > 0
+            else f" ({r['requests_per_phase']['serial']} timed, one at a time only)"
             if r.get("requests_per_phase") and r["requests_per_phase"]["serial"] != s["requests"]
             else ""
         )
@@ -155,6 +160,8 @@ def _targets(scenarios: list[dict]) -> dict[tuple[float, float], list[str]]:
     """Scenario names grouped by their (median, p95) targets."""
     groups: dict[tuple[float, float], list[str]] = {}
     for r in scenarios:
+        if r["target_median_ms"] is None and r["target_p95_ms"] is None:
+            continue  # no latency target (their targets, if any, are in their notes and details)
         groups.setdefault((r["target_median_ms"], r["target_p95_ms"]), []).append(r["scenario"])
     return groups
 
@@ -167,7 +174,7 @@ def table(scenarios: list[dict]) -> str:
             _number(r["median_ms"]),
             _number(r["p95_ms"]),
             _number(r["throughput_rps"], 1),
-            "yes" if r["target_met"] else "no",
+            "n/a" if r["target_met"] is None else "yes" if r["target_met"] else "no",
             _number(r["loaded_median_ms"]),
             _number(r["loaded_p95_ms"]),
             str(r["failures"]),

@@ -15,6 +15,9 @@ from .browser import Browser
 from .scenarios import SCENARIOS, Workload
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tracker_bench"
+# A data set loaded more than this many days ago is loaded again: the reports' last 30 days would have drifted
+# past its recent resolutions (a day costs ~1/29 of them).
+STALE_DAYS = 3
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -24,6 +27,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--issues", type=int, default=1_000_000, help="issues in the data set (default 1,000,000)")
     parser.add_argument("--reload", action="store_true", help="replace the data even if the count matches")
     parser.add_argument("--only", default="", help=f"comma-separated scenarios, from: {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--include-slow",
+        action="store_true",
+        help=f"also run the slow scenarios ({', '.join(n for n, s in SCENARIOS.items() if s.slow)}), left out by default",
+    )
     parser.add_argument("--warmup", type=int, default=30, help="untimed requests per scenario")
     parser.add_argument("--requests", type=int, default=300, help="timed requests one at a time, per scenario")
     parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients for throughput")
@@ -32,7 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=server.default_workers(), help="gunicorn workers")
     parser.add_argument("--seed", type=int, default=1, help="seed of the data set and of the requests")
     args = parser.parse_args(argv)
-    names = [n.strip() for n in args.only.split(",") if n.strip()] or list(SCENARIOS)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] or [
+        n for n, s in SCENARIOS.items() if args.include_slow or not s.slow
+    ]
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
@@ -48,9 +58,18 @@ def prepare_database(args: argparse.Namespace) -> dict | None:
     if database.create_database(url):
         print(f"created database {url}")
     database.migrate(url)
+    created = database.create_missing_indexes(url)
+    if created:
+        print(f"created indexes the models declare but this database lacked: {', '.join(created)}")
     if not args.reload and database.is_loaded(url, args.issues):
-        print(f"data set present: {args.issues:,} issues; loading skipped (--reload forces it)")
-        return report.earlier_load(args.issues)
+        end = database.data_end(url, args.issues)
+        age = (dataset.load_end() - end).days if end else None
+        if age is not None and age <= STALE_DAYS:
+            print(f"data set present: {args.issues:,} issues ending {end:%Y-%m-%d}; loading skipped (--reload forces it)")
+            return report.earlier_load(args.issues)
+        # The reports' "last 30 days" must hold the data set's recent resolutions (see dataset.RECENT_DAYS).
+        print(f"data set present but it ends {end:%Y-%m-%d}, {age} days ago (over {STALE_DAYS}); reloading" if end else
+              "data set present but its end is unknown; reloading")
     print(f"loading {args.issues:,} issues into {url}")
     load = database.load(url, args.issues, args.seed)
     print(f"loaded in {load.seconds:.1f} s: {load.rows:,} rows, {load.rows_per_second:,.0f} rows/s")
@@ -76,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     work = Workload(args.issues, args.seed, args.database_url)
     results = []
-    with server.serve(args.database_url, args.workers) as port:
+    with server.serve(args.database_url, args.workers) as served:
+        port = served.port
+        work.server_pid = served.pid
         print(f"gunicorn: {args.workers} workers on port {port}")
 
         def sign_in() -> Browser:

@@ -89,6 +89,8 @@ class Workload:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._app = None
+        self.server_pid = 0  # the gunicorn master, once serving (its workers' memory is read by import scenarios)
+        self.notes: dict[str, list[dict]] = {}  # facts steps keep for their probes, by scenario
 
     def random_issue(self, rng: random.Random) -> int:
         """Any issue id."""
@@ -156,6 +158,7 @@ class Scenario:
     note: str = ""
     limits: Limits = Limits()
     probe: Probe | None = None  # run once after the timed phases; its facts go into the report's details
+    slow: bool = False  # left out of a default run: only with --include-slow or named in --only
 
 
 SCENARIOS: dict[str, Scenario] = {}
@@ -348,3 +351,8 @@ for _size, _median in ((1_000, 100.0), (10_000, 1_000.0)):
         ),
         probe=bulk_statements(_size),
     )(_bulk_step(_size))
+
+
+# More rows, registered after the ones above (the report lists scenarios in registration order): reports,
+# the JSON API, then CSV imports and export (last: they write and delete many rows, then vacuum).
+from . import scenarios_reports, scenarios_api, scenarios_imports  # noqa: E402,F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +32,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The 1,000,000-row import file is ~100 MB, over the app's default 50 MB upload limit, and importing it in one
+# request outlasts gunicorn's default 30 s worker timeout: the bench server raises both (settings, not code).
+UPLOAD_LIMIT_MB = 512
+WORKER_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Served:
+    """The running server: its port and the gunicorn master's process id (its workers are its children)."""
+
+    port: int
+    pid: int
+
+
 @contextmanager
-def serve(database_url: str, workers: int) -> Iterator[int]:
-    """Run gunicorn on a free port until the block ends; yield the port once the app answers."""
+def serve(database_url: str, workers: int) -> Iterator[Served]:
+    """Run gunicorn on a free port until the block ends; yield it once the app answers."""
     port = free_port()
     env = {
         **os.environ,
@@ -40,20 +56,33 @@ def serve(database_url: str, workers: int) -> Iterator[int]:
         "TRACKER_ENV": "production",
         "SECRET_KEY": "bench-secret",
         "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
+        "UPLOAD_LIMIT_MB": str(UPLOAD_LIMIT_MB),
     }
-    command = [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(workers), "-b", f"{HOST}:{port}"]
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(workers), "-b", f"{HOST}:{port}",
+        "--timeout", str(WORKER_TIMEOUT_SECONDS),
+    ]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_until_ready(process, port, log)
-            yield port
+            yield Served(port, process.pid)
         finally:
+            workers = worker_pids(process.pid)
             process.terminate()
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            # A worker still inside a long request (an abandoned import) outlives its master: end it, so its
+            # transaction rolls back instead of committing into the data set after the run.
+            for pid in workers:
+                if Path(f"/proc/{pid}").exists():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
 
 
 def _wait_until_ready(process: subprocess.Popen, port: int, log) -> None:
@@ -75,3 +104,29 @@ def _wait_until_ready(process: subprocess.Popen, port: int, log) -> None:
     log.seek(0)
     output = log.read().decode("utf-8", "replace")[-3000:]
     raise RuntimeError(f"gunicorn did not answer on port {port} within {STARTUP_SECONDS} s:\n{output}")
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn workers: the master's child processes."""
+    try:
+        return [int(p) for p in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """A process's resident memory now (VmRSS) and at its peak (VmHWM), in KiB; {} if it is gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return {}
+    return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in lines) if k in ("VmRSS", "VmHWM")}
+
+
+def reset_peaks(pids: list[int]) -> None:
+    """Reset each process's peak resident memory (VmHWM) to its current size (Linux: clear_refs 5)."""
+    for pid in pids:
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+        except OSError:
+            pass

@@ -134,3 +134,42 @@ def test_every_scenario_renders_in_the_report():
     text = report.markdown(outcome)
     assert all(f"| {name} |" in text for name in SCENARIOS)
     assert "sql statements 3" in text and "median < 100 ms" in text
+
+
+def test_recent_resolutions_fall_in_the_last_days_and_leave_the_rest_alone():
+    from datetime import datetime, timedelta
+
+    end = datetime(2026, 11, 25)
+    recent, resolved = 0, 0
+    fixed = list(dataset.issue_rows(2_000, seed=1))
+    shifted = list(dataset.issue_rows(2_000, seed=1, end=end))
+    for before, after in zip(fixed, shifted):
+        old, new = before.issue.split("\t"), after.issue.split("\t")
+        assert old[1:8] == new[1:8]  # titles, descriptions, statuses, people: only timestamps move
+        if new[10].strip() != r"\N":
+            resolved += 1
+            at = datetime.fromisoformat(new[10].strip())
+            assert datetime.fromisoformat(new[8]) <= at < end
+            recent += at >= end - timedelta(days=dataset.RECENT_DAYS)
+    assert 0.1 < recent / resolved < 0.4
+    assert dataset.end_of(datetime(2026, 11, 24, 23, 59, 30)) == end
+
+
+def test_import_file_has_the_rows_and_columns_the_importer_reads():
+    import csv
+    import io
+
+    from bench.scenarios_imports import import_csv
+
+    rows = list(csv.reader(io.StringIO(import_csv(500).decode("utf-8"))))
+    assert rows[0] == ["title", "description", "status", "priority", "assignee", "labels"]
+    assert len(rows) == 501 and all(len(row) == 6 and row[0] for row in rows[1:])
+    assert any("\n" in row[1] for row in rows[1:]) and any('"' in row[1] for row in rows[1:])
+
+
+def test_slow_scenarios_are_left_out_unless_asked_for():
+    from bench import run
+
+    assert "import_1m" not in [s.name for s in run.parse_args([]).scenarios]
+    assert "import_1m" in [s.name for s in run.parse_args(["--include-slow"]).scenarios]
+    assert [s.name for s in run.parse_args(["--only", "import_1m"]).scenarios] == ["import_1m"]
