@@ -324,16 +324,27 @@ def top_assignees(session: Session, scope: Scope, limit: int = TOP_ASSIGNEES) ->
     each with counts per status and how many of their issues were resolved in the period; then the
     unassigned issues, then the total over everyone (also those below the top `limit`). One statement.
     """
-    status_counts = [_count_if(Issue.status == s).label(s) for s in STATUSES]
-    per = (
+    # Count per (assignee, status) first: that grouping follows the (assignee_id, status, resolved_at) index,
+    # so the database streams it from the index; the pivot to one row per person then runs over a few rows.
+    by_status = (
         sa.select(
             Issue.assignee_id,
-            sa.func.count().label("total"),
-            *status_counts,
-            _count_if(_in_period(Issue.resolved_at, scope.period)).label("resolved_in_period"),
+            Issue.status,
+            sa.func.count().label("n"),
+            _count_if(_in_period(Issue.resolved_at, scope.period)).label("resolved"),
         )
         .where(*scope.where())
-        .group_by(Issue.assignee_id)
+        .group_by(Issue.assignee_id, Issue.status)
+        .cte("by_status")
+    )
+    per = (
+        sa.select(
+            by_status.c.assignee_id,
+            sa.func.sum(by_status.c.n).label("total"),
+            *(sa.func.sum(sa.case((by_status.c.status == s, by_status.c.n), else_=0)).label(s) for s in STATUSES),
+            sa.func.sum(by_status.c.resolved).label("resolved_in_period"),
+        )
+        .group_by(by_status.c.assignee_id)
         .cte("per_assignee")
     )
     nobody = per.c.assignee_id.is_(None)
