@@ -67,3 +67,9 @@ def test_priority_sort_walks_the_rank_index(app):
     db.session.rollback()
     assert "ix_issues_priority_rank_id" in plan, plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_issues_are_vacuumed_after_two_percent_change(app, postgres_only):
+    """Index-only scans stay index-only after big bulk changes: autovacuum runs after 2% of issues change."""
+    options = db.session.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'issues'")).scalar_one()
+    assert "autovacuum_vacuum_scale_factor=0.02" in options
