@@ -225,6 +225,14 @@ def load(url: str, issues: int, seed: int, end: datetime | None = None) -> LoadR
     return LoadReport(issues=issues, seconds=time.perf_counter() - started, rows=rows)
 
 
+def vacuum(url: str, tables: tuple[str, ...] = ("issues", "issue_events", "issue_labels")) -> float:
+    """VACUUM (ANALYZE) the tables the write scenarios churn; returns the seconds it took."""
+    started = time.perf_counter()
+    with connect(url, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+    return time.perf_counter() - started
+
+
 @contextmanager
 def _spools():
     """Temporary files for the rows generated alongside the issues, by table."""
