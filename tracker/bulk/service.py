@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..errors import DomainError, Forbidden, InvalidInput
-from ..issues.service import parse_assignee_id, transition_message
+from ..issues.queries import IssueFilter
+from ..issues.queries import matching_ids as list_matching_ids
+from ..issues.service import clean_fields, transition_message
 from ..labels import service as labels_service
 from ..numbers import whole_number
 from ..models import (
@@ -115,6 +117,14 @@ def parse_ids(raw: Iterable[str]) -> list[int]:
     return ids
 
 
+def matching_ids(session: Session, view: IssueFilter) -> list[int]:
+    """Every issue the list filter matches ("select all matching"), in list order; more than BULK_MAX is TooMany."""
+    ids = list_matching_ids(session, view, limit=BULK_MAX + 1)
+    if len(ids) > BULK_MAX:
+        raise TooMany(f"More than {BULK_MAX:,} issues match this filter; narrow it to change them in bulk.")
+    return ids
+
+
 def parse_versions(ids: list[int], form: Mapping[str, Any], required: bool) -> dict[int, int]:
     """The version each selected row was shown with (version_<id>); required unless selecting by filter."""
     versions: dict[int, int] = {}
@@ -135,32 +145,15 @@ def parse_change(session: Session, form: Mapping[str, Any]) -> BulkChange:
     """The change from form values: empty means "leave alone"; assignee_id 'none' clears the assignee."""
     errors: dict[str, str] = {}
     change = BulkChange()
-    status = str(form.get("status", "") or "").strip()
-    if status:
-        if status in STATUSES:
-            change.status = status
-        else:
-            errors["status"] = f"Status '{status}' is not one of {', '.join(STATUSES)}."
-    priority = str(form.get("priority", "") or "").strip()
-    if priority:
-        if priority in PRIORITIES:
-            change.priority = priority
-        else:
-            errors["priority"] = f"Priority '{priority}' is not one of {', '.join(PRIORITIES)}."
-    assignee = str(form.get("assignee_id", "") or "").strip()
-    if assignee:
-        try:
-            assignee_id = parse_assignee_id(assignee)
-        except InvalidInput as exc:
-            errors.update(exc.errors)
-        else:
-            if assignee_id is not None:
-                user = session.get(User, assignee_id)
-                if user is None:
-                    errors["assignee_id"] = f"Unknown assignee '{assignee}'."
-                elif not user.active:
-                    errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
-            change.assignee_id = assignee_id
+    # Status, priority and assignee follow the single-issue rules; empty means "leave alone".
+    fields = {name: str(form.get(name, "") or "").strip() for name in ("status", "priority", "assignee_id")}
+    try:
+        cleaned = clean_fields(session, {name: value for name, value in fields.items() if value})
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    else:
+        for name, value in cleaned.items():
+            setattr(change, name, value)
     for key in ("add_label", "remove_label"):
         raw = str(form.get(key, "") or "").strip()
         if raw:

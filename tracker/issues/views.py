@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -15,7 +15,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render
 from ..labels import service as labels_service
-from ..models import BULK_MAX, EDITABLE_FIELDS
+from ..models import EDITABLE_FIELDS
 from ..numbers import whole_number
 from . import bp, queries, service
 from .forms import IssueForm
@@ -72,12 +72,7 @@ def bulk():
     try:
         change = bulk_service.parse_change(db.session, request.form)
         if request.form.get("all_matching") == "1":
-            ids = queries.matching_ids(db.session, view, limit=BULK_MAX + 1)
-            if len(ids) > BULK_MAX:
-                raise bulk_service.TooMany(
-                    f"More than {BULK_MAX:,} issues match this filter; narrow it to change them in bulk."
-                )
-            versions = None
+            ids, versions = bulk_service.matching_ids(db.session, view), None
         else:
             ids = bulk_service.parse_ids(selected)
             versions = bulk_service.parse_versions(ids, request.form, required=True)
@@ -92,15 +87,21 @@ def bulk():
         flash(result.summary, "success")
         return redirect(url_for("issues.index", **view.query_args()), 303)
     page_ids = {n for n in map(whole_number, request.form.getlist("page_ids")) if n is not None}
-    report = BulkReport(ok=True, message=result.summary)
+    refreshed = queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids)))
+    return _bulk_bar(view, labels, BulkReport(ok=True, message=result.summary), 200, refreshed)
+
+
+def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):
+    """The htmx answer to a bulk change: the bar with its report, the counts, and the changed rows refreshed."""
     return render(
         "issues/bulk_done.html",
+        status=status,
         view=view,
         page=queries.list_issues(db.session, view, per_page=_per_page()),
         users=queries.people(db.session),
         labels=labels,
         bulk=report,
-        refreshed=queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids))),
+        refreshed=refreshed,
     )
 
 
@@ -119,22 +120,12 @@ def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[s
     """The bar with the report (htmx) or the whole list with the selection kept (no JavaScript)."""
     selected_ids = {n for n in map(whole_number, selected) if n is not None}
     if block_for(["bulk_form"]):
-        return render(
-            "issues/bulk_done.html",
-            status=status,
-            view=view,
-            page=queries.list_issues(db.session, view, per_page=_per_page()),
-            users=queries.people(db.session),
-            labels=labels,
-            bulk=report,
-            refreshed=[],
-        )
+        return _bulk_bar(view, labels, report, status, [])
     return _list_page(view, {}, labels, status=status, bulk=report, selected_ids=selected_ids)
 
 
 def _per_page() -> int:
-    from flask import current_app
-
+    """Issues per list page (configurable, so tests can page small lists)."""
     return current_app.config["ISSUES_PER_PAGE"]
 
 

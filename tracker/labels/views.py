@@ -13,7 +13,13 @@ from . import bp, service
 from .forms import LabelForm
 
 
+def _blank_form() -> LabelForm:
+    """The empty "add a label" form (blue preselected)."""
+    return LabelForm(formdata=None, data={"color": "blue"})
+
+
 def _page(form: LabelForm, status: int = 200, editing: int | None = None, edit_form: LabelForm | None = None):
+    """The labels page (or, for htmx, its table) with the add form and, when editing, the row's edit form."""
     return render(
         "labels/index.html",
         block=block_for(["label_table"]),
@@ -29,7 +35,7 @@ def _page(form: LabelForm, status: int = 200, editing: int | None = None, edit_f
 @bp.get("")
 def index():
     """Every label with its colour and how many issues carry it; the form to add one."""
-    return _page(LabelForm(formdata=None, data={"color": "blue"}))
+    return _page(_blank_form())
 
 
 @bp.post("")
@@ -53,16 +59,16 @@ def edit(label_id: int):
     label = service.get_label(db.session, label_id)
     if request.method == "GET":
         edit_form = LabelForm(formdata=None, data={"name": label.name, "color": label.color})
-        return _page(LabelForm(formdata=None, data={"color": "blue"}), editing=label.id, edit_form=edit_form)
+        return _page(_blank_form(), editing=label.id, edit_form=edit_form)
     edit_form = LabelForm()
     try:
         label = service.update_label(db.session, current_user, label_id, edit_form.name.data, edit_form.color.data)
     except InvalidInput as exc:
         apply_errors(edit_form, exc.errors)
-        return _page(LabelForm(formdata=None, data={"color": "blue"}), status=422, editing=label_id, edit_form=edit_form)
+        return _page(_blank_form(), status=422, editing=label_id, edit_form=edit_form)
     flash(f"Saved label {label.name}.", "success")
     if block_for(["label_table"]):
-        return _page(LabelForm(formdata=None, data={"color": "blue"}))
+        return _page(_blank_form())
     return redirect(url_for("labels.index"), 303)
 
 
