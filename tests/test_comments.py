@@ -149,7 +149,8 @@ def test_others_cannot_edit_and_only_author_or_admin_delete(client, login, make_
     issue = make_issue()
     comment = service.add_comment(db.session, author, issue.id, "mine")
     login(other)
-    assert client.get(f"/comments/{comment.id}/edit").status_code == 403
+    refused = client.get(f"/comments/{comment.id}/edit")
+    assert refused.status_code == 403 and "Only the author can edit this comment." in text(refused)
     assert client.post(f"/comments/{comment.id}/edit", data={"body": "hijack"}).status_code == 403
     assert client.post(f"/comments/{comment.id}/delete").status_code == 403
     login(admin)

@@ -70,11 +70,16 @@ def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | No
     return comment
 
 
+def require_author(actor: User, comment: Comment) -> None:
+    """Only the comment's author (who may still edit) changes it."""
+    if comment.author_id != actor.id or not actor.can_edit:
+        raise Forbidden("Only the author can edit this comment.")
+
+
 def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str | None) -> Comment:
     """The author changes their comment; it keeps an "edited" mark."""
     comment = get_comment(session, comment_id)
-    if comment.author_id != actor.id or not actor.can_edit:
-        raise Forbidden("Only the author can edit this comment.")
+    require_author(actor, comment)
     body = clean_body(raw_body)
     if body != comment.body:
         comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()

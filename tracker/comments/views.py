@@ -38,8 +38,7 @@ def edit(comment_id: int):
     comment = service.get_comment(db.session, comment_id)
     block = "comment_entry" if targets(f"comment-{comment_id}") else None
     if request.method == "GET":
-        if comment.author_id != current_user.id or not current_user.can_edit:
-            return render("errors.html", status=403, title="Not allowed", message="Only the author can edit this comment.")
+        service.require_author(current_user, comment)
         form = CommentForm(formdata=None, data={"body": comment.body})
         return render("comments/edit.html", block=block, form=form, comment=comment, editing=True)
     form = CommentForm()
