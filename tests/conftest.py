@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from tracker import create_app
+from tracker.account import service as tokens
 from tracker.config import TestConfig
 from tracker.extensions import db
 from tracker.issues import service as issue_service
@@ -226,6 +227,17 @@ def postgres_only(dialect):
     """Skip on SQLite: the test is about PostgreSQL behaviour."""
     if dialect != "postgresql":
         pytest.skip("PostgreSQL-only test (runs when TEST_DATABASE_URL is set)")
+
+
+@pytest.fixture
+def token_for(make_user):
+    """token_for(role or user) -> Authorization headers with a fresh personal API token of that user."""
+    def factory(who: str | User = "member") -> dict[str, str]:
+        user = make_user(who) if isinstance(who, str) else who
+        _token, secret = tokens.create_token(db.session, user, "tests")
+        return {"Authorization": f"Bearer {secret}"}
+
+    return factory
 
 
 def pytest_collection_modifyitems(config, items):

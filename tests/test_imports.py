@@ -47,6 +47,15 @@ def parse_csv(body: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
 
 
+def assert_refused_at_once(client, snapshot, content, message):
+    """A one-request all-or-nothing import of `content` is a 422 naming the problem, and writes nothing."""
+    before = snapshot()
+    response = upload(client, content, policy="all_or_nothing")
+    assert response.status_code == 422
+    assert message in text(response)
+    assert snapshot() == before
+
+
 # ---- the whole flow through the views ---------------------------------------------------------------
 
 
@@ -123,11 +132,7 @@ def test_one_request_import_for_scripts(client, login_as):
 
 def test_one_request_all_or_nothing_refused(client, login_as, snapshot):
     login_as("member")
-    before = snapshot()
-    response = upload(client, "title,description\nA,x\n,only a description\n", policy="all_or_nothing")
-    assert response.status_code == 422
-    assert "line 3: title is empty" in text(response)
-    assert snapshot() == before
+    assert_refused_at_once(client, snapshot, "title,description\nA,x\n,only a description\n", "line 3: title is empty")
 
 
 @pytest.mark.parametrize(
@@ -154,11 +159,9 @@ def test_bad_files_get_one_clear_message(client, login_as, snapshot, content, fo
 
 def test_no_title_column_is_refused_but_the_file_stays_for_the_preview(client, login_as, snapshot):
     login_as("member")
-    before = snapshot()
-    response = upload(client, "name_of_it,x\nA,B\n", policy="all_or_nothing")
-    assert response.status_code == 422
-    assert "The file has no title column (its columns are: 'name_of_it', 'x')" in text(response)
-    assert snapshot() == before
+    assert_refused_at_once(
+        client, snapshot, "name_of_it,x\nA,B\n", "The file has no title column (its columns are: 'name_of_it', 'x')"
+    )
     run = db.session.execute(sa.select(ImportRun)).scalar_one()
     form = {"column": ["title", ""], "policy": "all_or_nothing"}
     assert client.post(f"/imports/{run.id}/import", data=form).status_code == 303
@@ -169,6 +172,17 @@ def test_no_file_chosen(client, login_as):
     login_as("member")
     response = client.post("/import", data={"dry_run": "1"}, content_type="multipart/form-data")
     assert response.status_code == 422 and "Choose a CSV file to import." in text(response)
+
+
+def test_htmx_upload_of_a_bad_file_swaps_only_the_form(client, login_as):
+    login_as("member")
+    headers = {"HX-Request": "true", "HX-Target": "import-form"}
+    response = client.post(
+        "/import", data={"file": (io.BytesIO(b"PK\x03\x04zip"), "book.xlsx")}, content_type="multipart/form-data", headers=headers
+    )
+    body = text(response)
+    assert response.status_code == 422 and body.lstrip().startswith('<form id="import-form"')
+    assert "book.xlsx: This is a zip file" in body and 'name="csrf_token"' in body and "<html" not in body
 
 
 def test_upload_over_the_limit_is_a_413_page(app, client, login_as):
@@ -189,18 +203,23 @@ def test_upload_over_the_limit_is_a_413_page(app, client, login_as):
 
 def test_viewers_cannot_import(client, login_as):
     login_as("viewer")
-    assert client.get("/import").status_code == 403
-    assert upload(client, "title\nA\n").status_code == 403
+    for response in (client.get("/import"), upload(client, "title\nA\n")):
+        assert response.status_code == 403 and "Viewers can read issues but not import them." in text(response)
     assert issue_rows() == []
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
 
 
 def test_others_cannot_see_my_staged_file(client, login_as, login, make_user):
     login_as("member")
     run_id = run_id_of(upload(client, "title\nA\n", dry_run="1"))
     login(make_user("member"))
-    assert client.get(f"/imports/{run_id}/check").status_code == 403
-    assert client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"}).status_code == 403
-    assert client.get(f"/imports/{run_id}/rejected.csv").status_code == 403
+    for response in (
+        client.get(f"/imports/{run_id}/check"),
+        client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"}),
+        client.get(f"/imports/{run_id}/rejected.csv"),
+    ):
+        assert response.status_code == 403 and "This file was uploaded by someone else." in text(response)
+    assert client.get(f"/imports/{run_id}").status_code == 404  # a staged file is nobody else's business
     assert issue_rows() == []
 
 
@@ -289,11 +308,12 @@ def test_bad_preview_choices_are_422(client, login_as, snapshot, form, message):
     assert snapshot() == before
 
 
-def test_deactivated_assignee_is_a_row_error(client, login_as, make_user):
+def test_deactivated_assignee_is_a_row_error(client, login_as, make_user, snapshot):
     login_as("member")
     make_user(name="Old", email="old@example.com", active=False)
-    response = upload(client, "title,assignee_email\nA,old@example.com\n", policy="all_or_nothing")
-    assert response.status_code == 422 and "Old (old@example.com) is deactivated and cannot be assigned" in text(response)
+    assert_refused_at_once(
+        client, snapshot, "title,assignee_email\nA,old@example.com\n", "Old (old@example.com) is deactivated and cannot be assigned"
+    )
 
 
 # ---- service: set-based writes, both databases ------------------------------------------------------

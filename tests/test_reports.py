@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import random
 import re
 from datetime import date, datetime, timedelta
@@ -90,7 +91,7 @@ def fixture(app, make_user, monkeypatch):
             db.session.add(IssueLabel(issue_id=issue.id, label_id=bug.id))
         ids.append(issue.id)
     db.session.commit()
-    assert ids == list(range(1, 13)) or len(set(ids)) == 12
+    assert len(set(ids)) == 12
     return {"ada": ada, "grace": grace, "linus": linus, "reporter": reporter, "bug": bug, "ids": ids}
 
 
@@ -330,7 +331,7 @@ def test_dashboard_shows_the_figures_with_names(client, login, fixture, at_now):
     assert "Unassigned" in page and "Everyone" in page
     assert "4 d 3 h" in page and "7 d 23 h" in page  # overall average and 90th percentile
     assert f'href="/issues/{fixture["ids"][5]}"' in page  # the oldest open issue links to itself
-    assert response.headers["Vary"] == "HX-Request" or "HX-Request" in response.headers["Vary"]
+    assert "HX-Request" in response.headers["Vary"]
 
 
 def test_every_count_links_to_exactly_those_issues(client, login, fixture, at_now):
@@ -461,7 +462,9 @@ def test_bad_parameters_for_htmx_trigger_the_error_banner(client, login, fixture
     login(fixture["ada"])
     response = client.get("/reports?period=14", headers={"HX-Request": "true", "HX-Target": "report"})
     assert response.status_code == 400
-    assert "Unknown period" in response.headers["HX-Trigger"]
+    assert json.loads(response.headers["HX-Trigger"]) == {
+        "tracker:error": {"message": "Unknown period '14'; use 7, 30, 90, or from and to dates.", "status": 400}
+    }
 
 
 def test_unknown_csv_table_is_404(client, login, fixture):
@@ -536,4 +539,8 @@ def test_scope_from_args_for_the_api(fixture):
     assert (scope.label.name, scope.assignee.name, scope.period.days) == ("bug", "Grace", 7)
     assert [r.count for r in queries.resolution_times(db.session, scope)] == [1, 1]
     _scope, errors = queries.scope_from_args(db.session, Args(label=["nope"], assignee=["4242"], period=["5"]), NOW.date())
-    assert set(errors) == {"label", "assignee", "period"}
+    assert errors == {
+        "label": "There is no label named 'nope'.",
+        "assignee": "There is no user with id 4242.",
+        "period": "Unknown period '5'; use 7, 30, 90, or from and to dates.",
+    }

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .errors import DomainError
 from .extensions import db
-from .htmx import is_htmx
+from .htmx import error_trigger, is_htmx
 
 TITLES = {
     400: "Bad request",
@@ -35,7 +33,7 @@ def error_response(status: int, message: str):
     body = render_template("errors.html", status=status, title=TITLES.get(status, "Error"), message=message)
     headers = {}
     if is_htmx():
-        headers["HX-Trigger"] = json.dumps({"tracker:error": {"message": message, "status": status}})
+        headers["HX-Trigger"] = error_trigger(message, status)
     return body, status, headers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from flask import make_response, render_template, request
@@ -39,3 +40,8 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 def targets(element_id: str) -> bool:
     """True for an htmx request aimed at the element with this id."""
     return is_htmx() and request.headers.get("HX-Target") == element_id
+
+
+def error_trigger(message: str, status: int) -> str:
+    """An HX-Trigger value that makes the page show `message` in its error banner (see static/app.js)."""
+    return json.dumps({"tracker:error": {"message": message, "status": status}})

@@ -18,9 +18,7 @@ def _scope(args: dict) -> queries.Scope:
     for name, key in (("period", "period"), ("from_", "from"), ("to", "to"), ("label", "label"), ("assignee", "assignee")):
         if name in args:
             values.add(key, str(args[name]))
-    params, errors = queries.parse_params(values, utcnow().date())
-    scope, scope_errors = queries.load_scope(db.session, params)
-    errors.update(scope_errors)
+    scope, errors = queries.scope_from_args(db.session, values, utcnow().date())
     if errors:
         raise DomainError("The report parameters are not valid.", errors)
     return scope

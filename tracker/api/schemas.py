@@ -26,11 +26,10 @@ from ..models import (
     TITLE_MAX,
 )
 from ..issues.queries import MAX_PAGE, SORTS
+from ..numbers import MAX_ID as ID_MAX  # ids and versions are 32-bit integers; larger numbers cannot name anything
 from ..reports.queries import PRESETS as REPORT_PRESETS
 
 PER_PAGE_MAX = 100
-# Ids and versions are 32-bit integers in the database; larger numbers cannot name anything.
-ID_MAX = 2**31 - 1
 SORT_VALUES = [key for key in SORTS] + [f"-{key}" for key in SORTS]
 
 
@@ -62,6 +61,11 @@ def Choice(values, **kwargs) -> fields.String:
     empty one, which the pages read as "not given", is refused here."""
     metadata = {**kwargs.pop("metadata", {}), "enum": list(values)}
     return fields.String(validate=validate.Length(min=1, error="Give a value."), metadata=metadata, **kwargs)
+
+
+def AssigneeFilter(**kwargs) -> fields.String:
+    """An assignee filter: a user id, or 'none' for unassigned issues."""
+    return fields.String(validate=validate.Regexp(r"^(none|[1-9][0-9]{0,8})$", error="Use a user id or 'none'."), **kwargs)
 
 
 class ErrorSchema(Schema):
@@ -130,10 +134,7 @@ class IssueListArgsSchema(Schema):
 
     status = fields.List(Choice(STATUSES), metadata={"description": "Any of these statuses."})
     priority = fields.List(Choice(PRIORITIES))
-    assignee_id = fields.String(
-        validate=validate.Regexp(r"^(none|[1-9][0-9]{0,8})$", error="Use a user id or 'none'."),
-        metadata={"description": "A user id, or 'none' for unassigned issues.", "example": "none"},
-    )
+    assignee_id = AssigneeFilter(metadata={"description": "A user id, or 'none' for unassigned issues.", "example": "none"})
     label = fields.List(Text(), metadata={"description": "Label names; issues must carry all of them."})
     q = Text(metadata={"description": "Words that must all appear in the title or description."})
     sort = Choice(SORT_VALUES, metadata={"description": "Sort key; a leading '-' sorts descending."})
@@ -246,7 +247,6 @@ class LabelWithCountSchema(LabelSchema):
     issue_count = fields.Integer(required=True)
 
 
-
 class CsvUpload(Upload):
     """An uploaded file part (a plain form field of the same name is not a file)."""
 
@@ -297,10 +297,7 @@ class ReportArgsSchema(Schema):
     from_ = fields.Date(data_key="from", metadata={"description": "First day of a custom period."})
     to = fields.Date(metadata={"description": "Last day of a custom period."})
     label = Text(metadata={"description": "Only issues with this label."})
-    assignee = fields.String(
-        validate=validate.Regexp(r"^(none|[1-9][0-9]{0,8})$", error="Use a user id or 'none'."),
-        metadata={"description": "Only this user's issues, or 'none' for unassigned ones."},
-    )
+    assignee = AssigneeFilter(metadata={"description": "Only this user's issues, or 'none' for unassigned ones."})
 
 
 class TopAssigneesArgsSchema(ReportArgsSchema):

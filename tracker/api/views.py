@@ -110,8 +110,7 @@ def list_issues(args):
     for name in ("q", "sort", "page", "created_from", "created_to", "resolved_from", "resolved_to"):
         if name in args:
             values.add(name, str(args[name]))
-    view, errors = queries.parse_filter(values)
-    errors.update(queries.resolve_labels(view, labels_service.all_labels(db.session)))
+    view, errors, _labels = queries.load_filter(db.session, values)
     if errors:
         raise DomainError("The filter is not valid.", errors)
     per_page = args.get("per_page", current_app.config["ISSUES_PER_PAGE"])

@@ -19,6 +19,7 @@ from ..errors import DomainError, Forbidden, InvalidInput, NotFound
 from ..labels.service import DEFAULT_COLOR
 from ..numbers import whole_number
 from ..models import (
+    DONE_STATUSES,
     IMPORT_POLICIES,
     PRIORITIES,
     STATUSES,
@@ -44,6 +45,7 @@ from .parse import (
     default_mapping,
     ignored_columns,
     read_table,
+    stream_chunks,
     word_key,
 )
 from .validate import UNASSIGNED, Directory, Person, Row, RowChecker
@@ -121,7 +123,7 @@ class CheckReport:
 def require_importer(actor: User) -> None:
     """Admins and members import; viewers cannot create issues."""
     if not actor.can_edit:
-        raise Forbidden("Viewers cannot import issues.")
+        raise Forbidden("Viewers can read issues but not import them.")
 
 
 def clean_file_name(raw: str | None) -> str:
@@ -151,15 +153,10 @@ def stage(session: Session, actor: User, file_name: str | None, stream) -> Impor
     session.add(run)
     session.flush()
     detector = EncodingDetector()
-    seq = 0
     try:
-        while True:
-            chunk = stream.read(CHUNK)
-            if not chunk:
-                break
+        for seq, chunk in enumerate(stream_chunks(stream, CHUNK)):
             detector.feed(chunk)
             session.execute(sa.insert(ImportChunk).values(run_id=run.id, seq=seq, data=chunk))
-            seq += 1
         encoding = detector.finish()
         table = read_table(staged_chunks(session, run.id), encoding)
         mapping = default_mapping(table.header)
@@ -206,10 +203,15 @@ def get_run(session: Session, run_id: int) -> ImportRun:
     return run
 
 
+def may_manage(actor: User, run: ImportRun) -> bool:
+    """Whether the actor may check, import or download the run's rows: its uploader or an admin, never a viewer."""
+    return actor.can_edit and (run.user_id == actor.id or actor.is_admin)
+
+
 def require_owner(actor: User, run: ImportRun) -> None:
     """Only the person who uploaded a file (or an admin) may check, import or download its rows."""
     require_importer(actor)
-    if run.user_id != actor.id and not actor.is_admin:
+    if not may_manage(actor, run):
         raise Forbidden("This file was uploaded by someone else.")
 
 
@@ -355,7 +357,7 @@ class _Writer:
             v = row.values
             created_at = v["created_at"] or self.now
             resolved_at = v["resolved_at"]
-            if resolved_at is None and v["status"] in ("resolved", "closed"):
+            if resolved_at is None and v["status"] in DONE_STATUSES:
                 resolved_at = created_at
             issue_rows.append(
                 (issue_id, v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id,
@@ -522,5 +524,4 @@ def rejected_rows(session: Session, run: ImportRun) -> Iterator[list[str]]:
 
 def _padded(cells: list[str], width: int) -> list[str]:
     """Cells filled up to the header's width, so the error column lines up."""
-    cells = list(cells)
-    return cells + [""] * (width - len(cells)) if len(cells) < width else cells
+    return list(cells) + [""] * (width - len(cells))

@@ -43,7 +43,7 @@ class Directory:
             directory.by_email[person.email.lower()] = person
             directory.by_id[person.id] = person
             if person.active:
-                directory.active_by_name.setdefault(" ".join(person.name.split()).lower(), []).append(person)
+                directory.active_by_name.setdefault(word_key(person.name), []).append(person)
         directory.label_keys = {name.lower(): label_id for label_id, name in labels}
         return directory
 
@@ -178,11 +178,10 @@ class RowChecker:
         override = self.assignee_overrides.get(raw.lower())
         if override == UNASSIGNED:
             return None
-        if override and whole_number(override) in self.directory.by_id:
-            person = self.directory.by_id[whole_number(override)]
-            if person.active:
-                return person.id
         directory = self.directory
+        chosen = directory.by_id.get(whole_number(override)) if override else None
+        if chosen is not None and chosen.active:
+            return chosen.id
         person: Person | None = None
         reason = ""
         if target == "assignee_email" or (target == "assignee" and "@" in raw):

@@ -11,8 +11,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..htmx import block_for, is_htmx, render
 from ..issues import queries
-from ..labels import service as labels_service
-from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, utcnow
+from ..models import utcnow
 from . import bp, export, service
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
@@ -54,12 +53,6 @@ def _upload_page(status: int = 200, error: str = "", policy: str = "all_or_nothi
     )
 
 
-def _require_importer() -> None:
-    """Viewers may not import (403)."""
-    if not current_user.can_edit:
-        abort(403, "Viewers can read issues but not import them.")
-
-
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc):
     """An upload over the limit: drain it (so the browser gets the answer, not a reset) and say so."""
@@ -87,7 +80,7 @@ def _drain() -> None:
 @bp.get("/import")
 def new():
     """The upload form with the columns described and a template to download."""
-    _require_importer()
+    service.require_importer(current_user)
     return _upload_page()
 
 
@@ -101,7 +94,7 @@ def template():
 @bp.post("/import")
 def upload():
     """Stage the file; dry_run=1 shows the check, otherwise import it at once with the policy."""
-    _require_importer()
+    service.require_importer(current_user)
     file = request.files.get("file")
     policy = request.form.get("policy", "")
     if file is None or not file.filename:
@@ -116,7 +109,7 @@ def upload():
         return _upload_page(422, f"{service.clean_file_name(file.filename)}: {exc.message}", policy)
     if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
         return _go(url_for("imports.check", run_id=run.id))
-    return _import(run.id, policy, service.mapping_of(run))
+    return _import(run, policy, service.mapping_of(run))
 
 
 def _owned_run(run_id: int):
@@ -138,10 +131,6 @@ def _check_page(run, status: int = 200, message: str = "", errors: dict | None =
         errors=errors or {},
         policy=policy or run.policy or "all_or_nothing",
         targets=TARGETS,
-        statuses=STATUSES,
-        priorities=PRIORITIES,
-        status_labels=STATUS_LABELS,
-        priority_labels=PRIORITY_LABELS,
         users=[u for u in queries.people(db.session) if u.active],
         unassigned=UNASSIGNED,
         policies=service.POLICY_LABELS,
@@ -184,21 +173,19 @@ def run_import(run_id: int):
     except InvalidInput as exc:
         return _check_page(run, 422, exc.message, exc.errors)
     service.save_mapping(db.session, run, mapping)
-    return _import(run_id, policy, mapping)
+    return _import(run, policy, mapping)
 
 
-def _import(run_id: int, policy: str, mapping) -> Response:
+def _import(run, policy: str, mapping) -> Response:
     """Run the import; a rejected all-or-nothing import shows the check again with the reason (422)."""
-    run = service.get_run(db.session, run_id)
+    run_id = run.id
     try:
-        run = service.run_import(db.session, current_user, run, policy, mapping)
+        service.run_import(db.session, current_user, run, policy, mapping)
     except service.ImportRejected as exc:
-        run = service.get_run(db.session, run_id)
         return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
     except service.AlreadyImported as exc:
         flash(exc.message, "info")
         return _go(url_for("imports.show", run_id=run_id))
-    run = service.get_run(db.session, run_id)
     summary = f"Imported {run.created_count:,} issue{'' if run.created_count == 1 else 's'} from {run.file_name}"
     if run.rejected_count:
         summary += f"; {run.rejected_count:,} row{'' if run.rejected_count == 1 else 's'} rejected"
@@ -210,12 +197,12 @@ def _import(run_id: int, policy: str, mapping) -> Response:
 def show(run_id: int):
     """An import's result: issues created, rows rejected, the rejected rows to download."""
     run = service.get_run(db.session, run_id)
+    may_manage = service.may_manage(current_user, run)
     if run.state == "staged":
-        if current_user.can_edit and (run.user_id == current_user.id or current_user.is_admin):
+        if may_manage:
             return redirect(url_for("imports.check", run_id=run_id), 303)
         abort(404, f"Import {run_id} has not been run.")
-    may_download = run.user_id == current_user.id or current_user.is_admin
-    return render("imports/show.html", run=run, may_download=may_download, policies=service.POLICY_LABELS)
+    return render("imports/show.html", run=run, may_download=may_manage, policies=service.POLICY_LABELS)
 
 
 @bp.get("/imports/<int:run_id>/rejected.csv")
@@ -240,8 +227,7 @@ def index():
 @bp.get("/issues/export.csv")
 def export_csv():
     """Every issue matching the list's filter as CSV, streamed."""
-    view, errors = queries.parse_filter(request.args)
-    errors.update(queries.resolve_labels(view, labels_service.all_labels(db.session)))
+    view, errors, _labels = queries.load_filter(db.session, request.args)
     if errors:
         abort(400, " ".join(errors.values()))
     rows = export.export_rows(db.session, view)

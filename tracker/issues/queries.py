@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from ..labels import service as labels_service
 from ..models import PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
 from ..numbers import whole_number
 
@@ -181,6 +182,14 @@ def day_range_clause(column: sa.ColumnElement[Any], first: date | None, last: da
     if last:
         clauses.append(column < day_start(last + timedelta(days=1)))
     return sa.and_(*clauses)
+
+
+def load_filter(session: Session, args: MultiValues) -> tuple[IssueFilter, dict[str, str], list[Label]]:
+    """The list filter from request arguments with label names resolved; errors by parameter; all labels."""
+    view, errors = parse_filter(args)
+    labels = labels_service.all_labels(session)
+    errors.update(resolve_labels(view, labels))
+    return view, errors, labels
 
 
 def resolve_labels(view: IssueFilter, labels: list[Label]) -> dict[str, str]:

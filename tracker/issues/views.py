@@ -26,17 +26,9 @@ from .timeline import load_timeline
 @bp.get("")
 def index():
     """The filterable, sortable, paged list; an htmx request gets only the results."""
-    view, errors, labels = _list_filter(request.args)
+    view, errors, labels = queries.load_filter(db.session, request.args)
     status = 400 if errors else 200
     return _list_page(view, errors, labels, status=status, block=block_for(["issue_results"]))
-
-
-def _list_filter(args) -> tuple[queries.IssueFilter, dict, list]:
-    """The list filter from query parameters, with label names resolved against all labels."""
-    view, errors = queries.parse_filter(args)
-    labels = labels_service.all_labels(db.session)
-    errors.update(queries.resolve_labels(view, labels))
-    return view, errors, labels
 
 
 def _list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
@@ -65,7 +57,9 @@ def bulk():
     """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
     if not current_user.can_edit:
         abort(403, "Viewers cannot change issues.")
-    view, _errors, labels = _list_filter(MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False)))
+    view, _errors, labels = queries.load_filter(
+        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
+    )
     view.page = whole_number(request.form.get("page", ""), queries.MAX_PAGE) or 1
     selected = request.form.getlist("issue_ids")
     report = BulkReport(form=request.form)

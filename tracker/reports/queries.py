@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..issues.queries import FIRST_DATE, LAST_DATE, day_start, parse_day
+from ..issues.queries import FIRST_DATE, LAST_DATE, MultiValues, day_range_clause, day_start, parse_day
 from ..models import DONE_STATUSES, OPEN_ISSUE, PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
+from ..numbers import whole_number
 
 PRESETS = (7, 30, 90)
 DEFAULT_PRESET = 30
 MAX_DAYS = 366
-MAX_ID = 2**31 - 1  # ids are 32-bit integers; a longer number names nobody (and must not reach the database)
 DAILY_UP_TO = 31  # periods up to this many days are charted per day, longer ones per week
 TOP_ASSIGNEES = 10
 OLDEST = 10
@@ -36,12 +36,6 @@ EPOCH = datetime(1970, 1, 1)
 FIRST_MONDAY = date(1970, 1, 5)  # weeks run Monday to Sunday, counted from this Monday
 
 
-class MultiValues(Protocol):
-    """Anything with getlist (werkzeug's MultiDict, or a dict-backed stand-in in tests)."""
-
-    def getlist(self, key: str) -> list[str]: ...
-
-
 # ---- parameters -------------------------------------------------------------------------------------
 
 
@@ -52,16 +46,6 @@ class Period:
     first: date
     last: date
     preset: int | None = None
-
-    @property
-    def start(self) -> datetime:
-        """Midnight that starts the first day."""
-        return day_start(self.first)
-
-    @property
-    def end(self) -> datetime:
-        """Midnight after the last day (excluded)."""
-        return day_start(self.last + timedelta(days=1))
 
     @property
     def days(self) -> int:
@@ -128,15 +112,10 @@ def parse_params(args: MultiValues, today: date) -> tuple[ReportParams, dict[str
                 period = Period(first, last)
     label = " ".join(_only(args, "label", errors).split())
     assignee = _only(args, "assignee", errors).lower()
-    if assignee and assignee != "none" and not (_is_number(assignee) and int(assignee) <= MAX_ID):
+    if assignee and assignee != "none" and whole_number(assignee) is None:
         errors["assignee"] = f"Assignee must be a user id or 'none', not '{assignee[:40]}'."
         assignee = ""
     return ReportParams(period=period, label=label, assignee=assignee), errors
-
-
-def _is_number(text: str) -> bool:
-    """Only ASCII digits ('²'.isdigit() is true, but int() rejects it)."""
-    return text.isascii() and text.isdigit()
 
 
 def _only(args: MultiValues, key: str, errors: dict[str, str]) -> str:
@@ -206,8 +185,9 @@ def load_scope(session: Session, params: ReportParams) -> tuple[Scope, dict[str,
     people: list[User] = []
     if params.label:
         labels = list(session.execute(sa.select(Label).where(Label.name_key == params.label.lower())).scalars())
-    if _is_number(params.assignee):
-        people = list(session.execute(sa.select(User).where(User.id == int(params.assignee))).scalars())
+    user_id = whole_number(params.assignee)
+    if user_id is not None:
+        people = list(session.execute(sa.select(User).where(User.id == user_id)).scalars())
     return resolve_scope(params, labels, people)
 
 
@@ -296,7 +276,7 @@ def _dialect(session: Session) -> str:
 
 def _in_period(column: sa.ColumnElement[Any], period: Period) -> sa.ColumnElement[bool]:
     """From midnight of the first day (included) to midnight after the last (excluded)."""
-    return sa.and_(column >= period.start, column < period.end)
+    return day_range_clause(column, period.first, period.last)
 
 
 def _count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:

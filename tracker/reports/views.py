@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from flask import Response, abort, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
-from ..htmx import block_for, is_htmx, render
+from ..htmx import block_for, error_trigger, is_htmx, render
 from ..issues import queries as issue_queries
 from ..labels import service as labels_service
 from ..models import utcnow
@@ -62,7 +61,7 @@ def index():
     if is_htmx():
         if errors:
             message = " ".join(errors.values())
-            response.headers["HX-Trigger"] = json.dumps({"tracker:error": {"message": message, "status": 400}})
+            response.headers["HX-Trigger"] = error_trigger(message, 400)
         else:  # push the tidy URL, not the form's every field
             response.headers["HX-Push-Url"] = url_for("reports.index", **scope.params.query_args())
     return response
