@@ -28,6 +28,8 @@ def open_inline_editor(page: Page, issue_id: int) -> None:
     """Click Edit on the issue page and wait for the form swapped in its place."""
     page.get_by_role("link", name="Edit", exact=True).click()
     expect(page.get_by_role("heading", name=f"Edit #{issue_id}")).to_be_visible()
+    # Type only once htmx has settled the swapped-in form (on a busy machine the swap and settle are apart).
+    expect(page.locator("#issue-main")).not_to_have_class(re.compile(r"htmx-(settling|added|swapping)"))
 
 
 def field_row(page: Page, label: str) -> Locator:
@@ -82,6 +84,7 @@ def test_inline_edit_errors_and_cancel_keep_the_page(browsing, live_server, make
 
     page.get_by_label("Title").fill("")
     page.get_by_label("Description").fill("Smoke, and now flames.")
+    expect(page.get_by_label("Title")).to_have_value("")
     page.get_by_role("button", name="Save").click()
     title_field = page.locator(".field", has=page.get_by_label("Title"))
     expect(title_field.locator(".field-error")).to_have_text("Title is required.")
