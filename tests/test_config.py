@@ -54,3 +54,14 @@ def test_upload_limit_from_environment(tmp_path, monkeypatch):
 
     monkeypatch.setenv("UPLOAD_LIMIT_MB", "7")
     assert _int_env("UPLOAD_LIMIT_MB", 50) == 7
+
+
+def test_postgres_connections_run_without_jit(app, postgres_only):
+    """Every pooled connection has JIT off, also after the pool has rolled back and reused it."""
+    from tracker.extensions import db
+
+    with app.app_context():
+        for _ in range(2):
+            assert db.session.execute(db.text("SHOW jit")).scalar() == "off"
+            db.session.rollback()
+            db.session.remove()
