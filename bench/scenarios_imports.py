@@ -177,7 +177,7 @@ def _import_step(name: str, rows: int, one_request: bool):
 def _vacuum(work: Workload) -> None:
     """VACUUM (ANALYZE) the tables the imports added to and deleted from, so later scenarios meet no dead rows."""
     with work.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) issues, issue_events, issue_labels, import_runs, import_chunks")
+        cursor.execute("VACUUM (ANALYZE) issues, issue_documents, issue_events, issue_labels, import_runs, import_chunks")
 
 
 def _summary(name: str, rows: int, vacuum: bool = True, peak_target: bool = False):

@@ -203,11 +203,16 @@ def resolve_labels(view: IssueFilter, labels: list[Label]) -> dict[str, str]:
     return {}
 
 
+# PostgreSQL only (migration 0009): each issue's tsvector of title and description, GIN-indexed and kept by
+# triggers on issues, so changes of other fields never touch the full-text index. Not a model: nothing in
+# the app writes it.
+ISSUE_DOCUMENTS = sa.table("issue_documents", sa.column("issue_id", sa.Integer), sa.column("document"))
+
+
 def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
     """Every word must appear in the title or description: full-text on PostgreSQL, LIKE on SQLite."""
     if dialect == "postgresql":
-        query = " & ".join(f"{w.lower()}:*" for w in words)
-        return issue_document().op("@@")(sa.func.to_tsquery("simple", query))
+        return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words)))
     clauses = []
     for word in words:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -216,12 +221,10 @@ def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
     return sa.and_(*clauses)
 
 
-def issue_document() -> sa.ColumnElement[Any]:
-    """PostgreSQL's searchable text of an issue; the GIN index in the migrations is on this exact expression."""
-    return sa.func.to_tsvector(
-        sa.literal_column("'simple'::regconfig"),
-        sa.func.coalesce(Issue.title, "") + " " + sa.func.coalesce(Issue.description, ""),
-    )
+def document_matches(words: list[str]) -> sa.ColumnElement[bool]:
+    """PostgreSQL: the document holds every word, each as a prefix."""
+    query = " & ".join(f"{w.lower()}:*" for w in words)
+    return ISSUE_DOCUMENTS.c.document.op("@@")(sa.func.to_tsquery("simple", query))
 
 
 def filtered(dialect: str, view: IssueFilter) -> sa.Select:
@@ -305,14 +308,16 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
     """
     dialect = session.get_bind().dialect.name
     base = filtered(dialect, view)
-    total = session.execute(count_statement(base, view)).scalar_one()
+    lone = lone_filter_ids(dialect, view)
+    ids = lone if lone is not None else base.with_only_columns(Issue.id)
+    total = session.execute(sa.select(sa.func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())).scalar_one()
     capped = total > COUNT_CAP
     page_source = base
     if not capped and (view.words() or view.label_ids):
-        matches = base.with_only_columns(Issue.id).cte("matches")
+        matches = ids.cte("matches")
         if dialect == "postgresql":
             matches = matches.prefix_with("MATERIALIZED")
-        page_source = sa.select(Issue).where(Issue.id.in_(sa.select(matches.c.id)))
+        page_source = sa.select(Issue).where(Issue.id.in_(sa.select(matches.c[0])))
     items = list(
         session.execute(
             ordered(page_source, view.sort)
@@ -324,16 +329,21 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
     return IssuePage(items=items, total=min(total, COUNT_CAP), capped=capped, page=view.page, per_page=per_page)
 
 
-def count_statement(base: sa.Select, view: IssueFilter) -> sa.Select:
-    """Count the matches up to COUNT_CAP + 1; a lone label filter counts its links without touching issues."""
-    only_label = len(view.label_ids) == 1 and not (
-        view.status or view.priority or view.assignee or view.words() or view.date_ranges
-    )
-    if only_label:  # a label's links are deleted with their issue, so they count the same issues
-        ids = sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == view.label_ids[0])
-    else:
-        ids = base.with_only_columns(Issue.id)
-    return sa.select(sa.func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())
+def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | None:
+    """For a filter of one label only, or of search words only on PostgreSQL, the matching issue ids read from
+    the label links or the full-text documents alone, without touching the issues table (None otherwise).
+
+    Both are deleted with their issue in the same transaction, so they name exactly the existing issues.
+    """
+    words = view.words()
+    others = view.status or view.priority or view.assignee or view.date_ranges
+    if others:
+        return None
+    if len(view.label_ids) == 1 and not words:
+        return sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == view.label_ids[0])
+    if words and not view.label_ids and dialect == "postgresql":
+        return sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words))
+    return None
 
 
 def matching_ids(session: Session, view: IssueFilter, limit: int) -> list[int]:
