@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -32,13 +32,51 @@ def _copy_value(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _copy_lines(rows: Sequence[tuple]) -> Iterator[str]:
+    """The rows as COPY text lines; each column's converter is chosen once, from its first non-NULL value."""
+    converters: list = []
+    for row in rows:
+        if len(converters) != len(row):
+            converters = [None] * len(row)
+        cells = []
+        for index, value in enumerate(row):
+            if value is None:
+                cells.append("\\N")
+                continue
+            chosen = converters[index]
+            if chosen is None or (chosen[1] is not None and type(value) is not chosen[1]):
+                chosen = converters[index] = _converter_for(value)
+            cells.append(chosen[0](value))
+        yield "\t".join(cells) + "\n"
+
+
+def _text(value: str) -> str:
+    """Text with COPY's escapes, skipping translate() for the usual cell without any of them."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _converter_for(value) -> tuple:
+    """(converter, the exact type it is for) for this value, formatting as _copy_value does; for other types
+    _copy_value itself, for any type (None)."""
+    kind = type(value)
+    if kind is str:
+        return _text, str
+    if kind is int:
+        return str, int
+    if kind is datetime:
+        return datetime.isoformat, datetime
+    return _copy_value, None
+
+
 def insert_rows(session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     """Insert the rows (tuples in `columns` order) in one statement: COPY on PostgreSQL, executemany elsewhere."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
         buffer = io.StringIO()
-        buffer.writelines("\t".join([_copy_value(v) for v in row]) + "\n" for row in rows)
+        buffer.writelines(_copy_lines(rows))
         buffer.seek(0)
         cursor = session.connection().connection.cursor()
         try:
@@ -47,6 +85,30 @@ def insert_rows(session: Session, table: sa.Table, columns: Sequence[str], rows:
             cursor.close()
     else:
         session.execute(sa.insert(table), [dict(zip(columns, row)) for row in rows])
+
+
+def insert_same_event(session: Session, issue_ids: Sequence[int], actor_id: int, kind: str, changes: dict, now: datetime) -> None:
+    """One event row per issue, all alike but for the issue (the 'imported' events): one INSERT … SELECT that
+    expands the ids in SQL, so Python formats one id per row instead of a whole event row."""
+    if not issue_ids:
+        return
+    columns = "issue_id, actor_id, kind, changes, version, created_at"
+    if session.get_bind().dialect.name == "postgresql":
+        ids = "SELECT unnest(CAST(:ids AS integer[])) AS id"
+        values = "CAST(:changes AS json)"
+    else:
+        ids = "SELECT CAST(value AS INTEGER) AS id FROM json_each(:ids)"
+        values = ":changes"
+    session.execute(
+        sa.text(f"INSERT INTO issue_events ({columns}) SELECT ids.id, :actor_id, :kind, {values}, 1, :now FROM ({ids}) AS ids"),
+        {
+            "ids": list(issue_ids) if session.get_bind().dialect.name == "postgresql" else json.dumps(list(issue_ids)),
+            "actor_id": actor_id,
+            "kind": kind,
+            "changes": json.dumps(changes),
+            "now": now,
+        },
+    )
 
 
 class IssueIds:

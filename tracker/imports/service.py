@@ -27,13 +27,13 @@ from ..models import (
     ImportReject,
     ImportRun,
     Issue,
-    IssueEvent,
+
     IssueLabel,
     Label,
     User,
     utcnow,
 )
-from .bulk import IssueIds, insert_rows
+from .bulk import IssueIds, insert_rows, insert_same_event
 from .parse import (
     CHUNK,
     FORMATS,
@@ -351,7 +351,7 @@ class _Writer:
             return
         ids = self.ids.take(len(rows))
         self._create_labels(rows)
-        issue_rows, label_rows, event_rows = [], [], []
+        issue_rows, label_rows = [], []
         changes = {"import_run": self.run.id, "file": self.run.file_name}
         for issue_id, row in zip(ids, rows):
             v = row.values
@@ -365,7 +365,6 @@ class _Writer:
             )
             for label_id in dict.fromkeys(self.directory.label_keys[name.lower()] for name in v["labels"]):
                 label_rows.append((issue_id, label_id))
-            event_rows.append((issue_id, self.actor_id, IMPORT_KIND, changes, 1, self.now))
         insert_rows(
             self.session,
             Issue.__table__,
@@ -374,9 +373,7 @@ class _Writer:
             issue_rows,
         )
         insert_rows(self.session, IssueLabel.__table__, ("issue_id", "label_id"), label_rows)
-        insert_rows(
-            self.session, IssueEvent.__table__, ("issue_id", "actor_id", "kind", "changes", "version", "created_at"), event_rows
-        )
+        insert_same_event(self.session, ids, self.actor_id, IMPORT_KIND, changes, self.now)
         self.first_id = ids[0] if self.first_id is None else self.first_id
         self.last_id = ids[-1]
         self.created += len(rows)
