@@ -12,7 +12,7 @@ issue_documents (issue_id, document) holds each issue's tsvector with the GIN in
   import of 100,000 rows is one set-based INSERT, not 100,000 trigger calls);
 - an UPDATE that changes the title or description rewrites that issue's document (row trigger with a WHEN
   condition, so updates of other columns never call it);
-- deleted issues lose their documents (transition table); TRUNCATE of issues empties it.
+- deleted issues lose their documents (transition table); TRUNCATE of issues empties it too.
 The table has no foreign key on purpose: it is derived data written only by these triggers, and a foreign
 key would add a per-row check to every import. PostgreSQL only: SQLite searches with LIKE.
 
@@ -64,9 +64,11 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- DELETE, not TRUNCATE: a TRUNCATE naming both tables (as a test reset or a data load does) would still be
+-- using issue_documents when this runs, and PostgreSQL refuses to truncate a table in use.
 CREATE FUNCTION issue_documents_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE issue_documents;
+    DELETE FROM issue_documents;
     RETURN NULL;
 END $$;
 
