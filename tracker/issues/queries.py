@@ -305,6 +305,7 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
     The count runs first. When a search or label filter matches fewer than COUNT_CAP issues, the page is
     sorted from those matches (found through the search or label index) instead of walking the sort index
     and testing every issue on the way: a rare word would otherwise be checked against most of the table.
+    A lone label or search filter counts and collects its matches without reading issues (lone_filter_ids).
     """
     dialect = session.get_bind().dialect.name
     base = filtered(dialect, view)
