@@ -94,15 +94,15 @@ def insert_same_event(session: Session, issue_ids: Sequence[int], actor_id: int,
         return
     columns = "issue_id, actor_id, kind, changes, version, created_at"
     if session.get_bind().dialect.name == "postgresql":
-        ids = "SELECT unnest(CAST(:ids AS integer[])) AS id"
+        ids, id_list = "SELECT unnest(CAST(:ids AS integer[])) AS id", list(issue_ids)
         values = "CAST(:changes AS json)"
     else:
-        ids = "SELECT CAST(value AS INTEGER) AS id FROM json_each(:ids)"
+        ids, id_list = "SELECT CAST(value AS INTEGER) AS id FROM json_each(:ids)", json.dumps(list(issue_ids))
         values = ":changes"
     session.execute(
         sa.text(f"INSERT INTO issue_events ({columns}) SELECT ids.id, :actor_id, :kind, {values}, 1, :now FROM ({ids}) AS ids"),
         {
-            "ids": list(issue_ids) if session.get_bind().dialect.name == "postgresql" else json.dumps(list(issue_ids)),
+            "ids": id_list,
             "actor_id": actor_id,
             "kind": kind,
             "changes": json.dumps(changes),

@@ -10,12 +10,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from ..errors import DomainError, Forbidden, InvalidInput, NotFound
+from ..issues.queries import MultiValues
 from ..labels.service import DEFAULT_COLOR
 from ..numbers import whole_number
 from ..models import (
@@ -27,7 +28,6 @@ from ..models import (
     ImportReject,
     ImportRun,
     Issue,
-
     IssueLabel,
     Label,
     User,
@@ -57,14 +57,6 @@ UNMATCHED_MAX = 100  # distinct unmatched assignee values offered for mapping
 STAGED_FOR = timedelta(days=1)  # staged files nobody imported are removed after this
 POLICY_LABELS = {"all_or_nothing": "All or nothing", "skip_invalid": "Skip invalid rows"}
 IMPORT_KIND = "imported"
-
-
-class MultiValues(Protocol):
-    """A form's values: get() one, getlist() all under a name (werkzeug's MultiDict has both)."""
-
-    def get(self, key: str, default: Any = None) -> Any: ...
-
-    def getlist(self, key: str) -> list[Any]: ...
 
 
 class ImportRejected(DomainError):

@@ -576,8 +576,8 @@ def open_issues(session: Session, scope: Scope, today: date) -> OpenIssues:
     running = [0] * len(bounded)
     total = 0
     for row in rows:
-        by_status[row.status] = by_status.get(row.status, 0) + row.n
-        by_priority[row.priority] = by_priority.get(row.priority, 0) + row.n
+        by_status[row.status] += row.n  # open statuses only (IS_OPEN); priorities are constrained
+        by_priority[row.priority] += row.n
         total += row.n
         for i, bucket in enumerate(bounded):
             running[i] += row._mapping[f"since_{bucket.key}"]
