@@ -47,6 +47,8 @@ def test_create_label_page(client, login_as):
         ("", "blue", "name", "Label name is required."),
         ("x" * 51, "blue", "name", "Label name must be at most 50 characters (it has 51)."),
         ("BUG", "blue", "name", "A label named 'bug' already exists."),
+        ("ui;backend", "blue", "name", "Label names cannot contain ';': CSV files use ';' and '|' to separate labels."),
+        ("ui | backend", "blue", "name", "Label names cannot contain '|'"),
         ("ok", "chartreuse", "color", "Colour 'chartreuse' is not a palette colour"),
         ("ok", "#12345", "color", "is not a palette colour"),
     ],
@@ -58,6 +60,14 @@ def test_label_rules(client, login_as, make_label, snapshot, name, color, field,
     response = client.post("/labels", data={"name": name, "color": color})
     assert response.status_code == 422 and message in text(response)
     assert db.session.execute(sa.select(Label.__table__)).all() == before
+
+
+def test_database_refuses_separators_in_label_names(app):
+    for name in ("a;b", "a|b"):
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.insert(Label).values(name=name, name_key=name, color="#000000"))
+        db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
 
 
 def test_hex_colours_accepted_and_text_contrast(make_label):

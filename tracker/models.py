@@ -31,6 +31,7 @@ DESCRIPTION_MAX = 20_000
 # Fields of an issue that a person edits; the version protocol and the timeline cover exactly these.
 EDITABLE_FIELDS = ("title", "description", "status", "priority", "assignee_id", "labels")
 LABEL_NAME_MAX = 50
+LABEL_SEPARATORS = (";", "|")  # separate label names in a CSV cell; never part of a name
 COMMENT_MAX = 10_000
 BULK_MAX = 10_000
 BULK_NOTE_MAX = 500
@@ -138,6 +139,9 @@ class Label(db.Model):
     color: Mapped[str] = mapped_column(sa.String(7))  # #rrggbb
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    # ';' and '|' separate label names in a CSV cell (import and export), so a name never holds them.
+    __table_args__ = (sa.CheckConstraint("name NOT LIKE '%;%' AND name NOT LIKE '%|%'", name="name_separators"),)
 
 
 class IssueLabel(db.Model):

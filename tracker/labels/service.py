@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, InvalidInput, NotFound
-from ..models import LABEL_NAME_MAX, Issue, IssueEvent, IssueLabel, Label, User, utcnow
+from ..models import LABEL_NAME_MAX, LABEL_SEPARATORS, Issue, IssueEvent, IssueLabel, Label, User, utcnow
 from ..numbers import whole_number
 
 # A fixed palette; each colour keeps text readable (contrast >= 4.5 with the text colour chosen for it).
@@ -60,12 +60,17 @@ def text_color(background: str) -> str:
 
 
 def clean_name(session: Session, raw: str | None, exclude_id: int | None = None) -> str:
-    """A label name: 1–50 characters after trimming, unique regardless of case."""
+    """A label name: 1–50 characters after trimming, without ';' or '|', unique regardless of case."""
     name = " ".join((raw or "").split())
     if not name:
         raise InvalidInput({"name": "Label name is required."})
     if len(name) > LABEL_NAME_MAX:
         raise InvalidInput({"name": f"Label name must be at most {LABEL_NAME_MAX} characters (it has {len(name)})."})
+    separators = [c for c in LABEL_SEPARATORS if c in name]
+    if separators:
+        raise InvalidInput(
+            {"name": f"Label names cannot contain '{separators[0]}': CSV files use ';' and '|' to separate labels."}
+        )
     clash = session.execute(sa.select(Label).where(Label.name_key == name.lower())).scalar_one_or_none()
     if clash is not None and clash.id != exclude_id:
         raise InvalidInput({"name": f"A label named '{clash.name}' already exists."})
