@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -12,6 +14,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Issue
 
+EXECUTEMANY_ROWS = 5000  # rows per executemany on SQLite
+COPY_READ = 1 << 16  # characters psycopg2 asks a COPY's source for at a time
+# Rows the current (top-level) transaction wrote: their xmin is its transaction id.
+THIS_TRANSACTION = "xmin = pg_current_xact_id()::xid"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -32,7 +38,7 @@ def _copy_value(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _copy_lines(rows: Sequence[tuple]) -> Iterator[str]:
+def _copy_lines(rows: Iterable[tuple]) -> Iterator[str]:
     """The rows as COPY text lines; each column's converter is chosen once, from its first non-NULL value."""
     converters: list = []
     for row in rows:
@@ -70,68 +76,117 @@ def _converter_for(value) -> tuple:
     return _copy_value, None
 
 
-def insert_rows(session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Insert the rows (tuples in `columns` order) in one statement: COPY on PostgreSQL, executemany elsewhere."""
-    if not rows:
-        return
+class LineReader(io.TextIOBase):
+    """A read-only text file over an iterator of lines, the source of a COPY FROM STDIN.
+
+    Lines are made only as psycopg2 asks for more, so Python formats (and checks) the next rows while the
+    server writes the previous ones, and the rows are never all in memory. An exception raised by the
+    iterator ends the COPY and reaches the caller of copy_expert.
+    """
+
+    def __init__(self, lines: Iterable[str]):
+        """Read from these lines."""
+        super().__init__()
+        self._lines = iter(lines)
+        self._pending = ""
+
+    def readable(self) -> bool:
+        """A COPY source is read, never written."""
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        """Up to `size` characters (all that is left when size is negative or None)."""
+        parts, length = [self._pending], len(self._pending)
+        while size is None or size < 0 or length < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            parts.append(line)
+            length += len(line)
+        text = "".join(parts)
+        if size is None or size < 0:
+            self._pending = ""
+            return text
+        self._pending = text[size:]
+        return text[:size]
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """COPY the rows (tuples in `columns` order) into the table as they are produced (PostgreSQL)."""
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", LineReader(_copy_lines(rows)), size=COPY_READ)
+    finally:
+        cursor.close()
+
+
+def insert_rows(session: Session, table: sa.Table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """Insert the rows (tuples in `columns` order): one streamed COPY on PostgreSQL, executemany elsewhere."""
     if session.get_bind().dialect.name == "postgresql":
-        buffer = io.StringIO()
-        buffer.writelines(_copy_lines(rows))
-        buffer.seek(0)
-        cursor = session.connection().connection.cursor()
-        try:
-            cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN", buffer)
-        finally:
-            cursor.close()
-    else:
-        session.execute(sa.insert(table), [dict(zip(columns, row)) for row in rows])
+        copy_rows(session, table.name, columns, rows)
+        return
+    rows = iter(rows)
+    while batch := list(itertools.islice(rows, EXECUTEMANY_ROWS)):
+        session.execute(sa.insert(table), [dict(zip(columns, row)) for row in batch])
 
 
 def insert_same_event(session: Session, issue_ids: Sequence[int], actor_id: int, kind: str, changes: dict, now: datetime) -> None:
-    """One event row per issue, all alike but for the issue (the 'imported' events): one INSERT … SELECT that
-    expands the ids in SQL, so Python formats one id per row instead of a whole event row."""
+    """One event row per issue, all alike but for the issue (SQLite's 'imported' events): one INSERT … SELECT that
+    expands the ids in SQL (json_each), so Python formats one id per row instead of a whole event row."""
     if not issue_ids:
         return
-    columns = "issue_id, actor_id, kind, changes, version, created_at"
-    if session.get_bind().dialect.name == "postgresql":
-        ids, id_list = "SELECT unnest(CAST(:ids AS integer[])) AS id", list(issue_ids)
-        values = "CAST(:changes AS json)"
-    else:
-        ids, id_list = "SELECT CAST(value AS INTEGER) AS id FROM json_each(:ids)", json.dumps(list(issue_ids))
-        values = ":changes"
     session.execute(
-        sa.text(f"INSERT INTO issue_events ({columns}) SELECT ids.id, :actor_id, :kind, {values}, 1, :now FROM ({ids}) AS ids"),
-        {
-            "ids": id_list,
-            "actor_id": actor_id,
-            "kind": kind,
-            "changes": json.dumps(changes),
-            "now": now,
-        },
+        sa.text(
+            "INSERT INTO issue_events (issue_id, actor_id, kind, changes, version, created_at)"
+            " SELECT CAST(value AS INTEGER), :actor_id, :kind, :changes, 1, :now FROM json_each(:ids)"
+        ),
+        {"ids": json.dumps(list(issue_ids)), "actor_id": actor_id, "kind": kind, "changes": json.dumps(changes), "now": now},
+    )
+
+
+def issue_id_mark(session: Session) -> int:
+    """The last id the issues' sequence handed out (0 before the first): issues inserted after this read have
+    larger ids (PostgreSQL)."""
+    return session.execute(
+        sa.text("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('issues', 'id')::regclass), 0)")
+    ).scalar_one()
+
+
+def new_issue_ids(session: Session, mark: int) -> array:
+    """The ids, ascending, of the issues this transaction inserted after `mark` was read (PostgreSQL), read a
+    batch at a time into a compact array; other sessions' issues in the range are not this transaction's."""
+    ids = array("i")
+    result = session.execute(
+        sa.text(f"SELECT id FROM issues WHERE id > :mark AND {THIS_TRANSACTION} ORDER BY id").execution_options(
+            stream_results=True, yield_per=EXECUTEMANY_ROWS
+        ),
+        {"mark": mark},
+    )
+    ids.extend(result.scalars())
+    return ids
+
+
+def insert_new_issues_event(session: Session, mark: int, actor_id: int, kind: str, changes: dict, now: datetime) -> None:
+    """The same event for every issue this transaction inserted after `mark` (PostgreSQL): one INSERT … SELECT,
+    so no id travels between Python and the server."""
+    session.execute(
+        sa.text(
+            "INSERT INTO issue_events (issue_id, actor_id, kind, changes, version, created_at)"
+            f" SELECT id, :actor_id, :kind, CAST(:changes AS json), 1, :now FROM issues WHERE id > :mark AND {THIS_TRANSACTION}"
+        ),
+        {"mark": mark, "actor_id": actor_id, "kind": kind, "changes": json.dumps(changes), "now": now},
     )
 
 
 class IssueIds:
-    """Hands out ids for new issues inside the import's transaction, a batch at a time."""
+    """Hands out ids for new issues inside SQLite's import transaction, a batch at a time: the caller holds the
+    write lock, so the ids after the current maximum are free. (PostgreSQL's import lets the sequence choose.)"""
 
     def __init__(self, session: Session):
-        """On SQLite the caller already holds the write lock, so the ids after the current maximum are free."""
-        self.session = session
-        self.postgres = session.get_bind().dialect.name == "postgresql"
-        self._next = None
-        if not self.postgres:
-            self._next = (session.execute(sa.select(sa.func.max(Issue.id))).scalar() or 0) + 1
+        """Start after the largest issue id."""
+        self._next = (session.execute(sa.select(sa.func.max(Issue.id))).scalar() or 0) + 1
 
     def take(self, count: int) -> list[int]:
-        """`count` unused issue ids in ascending order (one statement on PostgreSQL, none on SQLite)."""
-        if count == 0:
-            return []
-        if self.postgres:
-            return sorted(
-                self.session.execute(
-                    sa.text("SELECT nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, :n)"),
-                    {"n": count},
-                ).scalars()
-            )
+        """`count` unused issue ids in ascending order (no statement)."""
         first, self._next = self._next, self._next + count
         return list(range(first, first + count))

@@ -6,7 +6,11 @@ Rows are read, checked and written a batch at a time; neither the file nor all r
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import tempfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,7 +37,7 @@ from ..models import (
     User,
     utcnow,
 )
-from .bulk import IssueIds, insert_rows, insert_same_event
+from .bulk import IssueIds, copy_rows, insert_new_issues_event, insert_rows, insert_same_event, issue_id_mark, new_issue_ids
 from .parse import (
     CHUNK,
     FORMATS,
@@ -165,7 +169,7 @@ def stage(session: Session, actor: User, file_name: str | None, stream) -> Impor
     return run
 
 
-def staged_chunks(session: Session, run_id: int) -> Iterator[bytes]:
+def staged_chunks(session: Session | sa.Connection, run_id: int) -> Iterator[bytes]:
     """The staged file's bytes, one chunk (one query) at a time."""
     seq = 0
     while True:
@@ -178,11 +182,19 @@ def staged_chunks(session: Session, run_id: int) -> Iterator[bytes]:
         seq += 1
 
 
-def open_table(session: Session, run: ImportRun) -> Table:
-    """The staged file opened for reading."""
+def _staged_chunks_apart(session: Session, run_id: int) -> Iterator[bytes]:
+    """The staged (committed) file read over a connection of its own, so the session's connection can stream
+    a COPY while the file is read."""
+    with session.get_bind().connect() as connection:
+        yield from staged_chunks(connection, run_id)
+
+
+def open_table(session: Session, run: ImportRun, apart: bool = False) -> Table:
+    """The staged file opened for reading (`apart`: over a connection of its own)."""
     if run.state != "staged":
         raise AlreadyImported(f"{run.file_name} was imported already; its file is no longer kept.")
-    return read_table(staged_chunks(session, run.id), run.encoding)
+    chunks = _staged_chunks_apart(session, run.id) if apart else staged_chunks(session, run.id)
+    return read_table(chunks, run.encoding)
 
 
 def get_run(session: Session, run_id: int) -> ImportRun:
@@ -322,61 +334,90 @@ def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> C
 
 # ---- importing ------------------------------------------------------------------------------------
 
+ISSUE_COLUMNS = ("title", "description", "status", "priority", "assignee_id", "reporter_id", "version", "created_at",
+                 "updated_at", "resolved_at")
+REJECT_COLUMNS = ("run_id", "line", "cells", "error")
+REJECTS_IN_MEMORY = 1 << 20  # bytes of skipped rows kept in memory before they go to a temporary file
+
+
+class _CheckedRows:
+    """The staged file's rows, checked one by one as they are read.
+
+    Iterating yields the rows to write. Invalid rows are counted; with skip-invalid they are spooled (in
+    memory, then a temporary file) for the rejected-rows table, and with all-or-nothing the first is kept
+    and no row is yielded after it, while the rest are still read to count them.
+    """
+
+    def __init__(self, table: Table, checker: RowChecker, policy: str):
+        """Read the table's records with the checker under the policy."""
+        self.records = table.records
+        self.checker = checker
+        self.skip_invalid = policy == "skip_invalid"
+        self.rows_read = self.invalid = self.yielded = 0
+        self.first_error: Row | None = None
+        self._rejects = tempfile.SpooledTemporaryFile(max_size=REJECTS_IN_MEMORY, mode="w+", encoding="utf-8")
+
+    def __iter__(self) -> Iterator[Row]:
+        """The rows to write, in file order."""
+        for line, cells in self.records:
+            row = self.checker.check(line, cells)
+            self.rows_read += 1
+            if row.ok:
+                if self.first_error is None:
+                    self.yielded += 1
+                    yield row
+                continue
+            self.invalid += 1
+            if self.skip_invalid:
+                self._rejects.write(json.dumps([row.line, row.cells, row.error]) + "\n")
+            elif self.first_error is None:
+                self.first_error = row
+
+    def rejects(self, run_id: int) -> Iterator[tuple]:
+        """The skipped rows as import_rejects rows, in file order."""
+        self._rejects.seek(0)
+        for text in self._rejects:
+            line, cells, error = json.loads(text)
+            yield (run_id, line, cells, error)
+
+    def close(self) -> None:
+        """Drop the spooled rows."""
+        self._rejects.close()
+
 
 @dataclass
 class _Writer:
-    """Writes checked rows a batch at a time: issues, new labels, issue labels, events, rejects."""
+    """Writes checked rows: issues, the labels the file names that do not exist yet, issue labels, one
+    'imported' event per issue. write() is one streamed COPY per table on PostgreSQL and a constant number
+    of statements per BATCH rows on SQLite."""
 
     session: Session
     run: ImportRun
     actor_id: int
     directory: Directory
     now: Any
-    ids: IssueIds
     first_id: int | None = None
     last_id: int | None = None
     created: int = 0
 
-    def issues(self, rows: list[Row]) -> None:
-        """Insert the issues of these rows with their labels and one 'imported' event each."""
-        if not rows:
-            return
-        ids = self.ids.take(len(rows))
-        self._create_labels(rows)
-        issue_rows, label_rows = [], []
-        changes = {"import_run": self.run.id, "file": self.run.file_name}
-        for issue_id, row in zip(ids, rows):
-            v = row.values
-            created_at = v["created_at"] or self.now
-            resolved_at = v["resolved_at"]
-            if resolved_at is None and v["status"] in DONE_STATUSES:
-                resolved_at = created_at
-            issue_rows.append(
-                (issue_id, v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id,
-                 1, created_at, max(created_at, self.now), resolved_at)
-            )
-            for label_id in dict.fromkeys(self.directory.label_keys[name.lower()] for name in v["labels"]):
-                label_rows.append((issue_id, label_id))
-        insert_rows(
-            self.session,
-            Issue.__table__,
-            ("id", "title", "description", "status", "priority", "assignee_id", "reporter_id", "version",
-             "created_at", "updated_at", "resolved_at"),
-            issue_rows,
-        )
-        insert_rows(self.session, IssueLabel.__table__, ("issue_id", "label_id"), label_rows)
-        insert_same_event(self.session, ids, self.actor_id, IMPORT_KIND, changes, self.now)
-        self.first_id = ids[0] if self.first_id is None else self.first_id
-        self.last_id = ids[-1]
-        self.created += len(rows)
+    @property
+    def changes(self) -> dict:
+        """What the 'imported' events record."""
+        return {"import_run": self.run.id, "file": self.run.file_name}
 
-    def _create_labels(self, rows: list[Row]) -> None:
-        """Labels named in the file that do not exist yet: one INSERT and one SELECT for the batch."""
-        missing: dict[str, str] = {}
-        for row in rows:
-            for name in row.values["labels"]:
-                if name.lower() not in self.directory.label_keys:
-                    missing.setdefault(name.lower(), name)
+    def fields(self, row: Row) -> tuple:
+        """The issue's columns (ISSUE_COLUMNS) for a checked row."""
+        v = row.values
+        created_at = v["created_at"] or self.now
+        resolved_at = v["resolved_at"]
+        if resolved_at is None and v["status"] in DONE_STATUSES:
+            resolved_at = created_at
+        return (v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id, 1,
+                created_at, max(created_at, self.now), resolved_at)
+
+    def create_labels(self, missing: dict[str, str]) -> None:
+        """Labels (lower-cased name -> name as first written) that do not exist yet: one INSERT and one SELECT;
+        their ids join the directory."""
         if not missing:
             return
         self.session.execute(
@@ -389,25 +430,88 @@ class _Writer:
         for label_id, key in self.session.execute(sa.select(Label.id, Label.name_key).where(Label.name_key.in_(list(missing)))):
             self.directory.label_keys[key] = label_id
 
-    def rejects(self, rows: list[Row]) -> None:
-        """Keep the rows a skip-invalid import left out, for the rejected-rows download."""
-        insert_rows(
-            self.session,
-            ImportReject.__table__,
-            ("run_id", "line", "cells", "error"),
-            [(self.run.id, row.line, row.cells, row.error) for row in rows],
+    def write(self, rows: _CheckedRows) -> None:
+        """Write every row the checked rows yield (with all-or-nothing an invalid row stops them; the caller
+        then rolls back)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self._copy(rows)
+        else:
+            self._batches(rows)
+
+    def _copy(self, rows: _CheckedRows) -> None:
+        """PostgreSQL: one COPY of the issues fed while the file is read and checked (Python and the server
+        work at the same time), the sequence giving their ids; then their labels in one COPY and their events
+        in one INSERT … SELECT. Label pairs wait in a compact array: (row number, label id), where a label the
+        file creates has a negative placeholder until it exists."""
+        session, known = self.session, self.directory.label_keys
+        mark = issue_id_mark(session)
+        pairs = array("i")
+        missing: dict[str, str] = {}
+        placeholders: dict[str, int] = {}
+
+        def issue_rows() -> Iterator[tuple]:
+            for number, row in enumerate(rows):
+                for name in row.values["labels"]:
+                    key = name.lower()
+                    label_id = known.get(key)
+                    if label_id is None:
+                        missing.setdefault(key, name)
+                        label_id = placeholders.setdefault(key, -1 - len(placeholders))
+                    pairs.extend((number, label_id))
+                yield self.fields(row)
+
+        copy_rows(session, Issue.__tablename__, ISSUE_COLUMNS, issue_rows())
+        if rows.first_error is not None:
+            return
+        ids = new_issue_ids(session, mark)
+        if not ids:
+            return
+        self.create_labels(missing)
+        by_placeholder = {placeholder: known[key] for key, placeholder in placeholders.items()}
+        copy_rows(
+            session,
+            IssueLabel.__tablename__,
+            ("issue_id", "label_id"),
+            ((ids[pairs[i]], by_placeholder.get(pairs[i + 1], pairs[i + 1])) for i in range(0, len(pairs), 2)),
         )
+        insert_new_issues_event(session, mark, self.actor_id, IMPORT_KIND, self.changes, self.now)
+        self.first_id, self.last_id, self.created = ids[0], ids[-1], len(ids)
+
+    def _batches(self, rows: _CheckedRows) -> None:
+        """SQLite: BATCH rows at a time, ids counted up from the largest (the import holds the write lock)."""
+        ids_after = IssueIds(self.session)
+        rows = iter(rows)
+        while batch := list(itertools.islice(rows, BATCH)):
+            missing: dict[str, str] = {}
+            for row in batch:
+                for name in row.values["labels"]:
+                    if name.lower() not in self.directory.label_keys:
+                        missing.setdefault(name.lower(), name)
+            self.create_labels(missing)
+            ids = ids_after.take(len(batch))
+            insert_rows(self.session, Issue.__table__, ("id", *ISSUE_COLUMNS), [(i, *self.fields(row)) for i, row in zip(ids, batch)])
+            insert_rows(
+                self.session,
+                IssueLabel.__table__,
+                ("issue_id", "label_id"),
+                [(i, self.directory.label_keys[name.lower()]) for i, row in zip(ids, batch) for name in row.values["labels"]],
+            )
+            insert_same_event(self.session, ids, self.actor_id, IMPORT_KIND, self.changes, self.now)
+            self.first_id = ids[0] if self.first_id is None else self.first_id
+            self.last_id = ids[-1]
+            self.created += len(ids)
 
 
 def run_import(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping) -> ImportRun:
     """Import the staged file in one transaction with the policy; ImportRejected leaves nothing written.
 
-    Statements: a constant number per BATCH rows (ids, labels, issues, issue labels, events, rejects).
+    Statements: a constant number (one COPY per table on PostgreSQL; per BATCH rows on SQLite).
     """
     require_owner(actor, run)
     policy = parse_policy(policy)
     actor_id, run_id = actor.id, run.id
-    table = open_table(session, run)
+    # PostgreSQL reads the file over another connection: this one streams the rows into a COPY meanwhile.
+    table = open_table(session, run, apart=session.get_bind().dialect.name == "postgresql")
     problems = mapping.problems(table.header)
     if problems:
         raise ImportRejected(" ".join(problems))
@@ -424,47 +528,27 @@ def run_import(session: Session, actor: User, run: ImportRun, policy: str, mappi
         session.rollback()
         raise AlreadyImported("This file was imported already (perhaps from another tab); see the list of imports.")
     people = directory(session)
-    checker = RowChecker(table.header, mapping, people, now)
-    writer = _Writer(session, run, actor_id, people, now, IssueIds(session))
-    pending: list[Row] = []
-    rejected: list[Row] = []
-    rows_read = invalid = 0
-    first_error: Row | None = None
+    rows = _CheckedRows(table, RowChecker(table.header, mapping, people, now), policy)
+    writer = _Writer(session, run, actor_id, people, now)
     try:
-        for line, cells in table.records:
-            row = checker.check(line, cells)
-            rows_read += 1
-            if not row.ok:
-                invalid += 1
-                if policy == "all_or_nothing":
-                    first_error = first_error or row
-                    pending.clear()
-                    continue
-                rejected.append(row)
-                if len(rejected) >= BATCH:
-                    writer.rejects(rejected)
-                    rejected.clear()
-            elif first_error is None:
-                pending.append(row)
-                if len(pending) >= BATCH:
-                    writer.issues(pending)
-                    pending.clear()
-        if first_error is not None:
+        writer.write(rows)
+        if rows.first_error is not None:
             session.rollback()
-            noun = "row is" if invalid == 1 else "rows are"
+            noun = "row is" if rows.invalid == 1 else "rows are"
             raise ImportRejected(
-                f"Nothing was imported: {invalid:,} {noun} invalid (the first, line {first_error.line}: "
-                f"{first_error.error}). Fix the file, or import with 'skip invalid rows'."
+                f"Nothing was imported: {rows.invalid:,} {noun} invalid (the first, line {rows.first_error.line}: "
+                f"{rows.first_error.error}). Fix the file, or import with 'skip invalid rows'."
             )
-        writer.issues(pending)
-        writer.rejects(rejected)
+        if writer.created != rows.yielded:
+            raise ImportFailed(f"{rows.yielded:,} rows were written but {writer.created:,} issues found; nothing was imported.")
+        insert_rows(session, ImportReject.__table__, REJECT_COLUMNS, rows.rejects(run_id))
         session.execute(
             sa.update(ImportRun)
             .where(ImportRun.id == run_id)
             .values(
-                rows_read=rows_read,
+                rows_read=rows.rows_read,
                 created_count=writer.created,
-                rejected_count=invalid,
+                rejected_count=rows.invalid,
                 first_issue_id=writer.first_id,
                 last_issue_id=writer.last_id,
             )
@@ -472,12 +556,14 @@ def run_import(session: Session, actor: User, run: ImportRun, policy: str, mappi
         )
         session.execute(sa.delete(ImportChunk).where(ImportChunk.run_id == run_id))
         session.commit()
-    except FileProblem:
+    except (FileProblem, ImportFailed):
         session.rollback()
         raise
     except sa.exc.SQLAlchemyError as exc:
         session.rollback()
         raise ImportFailed("The import could not be saved and nothing was imported. Please try again.") from exc
+    finally:
+        rows.close()
     session.expire(run)
     return run
 
