@@ -17,6 +17,7 @@ from werkzeug.security import generate_password_hash
 
 from tracker import create_app
 from tracker.extensions import db
+from tracker.imports.bulk import LineReader
 from tracker.issues.queries import search_clause
 from tracker.models import Issue
 
@@ -43,30 +44,6 @@ class LoadReport:
     def rows_per_second(self) -> float:
         """Rows of every loaded table, per second."""
         return self.rows / self.seconds
-
-
-class RowStream:
-    """A read()-able file over generated COPY lines, so the data set never sits in memory whole."""
-
-    def __init__(self, lines: Iterator[str]):
-        """Wrap an iterator of lines."""
-        self._lines = lines
-        self._buffer = ""
-
-    def read(self, size: int = -1) -> str:
-        """Return up to `size` characters (everything left when size < 0); "" at the end."""
-        parts, length = [self._buffer], len(self._buffer)
-        while size < 0 or length < size:
-            line = next(self._lines, None)
-            if line is None:
-                break
-            parts.append(line)
-            length += len(line)
-        data = "".join(parts)
-        if size < 0:
-            size = len(data)
-        self._buffer = data[size:]
-        return data[:size]
 
 
 def dsn(url: str, database: str | None = None) -> str:
@@ -197,7 +174,7 @@ def load(url: str, issues: int, seed: int, end: datetime | None = None) -> LoadR
             print(f"  generating and copying {issues:,} issues...", flush=True)
             cursor.copy_expert(
                 f"COPY issues ({ISSUE_COLUMNS}) FROM STDIN WITH (FREEZE)",
-                RowStream(_issue_lines(issues, seed, spools, end)),
+                LineReader(_issue_lines(issues, seed, spools, end)),
                 size=1 << 16,
             )
             # Comments before events: the busy issue's comment events point at them.
