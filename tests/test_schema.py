@@ -78,3 +78,11 @@ def test_issues_are_vacuumed_after_two_percent_change(app, postgres_only):
     """Index-only scans stay index-only after big bulk changes: autovacuum runs after 2% of issues change."""
     options = db.session.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'issues'")).scalar_one()
     assert "autovacuum_vacuum_scale_factor=0.02" in options
+
+
+def test_staged_import_files_are_stored_uncompressed(app, postgres_only):
+    """Staging and reading back a file skip pglz: import_chunks.data has STORAGE EXTERNAL."""
+    storage = db.session.execute(
+        sa.text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'import_chunks'::regclass AND attname = 'data'")
+    ).scalar_one()
+    assert storage == "e"

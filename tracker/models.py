@@ -279,7 +279,7 @@ class ImportChunk(db.Model):
 
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("import_runs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)  # PostgreSQL: STORAGE EXTERNAL, uncompressed (migration 0011)
 
 
 class ImportReject(db.Model):
