@@ -246,7 +246,8 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 def _is_blank(cells: list[str]) -> bool:
-    return not cells or all(not c.strip() for c in cells)
+    """True for a record of nothing but whitespace."""
+    return not "".join(cells).strip()
 
 
 def read_table(chunks: Iterable[bytes], encoding: str) -> Table:

@@ -13,6 +13,7 @@ from ..numbers import whole_number
 from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
 
 SEEN_WORDS_MAX = 50  # distinct status or priority words listed on the preview
+MEMO_MAX = 4096  # distinct cell values whose outcome a checker remembers, per kind of cell
 UNASSIGNED = "none"  # what an assignee value can be mapped to on the preview besides a user id
 
 
@@ -89,6 +90,10 @@ class RowChecker:
         self.label_columns = mapping.columns_of("labels")
         # Words met in the status and priority columns (compared form -> first spelling), for the preview.
         self.seen_words: dict[str, dict[str, str]] = {"status": {}, "priority": {}}
+        # Outcomes by cell text: a file repeats few statuses, priorities, assignees and label sets.
+        self._words: dict[str, dict[str, str | None]] = {"status": {}, "priority": {}}
+        self._assignees: dict[str, tuple[int | None, str]] = {}
+        self._label_sets: dict[tuple[str, ...], tuple[list[str], list[tuple[str, str]]]] = {}
         self.assignee_column: tuple[str, int] | None = None
         for target in ASSIGNEE_TARGETS:
             columns = mapping.columns_of(target)
@@ -155,12 +160,19 @@ class RowChecker:
         raw = self._cell(cells, index).strip()
         if not raw:
             return default
-        key = word_key(raw)
-        seen = self.seen_words[target]
-        if key not in seen and len(seen) < SEEN_WORDS_MAX:
-            seen[key] = raw
-        value = words.get(key)
-        if value not in allowed:
+        memo = self._words[target]
+        if raw in memo:
+            value = memo[raw]
+        else:
+            key = word_key(raw)
+            seen = self.seen_words[target]
+            if key not in seen and len(seen) < SEEN_WORDS_MAX:
+                seen[key] = raw
+            value = words.get(key)
+            value = value if value in allowed else None
+            if len(memo) < MEMO_MAX:
+                memo[raw] = value
+        if value is None:
             name = self._name(index)
             problems.append((name, f"{target} '{raw}' is not one of {', '.join(allowed)}"))
             return default
@@ -174,14 +186,26 @@ class RowChecker:
         raw = " ".join(self._cell(cells, index).split())
         if not raw:
             return None
-        name = self._name(index)
+        outcome = self._assignees.get(raw)
+        if outcome is None:
+            outcome = self._find_assignee(target, raw)
+            if len(self._assignees) < MEMO_MAX:
+                self._assignees[raw] = outcome
+        person_id, reason = outcome
+        if reason:
+            row.problems.append((self._name(index), reason))
+            row.unmatched_assignee = raw
+        return person_id
+
+    def _find_assignee(self, target: str, raw: str) -> tuple[int | None, str]:
+        """(the user id, "") for an assignee value, or (None, why it matches no one who can be assigned)."""
         override = self.assignee_overrides.get(raw.lower())
         if override == UNASSIGNED:
-            return None
+            return None, ""
         directory = self.directory
         chosen = directory.by_id.get(whole_number(override)) if override else None
         if chosen is not None and chosen.active:
-            return chosen.id
+            return chosen.id, ""
         person: Person | None = None
         reason = ""
         if target == "assignee_email" or (target == "assignee" and "@" in raw):
@@ -200,21 +224,30 @@ class RowChecker:
             else:
                 reason = f"no active user with email, id or name '{raw}'"
         if person is not None and not person.active:
-            row.problems.append((name, f"{person.name} ({person.email}) is deactivated and cannot be assigned"))
-            row.unmatched_assignee = raw
-            return None
+            return None, f"{person.name} ({person.email}) is deactivated and cannot be assigned"
         if person is None:
-            row.problems.append((name, reason))
-            row.unmatched_assignee = raw
-            return None
-        return person.id
+            return None, reason
+        return person.id, ""
 
     def _labels(self, cells: list[str], problems) -> list[str]:
         """Label names from every labels column, without duplicates (case ignored)."""
+        texts = tuple(self._cell(cells, index) for index in self.label_columns)
+        outcome = self._label_sets.get(texts)
+        if outcome is None:
+            outcome = self._label_names(texts)
+            if len(self._label_sets) < MEMO_MAX:
+                self._label_sets[texts] = outcome
+        names, found = outcome
+        problems.extend(found)
+        return list(names)
+
+    def _label_names(self, texts: tuple[str, ...]) -> tuple[list[str], list[tuple[str, str]]]:
+        """(label names, problems) for the labels columns' texts."""
         names: list[str] = []
+        problems: list[tuple[str, str]] = []
         seen: set[str] = set()
-        for index in self.label_columns:
-            for name in split_labels(self._cell(cells, index)):
+        for index, text in zip(self.label_columns, texts):
+            for name in split_labels(text):
                 if len(name) > LABEL_NAME_MAX:
                     column = self._name(index)
                     problems.append((column, f"label '{name[:20]}…' is {len(name)} characters long; at most {LABEL_NAME_MAX} are allowed"))
@@ -222,7 +255,7 @@ class RowChecker:
                 if name.lower() not in seen:
                     seen.add(name.lower())
                     names.append(name)
-        return names
+        return names, problems
 
     def _when(self, cells, target, problems) -> datetime | None:
         """A date and time between 1970 and now, or None when the cell is empty or wrong."""
