@@ -39,6 +39,7 @@ def test_create_label_page(client, login_as):
     assert (label.name, label.name_key, label.color) == ("Needs triage", "needs triage", "#d93f0b")
     page = text(client.get("/labels"))
     assert "Needs triage" in page and "#d93f0b" in page
+    assert "without ; or | (CSV files separate label names with them)" in page
 
 
 @pytest.mark.parametrize(
