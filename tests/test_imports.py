@@ -130,6 +130,19 @@ def test_one_request_import_for_scripts(client, login_as):
     assert issue_rows() == [("A", "open", "low", None)]
 
 
+def test_a_file_that_breaks_off_midway_writes_nothing(client, login_as, snapshot):
+    """An open quote swallowing the rest of the file is found while the rows already stream into the database
+    (PostgreSQL's COPY): the import stops with the file's problem, nothing is written, the file stays staged."""
+    login_as("member")
+    before = snapshot()
+    content = "title,description\n" + "".join(f"Issue {n},x\n" for n in range(3000)) + 'Bad,"' + "x" * 140_000 + "\n"
+    response = upload(client, content, policy="skip_invalid")
+    assert response.status_code == 422
+    assert "line 3002: a value is longer than 131,072 characters; is a quote left open?" in text(response)
+    assert snapshot() == before
+    assert db.session.execute(sa.select(ImportRun.state)).scalars().all() == ["staged"]
+
+
 def test_one_request_all_or_nothing_refused(client, login_as, snapshot):
     login_as("member")
     assert_refused_at_once(client, snapshot, "title,description\nA,x\n,only a description\n", "line 3: title is empty")
@@ -347,6 +360,17 @@ def test_import_in_several_batches_keeps_every_row(app, make_user, monkeypatch):
     assert db.session.execute(sa.select(ImportReject.line).order_by(ImportReject.line)).scalars().all() == [2, 12, 22, 32, 42]
     run = db.session.get(ImportRun, run.id)
     assert (run.created_count, run.rejected_count, run.rows_read) == (45, 5, 50)
+
+
+def test_a_database_error_while_writing_is_import_failed_and_writes_nothing(app, make_user, monkeypatch):
+    me = make_user()
+    run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title\nA\nB\n"))
+    good = service._Writer.fields
+    monkeypatch.setattr(service._Writer, "fields", lambda self, row: ("x", *good(self, row)[1:2], "bogus", *good(self, row)[3:]))
+    with pytest.raises(service.ImportFailed):
+        service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 0
+    assert db.session.get(ImportRun, run.id).state == "staged"
 
 
 def test_staged_file_spans_several_chunks(app, make_user, monkeypatch):

@@ -81,7 +81,7 @@ class LineReader(io.TextIOBase):
 
     Lines are made only as psycopg2 asks for more, so Python formats (and checks) the next rows while the
     server writes the previous ones, and the rows are never all in memory. An exception raised by the
-    iterator ends the COPY and reaches the caller of copy_expert.
+    iterator ends the COPY (psycopg2 then reports it as a cancelled query); it is kept in `error`.
     """
 
     def __init__(self, lines: Iterable[str]):
@@ -89,6 +89,7 @@ class LineReader(io.TextIOBase):
         super().__init__()
         self._lines = iter(lines)
         self._pending = ""
+        self.error: BaseException | None = None
 
     def readable(self) -> bool:
         """A COPY source is read, never written."""
@@ -98,7 +99,11 @@ class LineReader(io.TextIOBase):
         """Up to `size` characters (all that is left when size is negative or None)."""
         parts, length = [self._pending], len(self._pending)
         while size is None or size < 0 or length < size:
-            line = next(self._lines, None)
+            try:
+                line = next(self._lines, None)
+            except BaseException as exc:
+                self.error = exc
+                raise
             if line is None:
                 break
             parts.append(line)
@@ -112,10 +117,22 @@ class LineReader(io.TextIOBase):
 
 
 def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-    """COPY the rows (tuples in `columns` order) into the table as they are produced (PostgreSQL)."""
+    """COPY the rows (tuples in `columns` order) into the table as they are produced (PostgreSQL).
+
+    If producing the rows raised, that exception is raised again (not the cancelled COPY psycopg2 reports);
+    a database error is raised as SQLAlchemy's, like any other statement's. Either leaves the transaction
+    to be rolled back.
+    """
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    source = LineReader(_copy_lines(rows))
+    dbapi_error = session.get_bind().dialect.dbapi.Error
     cursor = session.connection().connection.cursor()
     try:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", LineReader(_copy_lines(rows)), size=COPY_READ)
+        cursor.copy_expert(statement, source, size=COPY_READ)
+    except dbapi_error as exc:
+        if source.error is not None:
+            raise source.error from None
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
     finally:
         cursor.close()
 

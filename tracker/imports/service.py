@@ -184,17 +184,17 @@ def staged_chunks(session: Session | sa.Connection, run_id: int) -> Iterator[byt
 
 def _staged_chunks_apart(session: Session, run_id: int) -> Iterator[bytes]:
     """The staged (committed) file read over a connection of its own, so the session's connection can stream
-    a COPY while the file is read."""
-    with session.get_bind().connect() as connection:
+    a COPY while the file is read. Each read is its own transaction (autocommit), so the connection holds no
+    lock between reads; close() the generator to give the connection back."""
+    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         yield from staged_chunks(connection, run_id)
 
 
-def open_table(session: Session, run: ImportRun, apart: bool = False) -> Table:
-    """The staged file opened for reading (`apart`: over a connection of its own)."""
+def open_table(session: Session, run: ImportRun, chunks: Iterator[bytes] | None = None) -> Table:
+    """The staged file opened for reading (from `chunks` when given, else over the session)."""
     if run.state != "staged":
         raise AlreadyImported(f"{run.file_name} was imported already; its file is no longer kept.")
-    chunks = _staged_chunks_apart(session, run.id) if apart else staged_chunks(session, run.id)
-    return read_table(chunks, run.encoding)
+    return read_table(staged_chunks(session, run.id) if chunks is None else chunks, run.encoding)
 
 
 def get_run(session: Session, run_id: int) -> ImportRun:
@@ -509,9 +509,21 @@ def run_import(session: Session, actor: User, run: ImportRun, policy: str, mappi
     """
     require_owner(actor, run)
     policy = parse_policy(policy)
-    actor_id, run_id = actor.id, run.id
     # PostgreSQL reads the file over another connection: this one streams the rows into a COPY meanwhile.
-    table = open_table(session, run, apart=session.get_bind().dialect.name == "postgresql")
+    if session.get_bind().dialect.name == "postgresql":
+        chunks = _staged_chunks_apart(session, run.id)
+    else:
+        chunks = staged_chunks(session, run.id)
+    try:
+        return _import_chunks(session, actor, run, policy, mapping, chunks)
+    finally:
+        chunks.close()
+
+
+def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping, chunks: Iterator[bytes]) -> ImportRun:
+    """run_import's work, reading the staged file from `chunks`."""
+    actor_id, run_id = actor.id, run.id
+    table = open_table(session, run, chunks)
     problems = mapping.problems(table.header)
     if problems:
         raise ImportRejected(" ".join(problems))
