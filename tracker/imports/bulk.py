@@ -12,8 +12,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Issue
-
 EXECUTEMANY_ROWS = 5000  # rows per executemany on SQLite
 COPY_READ = 1 << 16  # characters psycopg2 asks a COPY's source for at a time
 # Rows the current (top-level) transaction wrote: their xmin is its transaction id.
@@ -193,17 +191,3 @@ def insert_new_issues_event(session: Session, mark: int, actor_id: int, kind: st
         ),
         {"mark": mark, "actor_id": actor_id, "kind": kind, "changes": json.dumps(changes), "now": now},
     )
-
-
-class IssueIds:
-    """Hands out ids for new issues inside SQLite's import transaction, a batch at a time: the caller holds the
-    write lock, so the ids after the current maximum are free. (PostgreSQL's import lets the sequence choose.)"""
-
-    def __init__(self, session: Session):
-        """Start after the largest issue id."""
-        self._next = (session.execute(sa.select(sa.func.max(Issue.id))).scalar() or 0) + 1
-
-    def take(self, count: int) -> list[int]:
-        """`count` unused issue ids in ascending order (no statement)."""
-        first, self._next = self._next, self._next + count
-        return list(range(first, first + count))

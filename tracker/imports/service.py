@@ -1,7 +1,8 @@
 """CSV imports: stage the file in the database, check every row, then import it in one transaction.
 
 The staged file lives in import_chunks, so the check and the import may run in different app processes.
-Rows are read, checked and written a batch at a time; neither the file nor all rows are held in memory.
+Rows are read, checked and written as a stream (PostgreSQL: one COPY fed while the file is read; SQLite: a
+batch at a time); neither the file nor all rows are held in memory.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ..models import (
     User,
     utcnow,
 )
-from .bulk import IssueIds, copy_rows, insert_new_issues_event, insert_rows, insert_same_event, issue_id_mark, new_issue_ids
+from .bulk import copy_rows, insert_new_issues_event, insert_rows, insert_same_event, issue_id_mark, new_issue_ids
 from .parse import (
     CHUNK,
     FORMATS,
@@ -479,7 +480,7 @@ class _Writer:
 
     def _batches(self, rows: _CheckedRows) -> None:
         """SQLite: BATCH rows at a time, ids counted up from the largest (the import holds the write lock)."""
-        ids_after = IssueIds(self.session)
+        next_id = (self.session.execute(sa.select(sa.func.max(Issue.id))).scalar() or 0) + 1
         rows = iter(rows)
         while batch := list(itertools.islice(rows, BATCH)):
             missing: dict[str, str] = {}
@@ -488,7 +489,8 @@ class _Writer:
                     if name.lower() not in self.directory.label_keys:
                         missing.setdefault(name.lower(), name)
             self.create_labels(missing)
-            ids = ids_after.take(len(batch))
+            ids = range(next_id, next_id + len(batch))
+            next_id += len(batch)
             insert_rows(self.session, Issue.__table__, ("id", *ISSUE_COLUMNS), [(i, *self.fields(row)) for i, row in zip(ids, batch)])
             insert_rows(
                 self.session,
