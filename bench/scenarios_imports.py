@@ -4,8 +4,8 @@
   page (every row validated, nothing written) -> POST the check page's import form (all or nothing); the time is
   the sum of the three requests.
 - import_100k_one_request: the scripts' way, POST /import without dry_run: stage, check and import in one request.
-- import_100k_orm_rows: the same 100,000 rows inserted row by row through the ORM in this process (an Issue,
-  its labels and an 'imported' event per row, flushed row by row, one transaction): the baseline for the speed-up.
+- import_100k_orm_rows: the same 100,000 rows inserted row by row through the ORM in this process (an Issue and
+  its labels per row, flushed row by row, one transaction): the baseline for the speed-up.
 - export_1m: GET /issues/export.csv of every issue, read as it streams.
 - import_1m (slow, opt-in: --only import_1m or --include-slow): like import_100k with 1,000,000 rows.
 
@@ -15,7 +15,7 @@ that served them (the others are idle). It is the whole process (Python, the app
 import's share, which is also given (peak minus the worker's size before).
 
 Imports write into the 1,000,000-issue benchmark database itself (so they meet its indexes and foreign keys at
-full size); the imported issues (with their events and labels) and the import run are deleted right after each
+full size); the imported issues (with their labels) and the import run (with its id ranges) are deleted right after each
 import, untimed, by the id range the run recorded, and the probe VACUUMs the tables, so later scenarios and later
 runs see the same data set.
 """
@@ -114,7 +114,7 @@ def _record(work: Workload, name: str, **facts) -> None:
 
 
 def _delete_import(work: Workload, run_id: int, expected: int) -> dict:
-    """Check what the run created, then delete its issues (events and labels cascade) and the run itself."""
+    """Check what the run created, then delete its issues (labels cascade) and the run itself (its ranges cascade)."""
     with work.cursor() as cursor:
         cursor.execute(
             "SELECT state, created_count, rejected_count, first_issue_id, last_issue_id FROM import_runs WHERE id = %s",
@@ -125,7 +125,6 @@ def _delete_import(work: Workload, run_id: int, expected: int) -> dict:
             raise BenchFailure(f"import run {run_id} not found")
         state, created, rejected, first, last = row
         if first is not None:
-            cursor.execute("DELETE FROM issue_events WHERE issue_id BETWEEN %s AND %s", (first, last))
             cursor.execute("DELETE FROM issue_labels WHERE issue_id BETWEEN %s AND %s", (first, last))
             cursor.execute("DELETE FROM issues WHERE id BETWEEN %s AND %s", (first, last))
         cursor.execute("DELETE FROM import_runs WHERE id = %s", (run_id,))
@@ -177,7 +176,7 @@ def _import_step(name: str, rows: int, one_request: bool):
 def _vacuum(work: Workload) -> None:
     """VACUUM (ANALYZE) the tables the imports added to and deleted from, so later scenarios meet no dead rows."""
     with work.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) issues, issue_documents, issue_events, issue_labels, import_runs, import_chunks")
+        cursor.execute("VACUUM (ANALYZE) issues, issue_documents, issue_labels, import_runs, import_issue_ranges, import_chunks")
 
 
 def _summary(name: str, rows: int, vacuum: bool = True, peak_target: bool = False):
@@ -238,7 +237,7 @@ def orm_rows_step(browser: Browser, work: Workload, rng: random.Random) -> Respo
     import sqlalchemy as sa
 
     from tracker.extensions import db
-    from tracker.models import DONE_STATUSES, Issue, IssueEvent, IssueLabel, Label, User, utcnow
+    from tracker.models import DONE_STATUSES, Issue, IssueLabel, Label, User, utcnow
 
     data = import_csv(100_000)
     ids: list[int] = []
@@ -268,10 +267,6 @@ def orm_rows_step(browser: Browser, work: Workload, rng: random.Random) -> Respo
                 ids.append(issue.id)
                 for name in filter(None, (n.strip() for n in row["labels"].split(";"))):
                     session.add(IssueLabel(issue_id=issue.id, label_id=label_ids[name.lower()]))
-                session.add(
-                    IssueEvent(issue_id=issue.id, actor_id=1, kind="imported", changes={"file": "bench-orm"}, version=1,
-                               created_at=now)
-                )
             session.commit()
             elapsed = time.perf_counter() - started
         except Exception as exc:
@@ -282,7 +277,6 @@ def orm_rows_step(browser: Browser, work: Workload, rng: random.Random) -> Respo
     if len(ids) != 100_000:
         raise BenchFailure(f"ORM rows: {len(ids):,} issues inserted")
     with work.cursor() as cursor:
-        cursor.execute("DELETE FROM issue_events WHERE issue_id BETWEEN %s AND %s", (min(ids), max(ids)))
         cursor.execute("DELETE FROM issue_labels WHERE issue_id BETWEEN %s AND %s", (min(ids), max(ids)))
         cursor.execute("DELETE FROM issues WHERE id BETWEEN %s AND %s", (min(ids), max(ids)))
     _record(work, "import_100k_orm_rows", seconds=elapsed)
@@ -295,7 +289,7 @@ scenario(
     target_median_ms=None,
     target_p95_ms=None,
     note="baseline for import_100k: the file read with csv.DictReader and each row added as an Issue (flushed"
-    " one at a time), its IssueLabels and an 'imported' IssueEvent, one commit, in the benchmark's process on"
+    " one at a time) and its IssueLabels, one commit, in the benchmark's process on"
     " the benchmark database (no HTTP, no validation: a lower bound for a row-by-row importer); run once",
     limits=Limits(warmup=0, requests=1, concurrency=0, concurrent_requests=0),
     probe=_summary("import_100k_orm_rows", 100_000),

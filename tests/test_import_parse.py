@@ -347,3 +347,12 @@ def test_export_then_import_round_trips(issues):
             "created_at": issue["created_at"],
             "resolved_at": issue["resolved_at"],
         }
+
+
+def test_id_ranges_groups_consecutive_ids():
+    from tracker.imports.bulk import id_ranges
+
+    assert id_ranges([]) == []
+    assert id_ranges([5]) == [(5, 5)]
+    assert id_ranges([1, 2, 3, 7, 8, 10]) == [(1, 3), (7, 8), (10, 10)]
+    assert id_ranges(range(100, 200)) == [(100, 199)]

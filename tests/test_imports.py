@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tracker.extensions import db
 from tracker.imports import service
 from tracker.imports.parse import FileProblem
-from tracker.models import ImportChunk, ImportReject, ImportRun, Issue, IssueEvent, IssueLabel, Label
+from tracker.models import ImportChunk, ImportedRange, ImportReject, ImportRun, Issue, IssueEvent, IssueLabel, Label
 
 GOOD = (
     "title,description,status,priority,assignee,labels,created_at\r\n"
@@ -329,6 +329,74 @@ def test_deactivated_assignee_is_a_row_error(client, login_as, make_user, snapsh
     )
 
 
+def test_each_imported_issue_names_its_own_import(client, login_as, make_issue, token_for):
+    me = login_as("member")
+    run_a = run_id_of(upload(client, "title\nA1\nA2\n", name="a.csv", policy="all_or_nothing"))
+    between = make_issue(title="Made in the app", reporter=me)
+    run_b = run_id_of(upload(client, "title\nB1\n", name="b.csv", policy="all_or_nothing"))
+    later = make_issue(title="No events", reporter=me)
+    db.session.execute(sa.delete(IssueEvent).where(IssueEvent.issue_id == later.id))  # no 'created' entry: looked up
+    db.session.commit()
+    ids = dict(db.session.execute(sa.select(Issue.title, Issue.id)).all())
+    ranges = db.session.execute(sa.select(ImportedRange.first_id, ImportedRange.last_id, ImportedRange.run_id).order_by(ImportedRange.first_id)).all()
+    assert ranges == [(ids["A1"], ids["A2"], run_a), (ids["B1"], ids["B1"], run_b)]
+    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueEvent).where(IssueEvent.kind == "imported")).scalar() == 0
+
+    for title, file_name, run_id in (("A1", "a.csv", run_a), ("A2", "a.csv", run_a), ("B1", "b.csv", run_b)):
+        page = text(client.get(f"/issues/{ids[title]}"))
+        assert re.search(rf'Imported from\s*<a href="/imports/{run_id}">{file_name}</a>\s*by\s*<strong>Member 1</strong>', page)
+    for title in ("Made in the app", "No events"):
+        assert "Imported from" not in text(client.get(f"/issues/{ids[title]}"))
+
+    body = client.get(f"/api/issues/{ids['B1']}/timeline", headers=token_for(me)).get_json()
+    entry = body["entries"][0]
+    assert {k: entry[k] for k in ("id", "kind", "actor_id", "version", "changes", "comment")} == {
+        "id": None, "kind": "imported", "actor_id": me.id, "version": 1, "changes": {"import_run": run_b, "file": "b.csv"}, "comment": None,
+    }
+
+
+def test_the_list_shows_exactly_the_issues_an_import_created(client, login_as, make_issue, token_for):
+    me = login_as("member")
+    run_a = run_id_of(upload(client, "title,priority\nA1,high\nA2,low\n", name="a.csv", policy="all_or_nothing"))
+    make_issue(title="Made in the app", reporter=me)
+    run_b = run_id_of(upload(client, "title\nB1\n", name="b.csv", policy="all_or_nothing"))
+    ids = dict(db.session.execute(sa.select(Issue.title, Issue.id)).all())
+
+    result = text(client.get(f"/imports/{run_a}"))
+    link = re.search(r'href="(/issues\?[^"]*)"[^>]*>See the new issues in the list', result).group(1)
+    page = text(client.get(htmllib.unescape(link)))
+    assert [int(n) for n in re.findall(r'<tr id="issue-(\d+)"', page)] == [ids["A1"], ids["A2"]]
+    assert f'Created by <a href="/imports/{run_a}">import #{run_a}</a>' in page
+    assert f'<input type="hidden" name="import" value="{run_a}">' in page  # other filters keep it
+    narrowed = text(client.get(f"/issues?import={run_a}&priority=high"))
+    assert re.findall(r'<tr id="issue-(\d+)"', narrowed) == [str(ids["A1"])]
+    assert "No issues match these filters" in text(client.get("/issues?import=9999"))
+    bad = client.get("/issues?import=first")
+    assert bad.status_code == 400 and "import must be the number of an import, not 'first'" in text(bad)
+
+    exported = parse_csv(client.get(f"/issues/export.csv?import={run_b}").get_data(as_text=True))
+    assert [row[exported[0].index("title")] for row in exported[1:]] == ["B1"]
+    body = client.get(f"/api/issues?import_id={run_a}&sort=id", headers=token_for(me)).get_json()
+    assert [item["title"] for item in body["items"]] == ["A1", "A2"] and body["total"] == 2
+
+
+def test_the_import_entry_opens_the_first_page_of_the_timeline(app, make_user):
+    from tracker.issues import service as issues_service
+    from tracker.issues.timeline import load_timeline
+
+    me = make_user()
+    run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title\nOne\n"))
+    service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    issue_id = db.session.execute(sa.select(Issue.id)).scalar_one()
+    issues_service.update_issue(db.session, me, issue_id, 1, {"title": "One, renamed"})
+    issues_service.update_issue(db.session, me, issue_id, 2, {"title": "One, renamed again"})
+    newest = load_timeline(db.session, issue_id, limit=1)
+    assert [e.kind for e in newest.entries] == ["updated"] and newest.has_earlier  # the import is on an earlier page
+    earlier = load_timeline(db.session, issue_id, before=newest.earliest_id, limit=1)
+    assert [e.kind for e in earlier.entries] == ["imported", "updated"] and not earlier.has_earlier
+    assert [e.kind for e in load_timeline(db.session, issue_id).entries] == ["imported", "updated", "updated"]
+
+
 # ---- service: set-based writes, both databases ------------------------------------------------------
 
 
@@ -345,8 +413,11 @@ def test_import_statement_count_does_not_grow_with_rows(app, make_user, count_st
 
     assert statements_for(5) == statements_for(500)
     assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 505
-    events = db.session.execute(sa.select(IssueEvent.kind, sa.func.count()).group_by(IssueEvent.kind)).all()
-    assert events == [("imported", 505)]
+    # No event per issue: each import records its ids as one range (nobody else created issues meanwhile).
+    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueEvent)).scalar() == 0
+    ranges = db.session.execute(sa.select(ImportedRange.first_id, ImportedRange.last_id).order_by(ImportedRange.first_id)).all()
+    first = db.session.execute(sa.select(sa.func.min(Issue.id))).scalar()
+    assert ranges == [(first, first + 4), (first + 5, first + 504)]
 
 
 def test_import_in_several_batches_keeps_every_row(app, make_user, monkeypatch):

@@ -1,7 +1,10 @@
 """The list and the issue page run a constant number of SQL statements, whatever the data size."""
 
+import sqlalchemy as sa
+
 from tracker.extensions import db
 from tracker.issues import service
+from tracker.models import Issue
 
 
 def _statements_for(client, count_statements, url):
@@ -36,6 +39,26 @@ def test_issue_page_statement_count_is_constant(app, client, login_as, make_user
     small = _statements_for(client, count_statements, f"/issues/{few.id}")
     large = _statements_for(client, count_statements, f"/issues/{many.id}")
     assert small == large <= 5
+
+
+def test_imported_issue_page_statement_count_is_constant(app, client, login_as, make_user, count_statements):
+    """An imported issue's first entry is read from its import: one statement more, whatever the history."""
+    import io
+
+    from tracker.imports import service as imports
+
+    me = login_as("member")
+    people = [make_user(name=f"Person {n}") for n in range(6)]
+    run = imports.stage(db.session, me, "x.csv", io.BytesIO(b"title\nQuiet\nBusy\n"))
+    imports.run_import(db.session, me, run, "all_or_nothing", imports.mapping_of(run))
+    quiet, busy = db.session.execute(sa.select(Issue.id).order_by(Issue.id)).scalars().all()
+    service.update_issue(db.session, me, quiet, 1, {"assignee_id": str(people[0].id)})
+    version = 1
+    for n in range(60):
+        version = service.update_issue(db.session, me, busy, version, {"assignee_id": str(people[n % 6].id)}).version
+    small = _statements_for(client, count_statements, f"/issues/{quiet}")
+    large = _statements_for(client, count_statements, f"/issues/{busy}")
+    assert small == large <= 6
 
 
 def test_issue_page_with_comments_and_labels_is_constant(app, client, login_as, make_user, make_issue, count_statements):

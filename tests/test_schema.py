@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tracker.extensions import db
+from tracker.models import IssueEvent, utcnow
 
 
 def _include_object(obj, name, type_, reflected, compare_to):
@@ -86,3 +87,46 @@ def test_staged_import_files_are_stored_uncompressed(app, postgres_only):
         sa.text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'import_chunks'::regclass AND attname = 'data'")
     ).scalar_one()
     assert storage == "e"
+
+
+def test_imported_events_become_ranges_and_back(app, make_user, make_issue):
+    """Migration 0012: 'imported' events of runs that exist become id ranges (and are deleted); others stay.
+    Its downgrade writes one 'imported' event per issue still in a range again."""
+    from flask_migrate import downgrade, upgrade
+
+    from tracker.models import ImportedRange, ImportRun
+
+    me = make_user(name="Importer")
+    run = ImportRun(user_id=me.id, file_name="old.csv", state="imported", policy="all_or_nothing", finished_at=utcnow())
+    db.session.add(run)
+    db.session.commit()
+    a, b, c, d, e = (make_issue(title=t, reporter=me).id for t in "abcde")
+    run_id, me_id = run.id, me.id
+    db.session.commit()
+    db.session.close()
+    downgrade(revision="0011")
+    try:
+        for issue_id, file_run in ((a, run_id), (b, run_id), (d, run_id), (e, run_id + 1000)):
+            db.session.add(IssueEvent(issue_id=issue_id, actor_id=me_id, kind="imported", version=1,
+                                      changes={"import_run": file_run, "file": "old.csv"}))
+        db.session.commit()
+        db.session.close()
+        upgrade()
+        ranges = db.session.execute(sa.select(ImportedRange.first_id, ImportedRange.last_id, ImportedRange.run_id).order_by(ImportedRange.first_id)).all()
+        assert ranges == [(a, b, run_id), (d, d, run_id)]
+        imported = db.session.execute(sa.select(IssueEvent.issue_id).where(IssueEvent.kind == "imported")).scalars().all()
+        assert imported == [e]  # its run does not exist: the event stays
+        db.session.close()
+
+        downgrade(revision="0011")
+        events = db.session.execute(
+            sa.select(IssueEvent.issue_id, IssueEvent.actor_id, IssueEvent.changes).where(IssueEvent.kind == "imported").order_by(IssueEvent.issue_id)
+        ).all()
+        assert [(i, actor) for i, actor, _changes in events] == [(a, me_id), (b, me_id), (d, me_id), (e, me_id)]
+        assert events[0].changes == {"import_run": run_id, "file": "old.csv"}
+        assert c not in [i for i, _a, _c in events]
+        db.session.close()
+    finally:
+        db.session.rollback()
+        db.session.close()
+        upgrade()

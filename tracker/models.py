@@ -282,6 +282,23 @@ class ImportChunk(db.Model):
     data: Mapped[bytes] = mapped_column(sa.LargeBinary)  # PostgreSQL: STORAGE EXTERNAL, uncompressed (migration 0011)
 
 
+class ImportedRange(db.Model):
+    """Consecutive issue ids one import created, first to last. An import's issues are the ids in its ranges:
+    usually one range, more when others created issues while it ran. The timeline's "imported from <file>"
+    entry is read from here, so an import writes a few rows, not one event per issue."""
+
+    __tablename__ = "import_issue_ranges"
+
+    first_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    last_id: Mapped[int] = mapped_column(sa.Integer)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("import_runs.id", ondelete="CASCADE"))
+
+    __table_args__ = (
+        sa.CheckConstraint("first_id <= last_id", name="order"),
+        sa.Index("ix_import_issue_ranges_run_id", "run_id"),
+    )
+
+
 class ImportReject(db.Model):
     """A row an import skipped: its line in the file, its cells as read, and why it was rejected."""
 

@@ -54,7 +54,8 @@ def test_check_shows_the_bad_line_then_import_skipping_it(browsing, live_server,
     expect(page.get_by_role("link", name="Download the rejected rows (CSV)")).to_be_visible()
 
     page.get_by_role("link", name="See the new issues in the list").click()
-    expect(page.locator("#issue-rows .title-cell")).to_contain_text(["Imported beta", "Imported alpha"])
+    expect(page.locator(".import-filter")).to_contain_text("Created by import #")  # exactly this import's issues
+    expect(page.locator("#issue-rows .title-cell")).to_contain_text(["Imported alpha", "Imported beta"])  # file order
     assert _titles() == ["Imported alpha", "Imported beta"]
 
 

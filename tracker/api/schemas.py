@@ -144,6 +144,7 @@ class IssueListArgsSchema(Schema):
     created_to = fields.Date(metadata={"description": "Created on or before this day (UTC)."})
     resolved_from = fields.Date(metadata={"description": "Resolved on or after this day (UTC)."})
     resolved_to = fields.Date(metadata={"description": "Resolved on or before this day (UTC)."})
+    import_id = Id(strict=False, metadata={"description": "Only the issues this import created (the `import_id` of POST /issues/import)."})
 
 
 class IssuePageSchema(Schema):
@@ -182,9 +183,13 @@ class TimelineArgsSchema(Schema):
 
 
 class TimelineEntrySchema(Schema):
-    """One entry: created, updated (field changes as [old, new]), bulk, comment or label_deleted."""
+    """One entry: created, imported, updated (field changes as [old, new]), bulk, comment or label_deleted."""
 
-    id = fields.Integer(required=True)
+    id = fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The entry's id (a `before` cursor); null for 'imported', read from the import run."},
+    )
     kind = fields.String(required=True)
     actor_id = fields.Integer(required=True, allow_none=True)
     version = fields.Integer(required=True)

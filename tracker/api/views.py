@@ -107,6 +107,8 @@ def list_issues(args):
             values.add(name, value)
     if "assignee_id" in args:
         values.add("assignee", args["assignee_id"])
+    if "import_id" in args:
+        values.add("import", str(args["import_id"]))
     for name in ("q", "sort", "page", "created_from", "created_to", "resolved_from", "resolved_to"):
         if name in args:
             values.add(name, str(args[name]))

@@ -145,20 +145,6 @@ def insert_rows(session: Session, table: sa.Table, columns: Sequence[str], rows:
         session.execute(sa.insert(table), [dict(zip(columns, row)) for row in batch])
 
 
-def insert_same_event(session: Session, issue_ids: Sequence[int], actor_id: int, kind: str, changes: dict, now: datetime) -> None:
-    """One event row per issue, all alike but for the issue (SQLite's 'imported' events): one INSERT … SELECT that
-    expands the ids in SQL (json_each), so Python formats one id per row instead of a whole event row."""
-    if not issue_ids:
-        return
-    session.execute(
-        sa.text(
-            "INSERT INTO issue_events (issue_id, actor_id, kind, changes, version, created_at)"
-            " SELECT CAST(value AS INTEGER), :actor_id, :kind, :changes, 1, :now FROM json_each(:ids)"
-        ),
-        {"ids": json.dumps(list(issue_ids)), "actor_id": actor_id, "kind": kind, "changes": json.dumps(changes), "now": now},
-    )
-
-
 def issue_id_mark(session: Session) -> int:
     """The last id the issues' sequence handed out (0 before the first): issues inserted after this read have
     larger ids (PostgreSQL)."""
@@ -181,13 +167,17 @@ def new_issue_ids(session: Session, mark: int) -> array:
     return ids
 
 
-def insert_new_issues_event(session: Session, mark: int, actor_id: int, kind: str, changes: dict, now: datetime) -> None:
-    """The same event for every issue this transaction inserted after `mark` (PostgreSQL): one INSERT … SELECT,
-    so no id travels between Python and the server."""
-    session.execute(
-        sa.text(
-            "INSERT INTO issue_events (issue_id, actor_id, kind, changes, version, created_at)"
-            f" SELECT id, :actor_id, :kind, CAST(:changes AS json), 1, :now FROM issues WHERE id > :mark AND {THIS_TRANSACTION}"
-        ),
-        {"mark": mark, "actor_id": actor_id, "kind": kind, "changes": json.dumps(changes), "now": now},
-    )
+def id_ranges(ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Ascending ids as runs of consecutive ids: [1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]."""
+    ranges: list[tuple[int, int]] = []
+    first = last = None
+    for value in ids:
+        if last is not None and value == last + 1:
+            last = value
+            continue
+        if first is not None:
+            ranges.append((first, last))
+        first = last = value
+    if first is not None:
+        ranges.append((first, last))
+    return ranges

@@ -30,6 +30,7 @@ from ..models import (
     PRIORITIES,
     STATUSES,
     ImportChunk,
+    ImportedRange,
     ImportReject,
     ImportRun,
     Issue,
@@ -38,7 +39,7 @@ from ..models import (
     User,
     utcnow,
 )
-from .bulk import copy_rows, insert_new_issues_event, insert_rows, insert_same_event, issue_id_mark, new_issue_ids
+from .bulk import copy_rows, id_ranges, insert_rows, issue_id_mark, new_issue_ids
 from .parse import (
     CHUNK,
     FORMATS,
@@ -61,9 +62,6 @@ ERRORS_SHOWN = 1000  # invalid rows listed on a page (all of them are in the rej
 UNMATCHED_MAX = 100  # distinct unmatched assignee values offered for mapping
 STAGED_FOR = timedelta(days=1)  # staged files nobody imported are removed after this
 POLICY_LABELS = {"all_or_nothing": "All or nothing", "skip_invalid": "Skip invalid rows"}
-IMPORT_KIND = "imported"
-
-
 class ImportRejected(DomainError):
     """Rows (or the column mapping) keep an all-or-nothing import from running; nothing was written."""
 
@@ -388,9 +386,9 @@ class _CheckedRows:
 
 @dataclass
 class _Writer:
-    """Writes checked rows: issues, the labels the file names that do not exist yet, issue labels, one
-    'imported' event per issue. write() is one streamed COPY per table on PostgreSQL and a constant number
-    of statements per BATCH rows on SQLite."""
+    """Writes checked rows: issues, the labels the file names that do not exist yet, issue labels, and the
+    ranges of issue ids the import created (the timeline's 'imported' entry reads them). write() is one
+    streamed COPY per table on PostgreSQL and a constant number of statements per BATCH rows on SQLite."""
 
     session: Session
     run: ImportRun
@@ -400,11 +398,6 @@ class _Writer:
     first_id: int | None = None
     last_id: int | None = None
     created: int = 0
-
-    @property
-    def changes(self) -> dict:
-        """What the 'imported' events record."""
-        return {"import_run": self.run.id, "file": self.run.file_name}
 
     def fields(self, row: Row) -> tuple:
         """The issue's columns (ISSUE_COLUMNS) for a checked row."""
@@ -430,6 +423,10 @@ class _Writer:
         )
         for label_id, key in self.session.execute(sa.select(Label.id, Label.name_key).where(Label.name_key.in_(list(missing)))):
             self.directory.label_keys[key] = label_id
+
+    def record_ranges(self, ranges: list[tuple[int, int]]) -> None:
+        """The runs of consecutive ids the import created (one unless others created issues meanwhile)."""
+        insert_rows(self.session, ImportedRange.__table__, ("first_id", "last_id", "run_id"), ((a, b, self.run.id) for a, b in ranges))
 
     def write(self, rows: _CheckedRows) -> None:
         """Write every row the checked rows yield (with all-or-nothing an invalid row stops them; the caller
@@ -468,6 +465,7 @@ class _Writer:
         if not ids:
             return
         self.create_labels(missing)
+        self.record_ranges(id_ranges(ids))
         by_placeholder = {placeholder: known[key] for key, placeholder in placeholders.items()}
         copy_rows(
             session,
@@ -475,7 +473,6 @@ class _Writer:
             ("issue_id", "label_id"),
             ((ids[pairs[i]], by_placeholder.get(pairs[i + 1], pairs[i + 1])) for i in range(0, len(pairs), 2)),
         )
-        insert_new_issues_event(session, mark, self.actor_id, IMPORT_KIND, self.changes, self.now)
         self.first_id, self.last_id, self.created = ids[0], ids[-1], len(ids)
 
     def _batches(self, rows: _CheckedRows) -> None:
@@ -498,10 +495,11 @@ class _Writer:
                 ("issue_id", "label_id"),
                 [(i, self.directory.label_keys[name.lower()]) for i, row in zip(ids, batch) for name in row.values["labels"]],
             )
-            insert_same_event(self.session, ids, self.actor_id, IMPORT_KIND, self.changes, self.now)
             self.first_id = ids[0] if self.first_id is None else self.first_id
             self.last_id = ids[-1]
             self.created += len(ids)
+        if self.created:
+            self.record_ranges([(self.first_id, self.last_id)])
 
 
 def run_import(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping) -> ImportRun:

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..labels import service as labels_service
-from ..models import PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
+from ..models import PRIORITIES, STATUSES, ImportedRange, Issue, IssueLabel, Label, User
 from ..numbers import whole_number
 
 SORTS = {
@@ -58,11 +58,12 @@ class IssueFilter:
     created_to: date | None = None
     resolved_from: date | None = None
     resolved_to: date | None = None
+    import_run: int | None = None  # only the issues this import created (from the import's page)
 
     @property
     def is_filtered(self) -> bool:
         """Whether any filter narrows the list."""
-        return bool(self.status or self.priority or self.assignee or self.q or self.labels or self.date_ranges)
+        return bool(self.status or self.priority or self.assignee or self.q or self.labels or self.date_ranges or self.import_run)
 
     @property
     def date_ranges(self) -> list[tuple[str, date | None, date | None]]:
@@ -88,6 +89,7 @@ class IssueFilter:
             "label": self.labels,
             "sort": self.sort if self.sort != DEFAULT_SORT else "",
             "page": self.page if self.page != 1 else "",
+            "import": self.import_run or "",
         }
         for start, end, _column in DATE_RANGES:
             for name in (start, end):
@@ -155,6 +157,11 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         first, last = getattr(result, start), getattr(result, end)
         if first and last and first > last:
             errors[start] = f"{start} ({first}) is after {end} ({last}); nothing can match."
+    raw = _first(args, "import")
+    if raw:
+        result.import_run = whole_number(raw) or None
+        if result.import_run is None:
+            errors["import"] = f"import must be the number of an import, not '{raw[:40]}'."
     return result, errors
 
 
@@ -245,7 +252,20 @@ def filtered(dialect: str, view: IssueFilter) -> sa.Select:
         stmt = stmt.where(search_clause(dialect, words))
     for column, first, last in view.date_ranges:
         stmt = stmt.where(day_range_clause(getattr(Issue, column), first, last))
+    if view.import_run:
+        stmt = stmt.where(import_clause(view.import_run))
     return stmt
+
+
+def import_clause(run_id: int) -> sa.ColumnElement[bool]:
+    """The issue was created by this import: its id lies in one of the import's id ranges."""
+    created = aliased(Issue)
+    ids = (
+        sa.select(created.id)
+        .join(ImportedRange, created.id.between(ImportedRange.first_id, ImportedRange.last_id))
+        .where(ImportedRange.run_id == run_id)
+    )
+    return Issue.id.in_(ids)
 
 
 def ordered(stmt: sa.Select, sort: str) -> sa.Select:
@@ -337,7 +357,7 @@ def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | None:
     Both are deleted with their issue in the same transaction, so they name exactly the existing issues.
     """
     words = view.words()
-    others = view.status or view.priority or view.assignee or view.date_ranges
+    others = view.status or view.priority or view.assignee or view.date_ranges or view.import_run
     if others:
         return None
     if len(view.label_ids) == 1 and not words:
