@@ -62,6 +62,8 @@ ERRORS_SHOWN = 1000  # invalid rows listed on a page (all of them are in the rej
 UNMATCHED_MAX = 100  # distinct unmatched assignee values offered for mapping
 STAGED_FOR = timedelta(days=1)  # staged files nobody imported are removed after this
 POLICY_LABELS = {"all_or_nothing": "All or nothing", "skip_invalid": "Skip invalid rows"}
+
+
 class ImportRejected(DomainError):
     """Rows (or the column mapping) keep an all-or-nothing import from running; nothing was written."""
 
