@@ -332,7 +332,7 @@ def test_deactivated_assignee_is_a_row_error(client, login_as, make_user, snapsh
 def test_each_imported_issue_names_its_own_import(client, login_as, make_issue, token_for):
     me = login_as("member")
     run_a = run_id_of(upload(client, "title\nA1\nA2\n", name="a.csv", policy="all_or_nothing"))
-    between = make_issue(title="Made in the app", reporter=me)
+    make_issue(title="Made in the app", reporter=me)
     run_b = run_id_of(upload(client, "title\nB1\n", name="b.csv", policy="all_or_nothing"))
     later = make_issue(title="No events", reporter=me)
     db.session.execute(sa.delete(IssueEvent).where(IssueEvent.issue_id == later.id))  # no 'created' entry: looked up

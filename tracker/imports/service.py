@@ -440,9 +440,9 @@ class _Writer:
 
     def _copy(self, rows: _CheckedRows) -> None:
         """PostgreSQL: one COPY of the issues fed while the file is read and checked (Python and the server
-        work at the same time), the sequence giving their ids; then their labels in one COPY and their events
-        in one INSERT … SELECT. Label pairs wait in a compact array: (row number, label id), where a label the
-        file creates has a negative placeholder until it exists."""
+        work at the same time), the sequence giving their ids; then the labels the file creates, the id ranges,
+        and the issue labels in one COPY. Label pairs wait in a compact array: (row number, label id), where a
+        label the file creates has a negative placeholder until it exists."""
         session, known = self.session, self.directory.label_keys
         mark = issue_id_mark(session)
         pairs = array("i")
