@@ -246,6 +246,16 @@ def test_resolved_at_is_dropped_for_open_issues():
     assert row.values["resolved_at"] is None
 
 
+def test_done_issues_without_a_resolution_time_keep_it_unknown():
+    rows = check("title,status,created_at\nA,closed,2025-01-01\nB,resolved,\n")
+    assert [(r.values["created_at"], r.values["resolved_at"]) for r in rows] == [(datetime(2025, 1, 1), None), (None, None)]
+
+
+def test_a_resolved_issue_without_a_creation_time_is_created_when_it_was_resolved():
+    [row] = check("title,status,resolved_at\nA,resolved,2025-03-04T05:06:07Z\n")
+    assert row.values["created_at"] == row.values["resolved_at"] == datetime(2025, 3, 4, 5, 6, 7)
+
+
 @pytest.mark.parametrize("cell", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=x", "''+y", "plain", "'quoted"])
 def test_neutralise_and_unescape_are_inverse(cell):
     safe = parse.neutralise(cell)

@@ -4,6 +4,7 @@ import csv
 import html as htmllib
 import io
 import re
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -74,6 +75,7 @@ def test_check_then_import_all(client, login_as, make_user):
     assert re.search(r'id="rows-read">2<', body) and re.search(r'id="rows-valid">2<', body)
     assert "UTF-8" in body and "First" in body and "Ada" in body
     assert "New labels that the import will create: bug, docs, ui." in body
+    assert 'id="policy-hint"' not in body, "no policy hint when every row is valid"
 
     done = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
     assert done.status_code == 303 and done.headers["Location"].endswith(f"/imports/{run_id}")
@@ -102,6 +104,11 @@ def test_all_or_nothing_with_an_invalid_row_writes_nothing(client, login_as, sna
     run_id = run_id_of(response)
     body = text(client.get(f"/imports/{run_id}/check"))
     assert "line 3" in body and "priority 'urgent' is not one of low, medium, high, critical" in body
+    hint = " ".join(body.split('id="policy-hint">', 1)[1].split("</p>", 1)[0].split())
+    assert hint == (
+        "1 row is invalid: with “All or nothing” this import writes nothing; with “Skip invalid rows” "
+        "it creates the 1 valid issue and the invalid rows download as CSV."
+    )
     before = snapshot()
     refused = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
     assert refused.status_code == 422
@@ -119,6 +126,15 @@ def test_all_or_nothing_with_an_invalid_row_writes_nothing(client, login_as, sna
         ["title", "priority", "error"],
         ["Bad", "urgent", "line 3: priority 'urgent' is not one of low, medium, high, critical"],
     ]
+
+
+def test_a_file_with_no_valid_row_offers_no_import(client, login_as):
+    login_as("member")
+    run_id = run_id_of(upload(client, "title,priority\nBad,urgent\nWorse,urgent\n", dry_run="1"))
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert re.search(r'id="rows-valid">0<', body) and re.search(r'id="rows-invalid" class="has-invalid">2<', body)
+    assert re.search(r"<button[^>]*disabled>Import 0 issues</button>", body)
+    assert "No row is valid, so there is nothing to import" in body
 
 
 def test_one_request_import_for_scripts(client, login_as):
@@ -243,6 +259,45 @@ def test_a_second_import_of_the_same_file_is_refused(client, login_as):
     again = client.post(f"/imports/{run_id}/import", data={}, follow_redirects=True)
     assert again.status_code == 200 and "was imported already" in text(again)
     assert len(issue_rows()) == 1
+
+
+def test_resolution_times_are_kept_unknown_rather_than_invented(client, login_as):
+    login_as("member")
+    content = "title,status,created_at,resolved_at\nNo date,closed,2025-01-01T00:00:00Z,\nDated,resolved,,2025-02-03T04:05:06Z\nOpen,open,,\n"
+    run_id = run_id_of(upload(client, content, dry_run="1"))
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert '<span class="muted">unknown</span>' in body
+    assert client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"}).status_code == 303
+    db.session.rollback()
+    rows = db.session.execute(sa.select(Issue.title, Issue.created_at, Issue.resolved_at).order_by(Issue.id)).all()
+    assert [(t, r) for t, _c, r in rows] == [("No date", None), ("Dated", datetime(2025, 2, 3, 4, 5, 6)), ("Open", None)]
+    assert rows[0].created_at.isoformat() == "2025-01-01T00:00:00"
+    assert rows[1].created_at == rows[1].resolved_at, "never created after it was resolved"
+    assert rows[2].created_at > rows[1].created_at
+
+
+def test_import_history_pages_and_links_each_import_to_its_issues(client, login_as, monkeypatch):
+    me = login_as("member")
+    first = run_id_of(upload(client, "title\nA\nB\n", policy="all_or_nothing"))
+    for n in range(3):
+        db.session.add(
+            ImportRun(user_id=me.id, file_name=f"empty{n}.csv", state="imported", policy="skip_invalid", finished_at=service.utcnow())
+        )
+    db.session.add(ImportRun(user_id=me.id, file_name="staged.csv", state="staged", policy="all_or_nothing"))
+    db.session.commit()
+    monkeypatch.setattr(service, "HISTORY_PAGE_SIZE", 2)
+
+    newest = text(client.get("/imports"))
+    assert re.findall(r"<td>(\w+\.csv)</td>", newest) == ["empty2.csv", "empty1.csv"]
+    assert 'rel="next" href="/imports?page=2"' in newest and 'rel="prev"' not in newest
+    older = text(client.get("/imports?page=2"))
+    assert re.findall(r"<td>(\w+\.csv)</td>", older) == ["empty0.csv", "issues.csv"], "staged files are not listed"
+    assert 'rel="prev" href="/imports?page=1"' in older and 'rel="next"' not in older
+    assert f'<a href="/issues?sort=id&import={first}" title="These issues in the list">2</a>' in older
+    assert "There is no page 3." in text(client.get("/imports?page=3"))
+    for bad in ("0", "x", "-1", "10001"):
+        response = client.get(f"/imports?page={bad}")
+        assert response.status_code == 400 and "Page must be a whole number from 1 to 10,000." in text(response)
 
 
 def test_unknown_import_is_404(client, login_as):

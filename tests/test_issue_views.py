@@ -205,7 +205,7 @@ def test_create_issue_redirects_to_it(client, login_as, make_user):
         "Export is slow", "high", grace.id, me.id, 1
     )
     page = text(client.get(f"/issues/{issue.id}"))
-    assert "Export is slow" in page and "Grace" in page and "Takes **ages**" in page
+    assert "Export is slow" in page and "Grace" in page and "Takes <strong>ages</strong>" in page
 
 
 def test_new_form_defaults(client, login_as):
@@ -253,6 +253,20 @@ def test_unknown_issue_is_404(client, login_as):
         assert response.status_code in (403, 404)
     response = client.get("/issues/999")
     assert response.status_code == 404 and "Issue #999 does not exist." in text(response)
+
+
+def test_description_is_rendered_markdown_safely(client, login_as, make_issue):
+    login_as("viewer")
+    description = "Steps:\n1. open **the board**\n2. see #7\n\nFirst line\nsecond line\n\n<script>alert(1)</script> [x](javascript:alert(1))"
+    issue = make_issue("Board", description=description)
+    body = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    shown = body.split('class="markdown description-body">', 1)[1].split("</div>", 1)[0]
+    assert "<li>open <strong>the board</strong></li>" in shown
+    assert '<a href="/issues/7" class="issue-ref" rel="nofollow noopener noreferrer">#7</a>' in shown
+    assert "First line<br>\nsecond line" in shown, "a single line break stays a line break"
+    assert "<script>" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+    assert "href=\"javascript" not in shown and "[x](javascript:alert(1))" in shown, "an unsafe link stays text"
+    assert db.session.get(Issue, issue.id).description == description, "the source is stored as typed"
 
 
 def test_edit_without_javascript_saves_and_redirects(client, login_as, make_issue):

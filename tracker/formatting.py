@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Flask
 from markupsafe import Markup, escape
 
+from .markdown import markdown_html
 from .models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 
 
@@ -50,7 +51,7 @@ def person(user, empty: str = "Unassigned") -> Markup:
 
 def register(app: Flask) -> None:
     """Install filters and globals into Jinja."""
-    app.jinja_env.filters.update(time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person)
+    app.jinja_env.filters.update(markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person)
     app.jinja_env.globals.update(
         STATUSES=STATUSES,
         PRIORITIES=PRIORITIES,

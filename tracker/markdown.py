@@ -1,10 +1,16 @@
-"""Markdown to safe HTML: CommonMark by markdown-it-py, sanitized by nh3; `#123` links to issue 123."""
+"""Markdown to safe HTML: CommonMark by markdown-it-py, sanitized by nh3; `#123` links to issue 123.
+
+A single line break is kept as a line break (as on GitHub): descriptions and comments are usually typed, or
+imported from other trackers, as plain text with one line per step.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import nh3
+from markupsafe import Markup
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 
@@ -41,8 +47,8 @@ def _issue_reference(issue_url: str):
 
 
 def make_renderer(issue_url: str = "/issues/{}") -> MarkdownIt:
-    """A CommonMark renderer with raw HTML disabled and issue references."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    """A CommonMark renderer with raw HTML disabled, hard line breaks and issue references."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True})
     md.enable("table").enable("strikethrough")
     md.inline.ruler.before("link", "issue_reference", _issue_reference(issue_url))
     return md
@@ -62,3 +68,9 @@ def render_markdown(source: str) -> str:
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
+
+
+@lru_cache(maxsize=256)
+def markdown_html(source: str | None) -> Markup:
+    """The `markdown` template filter: sanitized HTML, cached by source for text rendered on every view."""
+    return Markup(render_markdown(source or ""))

@@ -25,7 +25,6 @@ from ..issues.queries import MultiValues
 from ..labels.service import DEFAULT_COLOR
 from ..numbers import whole_number
 from ..models import (
-    DONE_STATUSES,
     IMPORT_POLICIES,
     PRIORITIES,
     STATUSES,
@@ -225,17 +224,39 @@ def mapping_of(run: ImportRun) -> Mapping:
     return Mapping.from_settings(run.settings or {}, run.header or [])
 
 
-def history(session: Session, limit: int = 200) -> list[ImportRun]:
-    """The newest imports first (staged files nobody imported are not listed)."""
-    return list(
+HISTORY_PAGE_SIZE = 50
+HISTORY_MAX_PAGE = 10_000
+
+
+@dataclass
+class HistoryPage:
+    """One page of the import history, newest first."""
+
+    runs: list[ImportRun]
+    page: int
+    has_next: bool
+
+
+def history(session: Session, page: Any = 1, per_page: int | None = None) -> HistoryPage:
+    """Page `page` of the finished imports, newest first (staged files nobody imported are not listed).
+
+    Raises InvalidInput when `page` is not a whole number from 1 to HISTORY_MAX_PAGE.
+    """
+    per_page = per_page or HISTORY_PAGE_SIZE
+    number = whole_number(page if page not in (None, "") else 1) or 0
+    if not 1 <= number <= HISTORY_MAX_PAGE:
+        raise InvalidInput({"page": f"Page must be a whole number from 1 to {HISTORY_MAX_PAGE:,}."})
+    runs = list(
         session.execute(
             sa.select(ImportRun)
             .where(ImportRun.state == "imported")
             .options(joinedload(ImportRun.user))
             .order_by(ImportRun.id.desc())
-            .limit(limit)
+            .offset((number - 1) * per_page)
+            .limit(per_page + 1)
         ).scalars()
     )
+    return HistoryPage(runs=runs[:per_page], page=number, has_next=len(runs) > per_page)
 
 
 # ---- the mapping chosen on the preview ---------------------------------------------------------
@@ -405,11 +426,8 @@ class _Writer:
         """The issue's columns (ISSUE_COLUMNS) for a checked row."""
         v = row.values
         created_at = v["created_at"] or self.now
-        resolved_at = v["resolved_at"]
-        if resolved_at is None and v["status"] in DONE_STATUSES:
-            resolved_at = created_at
         return (v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id, 1,
-                created_at, max(created_at, self.now), resolved_at)
+                created_at, max(created_at, self.now), v["resolved_at"])
 
     def create_labels(self, missing: dict[str, str]) -> None:
         """Labels (lower-cased name -> name as first written) that do not exist yet: one INSERT and one SELECT;

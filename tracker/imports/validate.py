@@ -147,9 +147,12 @@ class RowChecker:
         if created_at and resolved_at and resolved_at < created_at:
             name = self._name(self.single["resolved_at"])
             problems.append((name, f"{name} ({resolved_at:%Y-%m-%d %H:%M}) is before the issue was created ({created_at:%Y-%m-%d %H:%M})"))
-        values["created_at"] = created_at
-        # Only done issues keep a resolution time; a reopened issue's old one is dropped.
-        values["resolved_at"] = resolved_at if values["status"] in DONE_STATUSES else None
+        # Only done issues keep a resolution time; a reopened issue's old one is dropped. A done issue without
+        # one keeps it unknown (NULL), so the reports never count it as resolved in no time.
+        resolved_at = resolved_at if values["status"] in DONE_STATUSES else None
+        # Created at import time unless the file says otherwise, but never after the issue was resolved.
+        values["created_at"] = created_at or resolved_at
+        values["resolved_at"] = resolved_at
         if not problems:
             row.values = values
         return row

@@ -17,9 +17,10 @@ from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
 
 TEMPLATE_ROWS = [
-    ["title", "description", "status", "priority", "assignee", "labels", "created_at"],
-    ["Login page times out", "Steps:\n1. open /login\n2. wait", "open", "high", "ada@example.com", "bug; login", ""],
-    ["Write the release notes", "", "in_progress", "medium", "", "docs", "2026-01-31T09:00:00Z"],
+    ["title", "description", "status", "priority", "assignee", "labels", "created_at", "resolved_at"],
+    ["Login page times out", "Steps:\n1. open /login\n2. wait", "open", "high", "ada@example.com", "bug; login", "", ""],
+    ["Write the release notes", "", "in_progress", "medium", "", "docs", "2026-01-31T09:00:00Z", ""],
+    ["Fix the typo on the home page", "", "resolved", "low", "", "", "2026-01-05T10:00:00Z", "2026-01-06T16:30:00Z"],
 ]
 DRAIN_LIMIT = 1 << 30  # an over-limit upload is read and dropped up to this size, so the browser sees the 413
 
@@ -220,8 +221,12 @@ def rejected(run_id: int):
 
 @bp.get("/imports")
 def index():
-    """Every import: who, when, which file, what it created and rejected, and with which policy."""
-    return render("imports/index.html", runs=service.history(db.session), policies=service.POLICY_LABELS)
+    """Every import: who, when, which file, what it created and rejected, and with which policy; 50 a page."""
+    try:
+        history = service.history(db.session, request.args.get("page"))
+    except InvalidInput as exc:
+        abort(400, " ".join(exc.errors.values()))
+    return render("imports/index.html", history=history, policies=service.POLICY_LABELS)
 
 
 @bp.get("/issues/export.csv")

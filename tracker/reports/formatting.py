@@ -12,7 +12,7 @@ from flask import url_for
 
 from ..models import PRIORITY_LABELS, STATUS_LABELS
 from . import charts
-from .queries import AGE_BUCKETS, OPEN_STATUSES, PRESETS, Flow, OpenIssues, Period, Report, Scope
+from .queries import OPEN_STATUSES, PRESETS, Flow, OpenIssues, Period, Report, Scope
 
 AGE_LABELS = {"day": "Under 1 day", "week": "1–7 days", "month": "7–30 days", "older": "Over 30 days"}
 PERIOD_CHOICES = [(str(days), f"Last {days} days") for days in PRESETS]
