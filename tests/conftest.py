@@ -149,7 +149,7 @@ def login(client):
 
     def do_login(user: User) -> User:
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = user.get_id()
             session["_fresh"] = True
         # Requests share the test's app context, so forget the user Flask-Login cached in g.
         g.pop("_login_user", None)

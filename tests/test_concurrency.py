@@ -12,7 +12,8 @@ CYCLES = 50
 
 
 def test_racing_writers_never_lose_an_update(app, postgres_only, make_user, make_issue):
-    writer_ids = [make_user("member", name=f"Writer {n}").id for n in range(THREADS)]
+    writers = [make_user("member", name=f"Writer {n}") for n in range(THREADS)]
+    session_ids = [writer.get_id() for writer in writers]
     issue_id = make_issue(title="Contended", description="").id
     successes = [0] * THREADS
     conflicts = [0] * THREADS
@@ -22,7 +23,7 @@ def test_racing_writers_never_lose_an_update(app, postgres_only, make_user, make
     def work(n: int) -> None:
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = str(writer_ids[n])
+            session["_user_id"] = session_ids[n]
         start.wait()
         for cycle in range(CYCLES):
             while True:

@@ -73,6 +73,22 @@ def test_filters_by_status_priority_assignee_and_none(client, login_as, make_use
     assert ids_in(text(client.get("/issues?status=open&status=in_progress&priority=high"))) == [b.id, a.id]
 
 
+def test_my_issues_link_lists_my_unfinished_issues(client, login_as, make_user, make_issue):
+    me = login_as("viewer")
+    other = make_user(name="Other")
+    mine = make_issue(title="Mine", assignee_id=me.id, status="in_progress")
+    make_issue(title="Mine but done", assignee_id=me.id, status="closed")
+    make_issue(title="Not mine", assignee_id=other.id)
+    everything = text(client.get("/issues"))
+    link = f'/issues?assignee={me.id}&status=open&status=in_progress'
+    assert f'<a href="{link}" >My issues</a>' in everything
+    assert re.search(r'<a href="/issues" aria-current="page">Issues</a>', everything)
+    page = text(client.get(link))
+    assert ids_in(page) == [mine.id]
+    assert f'<a href="{link}" aria-current="page">My issues</a>' in page
+    assert '<a href="/issues" >Issues</a>' in page
+
+
 def test_search_matches_every_word_in_title_or_description(client, login_as, make_issue):
     login_as("viewer")
     a = make_issue(title="Login page crashes", description="stack trace attached")

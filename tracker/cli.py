@@ -1,4 +1,4 @@
-"""Command-line tools: `flask user create`, `flask token create`."""
+"""Command-line tools: `flask user create`, `flask user password`, `flask token create`."""
 
 from __future__ import annotations
 
@@ -24,10 +24,7 @@ def create_user_command(name: str, email: str, role: str, password_stdin: bool) 
     """Create a user; the password is prompted for, or read from stdin when piped."""
     from .auth.service import create_user
 
-    if password_stdin or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     try:
         user = create_user(db.session, name, email, password, role)
     except InvalidInput as exc:
@@ -35,6 +32,36 @@ def create_user_command(name: str, email: str, role: str, password_stdin: bool) 
             click.echo(f"{field}: {message}", err=True)
         raise SystemExit(1) from None
     click.echo(f"Created {user.role} {user.name} <{user.email}> (id {user.id}).")
+
+
+@user_cli.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def set_password_command(email: str, password_stdin: bool) -> None:
+    """Give the user with EMAIL a new password (for a locked-out admin); their browsers are signed out."""
+    from .auth.service import set_password, user_by_email
+    from .errors import DomainError
+
+    try:
+        user = user_by_email(db.session, email)
+    except DomainError as exc:
+        click.echo(exc.message, err=True)
+        raise SystemExit(1) from None
+    password = _read_password(password_stdin)
+    try:
+        set_password(db.session, user.id, password)
+    except InvalidInput as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"New password set for {user.name} <{user.email}>.")
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The password from standard input (when asked or piped), else prompted for twice."""
+    if from_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
 token_cli = AppGroup("token", help="Manage personal API tokens.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,6 +57,15 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role"),)
+
+    @property
+    def session_mark(self) -> str:
+        """Changes whenever the password does (each hash has its own salt): it ends the other sessions."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login keeps this in the session cookie
+        """'<id>-<session mark>': a session made before the password changed no longer loads the user."""
+        return f"{self.id}-{self.session_mark}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot stay signed in

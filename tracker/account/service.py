@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..auth.service import user_by_email
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..models import API_TOKEN_NAME_MAX, ApiToken, User, utcnow
 
@@ -90,7 +91,4 @@ def authenticate_token(session: Session, secret: str, now: datetime | None = Non
 
 def token_user(session: Session, email: str) -> User:
     """The user a token is made for on the command line, by email."""
-    user = session.execute(sa.select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
-    if user is None:
-        raise NotFound(f"No user has the email {email}.")
-    return user
+    return user_by_email(session, email)

@@ -1,23 +1,25 @@
-"""Views: the account page with personal API tokens (create, shown once, revoke)."""
+"""Views: the account page with personal API tokens (create, shown once, revoke) and a password change."""
 
-from flask import flash, redirect, url_for
-from flask_login import current_user
+from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_user
 
-from ..errors import InvalidInput
+from ..auth.service import SignInLimits, change_password
+from ..errors import InvalidInput, Throttled
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render
 from . import bp, service
-from .forms import TokenForm
+from .forms import PasswordForm, TokenForm
 
 
-def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None = None):
+def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None):
     """The account page, or only its token section for htmx."""
     return render(
         "account/index.html",
         block=block_for(["api_tokens"]),
         status=status,
         form=form,
+        password_form=password_form or PasswordForm(formdata=None),
         tokens=service.user_tokens(db.session, current_user),
         new_token=new_token,
         secret=secret,
@@ -53,4 +55,29 @@ def revoke_token(token_id: int):
     if block_for(["api_tokens"]):
         return _page(TokenForm(formdata=None))
     flash(f"Revoked token {token.name}.", "success")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/password")
+def password():
+    """Change your own password; your other browsers are signed out, this one stays signed in."""
+    form = PasswordForm()
+    try:
+        user = change_password(
+            db.session,
+            current_user._get_current_object(),  # the User itself: login_user below must not keep the proxy
+            form.current_password.data,
+            form.new_password.data,
+            form.confirm_password.data,
+            request.remote_addr or "unknown",
+            SignInLimits.from_config(current_app.config),
+        )
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return _page(TokenForm(formdata=None), status=422, password_form=form)
+    except Throttled as exc:
+        apply_errors(form, {"current_password": exc.message})
+        return _page(TokenForm(formdata=None), status=429, password_form=form)
+    login_user(user)  # the session mark changed with the password
+    flash("Your password is changed. Any other browser signed in as you has been signed out.", "success")
     return redirect(url_for("account.index"), 303)

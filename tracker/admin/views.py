@@ -1,9 +1,9 @@
-"""Views: list users, add users, change roles, deactivate and reactivate."""
+"""Views: list users, add users, change roles, set a new password, deactivate and reactivate."""
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 
-from ..auth.service import change_role, create_user, set_active
+from ..auth.service import change_role, create_user, set_active, set_password
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
@@ -65,4 +65,17 @@ def set_user_active(user_id: int):
     except InvalidInput as exc:
         return _page(NewUserForm(formdata=None), status=422, error=" ".join(exc.errors.values()))
     flash(f"{user.name} is {'active again' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
+@bp.post("/users/<int:user_id>/password")
+def set_user_password(user_id: int):
+    """Give a user a new password (they forgot theirs); their browsers are signed out, their API tokens stay."""
+    try:
+        user = set_password(db.session, user_id, request.form.get("password", ""))
+    except InvalidInput as exc:
+        return _page(NewUserForm(formdata=None), status=422, error=" ".join(exc.errors.values()))
+    if user.id == current_user.id:
+        login_user(user)  # the admin's own session mark changed with the password
+    flash(f"{user.name} has a new password; tell them, and ask them to change it on their account page.", "success")
     return redirect(url_for("admin.users"), 303)

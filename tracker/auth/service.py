@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,6 +32,15 @@ def has_users(session: Session) -> bool:
     return session.execute(sa.select(User.id).limit(1)).first() is not None
 
 
+def password_problem(password: str | None) -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if len(password or "") < PASSWORD_MIN:
+        return f"Password must be at least {PASSWORD_MIN} characters."
+    if len(password or "") > PASSWORD_MAX:
+        return f"Password must be at most {PASSWORD_MAX} characters."
+    return None
+
+
 def create_user(session: Session, name: str, email: str, password: str, role: str = "member") -> User:
     """Create a user after checking every field; raise InvalidInput with a message per field."""
     errors: dict[str, str] = {}
@@ -43,10 +54,8 @@ def create_user(session: Session, name: str, email: str, password: str, role: st
         errors["email"] = "Enter an email address like name@example.com."
     elif session.execute(sa.select(User.id).where(User.email == email)).first():
         errors["email"] = f"A user with email {email} already exists."
-    if len(password or "") < PASSWORD_MIN:
-        errors["password"] = f"Password must be at least {PASSWORD_MIN} characters."
-    elif len(password) > PASSWORD_MAX:
-        errors["password"] = f"Password must be at most {PASSWORD_MAX} characters."
+    if problem := password_problem(password):
+        errors["password"] = problem
     if role not in ROLES:
         errors["role"] = f"Role '{role}' is not one of {', '.join(ROLES)}."
     if errors:
@@ -62,6 +71,19 @@ def create_first_admin(session: Session, name: str, email: str, password: str) -
     if has_users(session):
         raise InvalidInput({"email": "Tracker is already set up; sign in instead."})
     return create_user(session, name, email, password, role="admin")
+
+
+class SignInLimits(NamedTuple):
+    """How failed sign-ins are throttled (SIGNIN_* settings)."""
+
+    window_seconds: int
+    max_per_account: int
+    max_per_address: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SignInLimits:
+        """The limits configured for the app."""
+        return cls(config["SIGNIN_WINDOW_SECONDS"], config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"], config["SIGNIN_MAX_FAILURES_PER_ADDRESS"])
 
 
 def _recent_failures(session: Session, column, value: str, since) -> int:
@@ -111,6 +133,14 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def user_by_email(session: Session, email: str) -> User:
+    """Load the user with this email (any case) or raise NotFound."""
+    user = session.execute(sa.select(User).where(User.email == normalise_email(email))).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user has the email {email}.")
+    return user
+
+
 def _other_active_admins(session: Session, user_id: int) -> int:
     return session.execute(
         sa.select(sa.func.count())
@@ -137,5 +167,40 @@ def set_active(session: Session, user_id: int, active: bool) -> User:
     if not active and user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
         raise InvalidInput({"active": f"{user.name} is the last active admin and cannot be deactivated."})
     user.active = active
+    session.commit()
+    return user
+
+
+def change_password(
+    session: Session, user: User, current: str, new: str, confirm: str, address: str, limits: SignInLimits
+) -> User:
+    """The user changes their own password: the current one must be right and the new one typed twice.
+
+    A wrong current password counts as a failed sign-in (so it is throttled the same way; raises Throttled).
+    A new password hash also changes the user's session mark (User.get_id), so every other signed-in
+    browser of theirs is signed out; the caller signs this one in again.
+    """
+    errors: dict[str, str] = {}
+    try:
+        authenticate(session, user.email, current, address, *limits)
+    except InvalidInput:
+        errors["current_password"] = "Your current password is not correct."
+    if problem := password_problem(new):
+        errors["new_password"] = problem
+    elif (confirm or "") != new:
+        errors["confirm_password"] = "The two new passwords are not the same."
+    if errors:
+        raise InvalidInput(errors)
+    user.password_hash = generate_password_hash(new)
+    session.commit()
+    return user
+
+
+def set_password(session: Session, user_id: int, new: str) -> User:
+    """An admin (or the command line) gives a user a new password; the user's browsers are signed out."""
+    user = get_user(session, user_id)
+    if problem := password_problem(new):
+        raise InvalidInput({"password": problem})
+    user.password_hash = generate_password_hash(new)
     session.commit()
     return user

@@ -10,7 +10,7 @@ from ..htmx import render
 from ..forms import apply_errors
 from . import bp
 from .forms import LoginForm, SetupForm
-from .service import authenticate, create_first_admin, has_users
+from .service import SignInLimits, authenticate, create_first_admin, has_users
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,16 +47,13 @@ def login():
         return redirect(url_for("auth.setup"))
     form = LoginForm()
     if request.method == "POST":
-        config = current_app.config
         try:
             user = authenticate(
                 db.session,
                 form.email.data or "",
                 form.password.data or "",
                 request.remote_addr or "unknown",
-                config["SIGNIN_WINDOW_SECONDS"],
-                config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"],
-                config["SIGNIN_MAX_FAILURES_PER_ADDRESS"],
+                *SignInLimits.from_config(current_app.config),
             )
         except InvalidInput as exc:
             apply_errors(form, exc.errors)
