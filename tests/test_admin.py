@@ -91,3 +91,56 @@ def test_bad_admin_requests(client, login_as, make_user, snapshot, url, data, st
     before = snapshot()
     assert client.post(url.format(id=user.id), data=data).status_code == status
     assert snapshot() == before
+
+
+def test_admin_edits_a_users_name_and_email(client, login_as, make_user, make_issue):
+    login_as("admin")
+    ada = make_user(name="Ada Lovelase", email="ada@exmaple.com")
+    issue = make_issue("Counting machine", assignee_id=ada.id)
+    page = text(client.get(f"/admin/users/{ada.id}"))
+    assert 'value="Ada Lovelase"' in page and 'value="ada@exmaple.com"' in page
+    response = client.post(f"/admin/users/{ada.id}", data={"name": "  Ada   Lovelace ", "email": "Ada@Example.com"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/users")
+    db.session.expire_all()
+    assert (ada.name, ada.email) == ("Ada Lovelace", "ada@example.com")
+    assert "Saved Ada Lovelace (ada@example.com)." in text(client.get("/admin/users"))
+    assert "Ada Lovelace" in text(client.get(f"/issues/{issue.id}")), "the issue shows the new name"
+    unchanged = client.post(f"/admin/users/{ada.id}", data={"name": "Ada Lovelace", "email": "ada@example.com"})
+    assert unchanged.status_code == 303, "keeping one's own email is not a clash"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "", "email": "ada@example.com"}, "Name is required."),
+        ({"name": "Ada", "email": "not-an-email"}, "Enter an email address like name@example.com."),
+        ({"name": "Ada", "email": "TAKEN@example.com"}, "A user with email taken@example.com already exists."),
+        ({"name": "x" * 101, "email": "ada@example.com"}, "Name must be at most 100 characters."),
+    ],
+)
+def test_bad_user_edits_are_422_and_change_nothing(client, login_as, make_user, snapshot, data, message):
+    login_as("admin")
+    ada = make_user(name="Ada", email="ada@example.com")
+    make_user(email="taken@example.com")
+    before = snapshot()
+    response = client.post(f"/admin/users/{ada.id}", data=data)
+    assert response.status_code == 422 and message in text(response)
+    assert 'aria-invalid="true"' in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("role", ["member", "viewer"])
+def test_only_admins_edit_users_and_set_passwords(client, login_as, make_user, snapshot, role):
+    login_as(role)
+    ada = make_user(name="Ada")
+    before = snapshot()
+    assert client.get(f"/admin/users/{ada.id}").status_code == 403
+    assert client.post(f"/admin/users/{ada.id}", data={"name": "Eve", "email": "eve@example.com"}).status_code == 403
+    assert client.post(f"/admin/users/{ada.id}/password", data={"password": "a-new-password"}).status_code == 403
+    assert snapshot() == before
+
+
+def test_unknown_user_page_is_404(client, login_as):
+    login_as("admin")
+    assert client.get("/admin/users/999").status_code == 404
+    assert client.post("/admin/users/999", data={"name": "X", "email": "x@example.com"}).status_code == 404

@@ -104,7 +104,9 @@ def test_admin_sets_a_new_password_and_the_user_is_signed_out(app, client, make_
     ada_browser = other_browser(app, ada)
     assert get(ada_browser, "/issues").status_code == 200
 
-    assert "New password for Ada" in text(get(client, "/admin/users"))
+    assert f'href="/admin/users/{ada.id}"' in text(get(client, "/admin/users"))
+    page = text(get(client, f"/admin/users/{ada.id}"))
+    assert f'action="/admin/users/{ada.id}/password"' in page and 'autocomplete="new-password"' in page
     response = client.post(f"/admin/users/{ada.id}/password", data={"password": NEW})
     assert response.status_code == 303
     assert "Ada has a new password" in text(client.get("/admin/users"))
@@ -124,16 +126,8 @@ def test_bad_password_resets_change_nothing(client, make_user, login_as, snapsho
     response = client.post(f"/admin/users/{ada.id if target == 'ada' else target}/password", data=data)
     assert response.status_code == status
     if status == 422:
-        assert "Password must be at least 8 characters." in text(response)
-    assert snapshot() == before
-
-
-@pytest.mark.parametrize("role", ["member", "viewer"])
-def test_only_admins_reset_passwords(client, make_user, login_as, snapshot, role):
-    login_as(role)
-    ada = make_user(name="Ada")
-    before = snapshot()
-    assert client.post(f"/admin/users/{ada.id}/password", data={"password": NEW}).status_code == 403
+        body = text(response)
+        assert "Password must be at least 8 characters." in body and 'id="password-error"' in body
     assert snapshot() == before
 
 

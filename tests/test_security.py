@@ -72,7 +72,7 @@ def test_user_content_is_escaped_everywhere(client, login_as, make_user, make_is
     login_as("admin")
     evil = make_user(name=XSS)
     issue = make_issue(title=XSS, description=XSS, assignee_id=evil.id)
-    for url in ("/issues", f"/issues/{issue.id}", f"/issues/{issue.id}/edit", "/admin/users"):
+    for url in ("/issues", f"/issues/{issue.id}", f"/issues/{issue.id}/edit", "/admin/users", f"/admin/users/{evil.id}"):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)" not in html and "<img src=x" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url

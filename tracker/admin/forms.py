@@ -16,3 +16,16 @@ class NewUserForm(FlaskForm):
     email = EmailField("Email", render_kw={"autocomplete": "off"})
     role = SelectField("Role", choices=ROLE_CHOICES, default="member", validate_choice=False)
     password = PasswordField("Starting password", render_kw={"autocomplete": "new-password"})
+
+
+class ProfileForm(FlaskForm):
+    """A user's name and the email they sign in with."""
+
+    name = StringField("Name")
+    email = EmailField("Email", render_kw={"autocomplete": "off"})
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password an admin gives a user."""
+
+    password = PasswordField("New password", render_kw={"autocomplete": "new-password"})

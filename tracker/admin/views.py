@@ -1,16 +1,16 @@
-"""Views: list users, add users, change roles, set a new password, deactivate and reactivate."""
+"""Views: list users, add users, edit a user's name and email, change roles, set a new password, deactivate and reactivate."""
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
-from ..auth.service import change_role, create_user, set_active, set_password
+from ..auth.service import change_role, create_user, get_user, set_active, set_password, update_profile
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import render
 from ..issues.queries import people
 from . import bp
-from .forms import NewUserForm
+from .forms import NewPasswordForm, NewUserForm, ProfileForm
 
 
 @bp.before_request
@@ -68,13 +68,41 @@ def set_user_active(user_id: int):
     return redirect(url_for("admin.users"), 303)
 
 
+def _user_page(user, form: ProfileForm | None = None, password_form: NewPasswordForm | None = None, status: int = 200):
+    """One user's page: name and email, and a new password."""
+    form = form or ProfileForm(formdata=None, data={"name": user.name, "email": user.email})
+    password_form = password_form or NewPasswordForm(formdata=None)
+    return render("admin/user.html", user=user, form=form, password_form=password_form, status=status)
+
+
+@bp.get("/users/<int:user_id>")
+def user(user_id: int):
+    """Edit one user's name and email, or give them a new password."""
+    return _user_page(get_user(db.session, user_id))
+
+
+@bp.post("/users/<int:user_id>")
+def update_user(user_id: int):
+    """Save a user's name and email; invalid input re-renders the page with messages."""
+    form = ProfileForm()
+    try:
+        user = update_profile(db.session, user_id, form.name.data, form.email.data)
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return _user_page(get_user(db.session, user_id), form, status=422)
+    flash(f"Saved {user.name} ({user.email}).", "success")
+    return redirect(url_for("admin.users"), 303)
+
+
 @bp.post("/users/<int:user_id>/password")
 def set_user_password(user_id: int):
     """Give a user a new password (they forgot theirs); their browsers are signed out, their API tokens stay."""
+    form = NewPasswordForm()
     try:
-        user = set_password(db.session, user_id, request.form.get("password", ""))
+        user = set_password(db.session, user_id, form.password.data or "")
     except InvalidInput as exc:
-        return _page(NewUserForm(formdata=None), status=422, error=" ".join(exc.errors.values()))
+        apply_errors(form, exc.errors)
+        return _user_page(get_user(db.session, user_id), password_form=form, status=422)
     if user.id == current_user.id:
         login_user(user)  # the admin's own session mark changed with the password
     flash(f"{user.name} has a new password; tell them, and ask them to change it on their account page.", "success")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,9 +42,8 @@ def password_problem(password: str | None) -> str | None:
     return None
 
 
-def create_user(session: Session, name: str, email: str, password: str, role: str = "member") -> User:
-    """Create a user after checking every field; raise InvalidInput with a message per field."""
-    errors: dict[str, str] = {}
+def _clean_profile(session: Session, name: str, email: str, errors: dict[str, str], user_id: int | None = None) -> tuple[str, str]:
+    """The name with its spaces tidied and the email normalised; problems go into `errors`."""
     name = " ".join((name or "").split())
     email = normalise_email(email)
     if not name:
@@ -52,8 +52,15 @@ def create_user(session: Session, name: str, email: str, password: str, role: st
         errors["name"] = f"Name must be at most {NAME_MAX} characters."
     if not _EMAIL.match(email) or len(email) > 254:
         errors["email"] = "Enter an email address like name@example.com."
-    elif session.execute(sa.select(User.id).where(User.email == email)).first():
+    elif session.execute(sa.select(User.id).where(User.email == email, User.id != (user_id or 0))).first():
         errors["email"] = f"A user with email {email} already exists."
+    return name, email
+
+
+def create_user(session: Session, name: str, email: str, password: str, role: str = "member") -> User:
+    """Create a user after checking every field; raise InvalidInput with a message per field."""
+    errors: dict[str, str] = {}
+    name, email = _clean_profile(session, name, email, errors)
     if problem := password_problem(password):
         errors["password"] = problem
     if role not in ROLES:
@@ -62,8 +69,17 @@ def create_user(session: Session, name: str, email: str, password: str, role: st
         raise InvalidInput(errors)
     user = User(name=name, email=email, password_hash=generate_password_hash(password), role=role, active=True)
     session.add(user)
-    session.commit()
+    _commit_profile(session, email)
     return user
+
+
+def _commit_profile(session: Session, email: str) -> None:
+    """Commit a new or changed user; someone taking the same email at the same moment is a clear 422."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise InvalidInput({"email": f"A user with email {email} already exists."}) from None
 
 
 def create_first_admin(session: Session, name: str, email: str, password: str) -> User:
@@ -203,4 +219,16 @@ def set_password(session: Session, user_id: int, new: str) -> User:
         raise InvalidInput({"password": problem})
     user.password_hash = generate_password_hash(new)
     session.commit()
+    return user
+
+
+def update_profile(session: Session, user_id: int, name: str, email: str) -> User:
+    """Change a user's name and email (the email they sign in with); their issues and history follow."""
+    user = get_user(session, user_id)
+    errors: dict[str, str] = {}
+    name, email = _clean_profile(session, name, email, errors, user_id=user.id)
+    if errors:
+        raise InvalidInput(errors)
+    user.name, user.email = name, email
+    _commit_profile(session, email)
     return user
