@@ -144,3 +144,18 @@ def test_unknown_user_page_is_404(client, login_as):
     login_as("admin")
     assert client.get("/admin/users/999").status_code == 404
     assert client.post("/admin/users/999", data={"name": "X", "email": "x@example.com"}).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["admin", "member", "viewer"])
+def test_everyone_renames_themselves_but_keeps_their_email(client, login_as, snapshot, role):
+    me = login_as(role, name="Grce", email="grace@example.com")
+    assert 'value="Grce"' in text(client.get("/account"))
+    response = client.post("/account/name", data={"name": " Grace  Hopper ", "email": "evil@example.com"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/account")
+    db.session.expire_all()
+    assert (me.name, me.email) == ("Grace Hopper", "grace@example.com")
+    assert "Your name is changed." in text(client.get("/account"))
+    before = snapshot()
+    refused = client.post("/account/name", data={"name": "   "})
+    assert refused.status_code == 422 and "Name is required." in text(refused)
+    assert snapshot() == before

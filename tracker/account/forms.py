@@ -1,4 +1,4 @@
-"""The account page's forms: a personal API token, a new password."""
+"""The account page's forms: your name, a personal API token, a new password."""
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -16,3 +16,9 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"})
     new_password = PasswordField("New password", render_kw={"autocomplete": "new-password"})
     confirm_password = PasswordField("New password again", render_kw={"autocomplete": "new-password"})
+
+
+class NameForm(FlaskForm):
+    """The name others see on issues, comments and the timeline."""
+
+    name = StringField("Name", render_kw={"maxlength": 100, "autocomplete": "name"})

@@ -1,18 +1,18 @@
-"""Views: the account page with personal API tokens (create, shown once, revoke) and a password change."""
+"""Views: the account page: your name, personal API tokens (create, shown once, revoke) and a password change."""
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
-from ..auth.service import SignInLimits, change_password
+from ..auth.service import SignInLimits, change_password, update_profile
 from ..errors import InvalidInput, Throttled
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render
 from . import bp, service
-from .forms import PasswordForm, TokenForm
+from .forms import NameForm, PasswordForm, TokenForm
 
 
-def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None):
+def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None, name_form=None):
     """The account page, or only its token section for htmx."""
     return render(
         "account/index.html",
@@ -20,6 +20,7 @@ def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None
         status=status,
         form=form,
         password_form=password_form or PasswordForm(formdata=None),
+        name_form=name_form or NameForm(formdata=None, data={"name": current_user.name}),
         tokens=service.user_tokens(db.session, current_user),
         new_token=new_token,
         secret=secret,
@@ -80,4 +81,17 @@ def password():
         return _page(TokenForm(formdata=None), status=429, password_form=form)
     login_user(user)  # the session mark changed with the password
     flash("Your password is changed. Any other browser signed in as you has been signed out.", "success")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/name")
+def rename():
+    """Change the name others see; the email you sign in with is changed by an admin."""
+    form = NameForm()
+    try:
+        update_profile(db.session, current_user.id, form.name.data, current_user.email)
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return _page(TokenForm(formdata=None), status=422, name_form=form)
+    flash("Your name is changed.", "success")
     return redirect(url_for("account.index"), 303)
