@@ -149,13 +149,15 @@ def test_unknown_user_page_is_404(client, login_as):
 @pytest.mark.parametrize("role", ["admin", "member", "viewer"])
 def test_everyone_renames_themselves_but_keeps_their_email(client, login_as, snapshot, role):
     me = login_as(role, name="Grce", email="grace@example.com")
-    assert 'value="Grce"' in text(client.get("/account"))
-    response = client.post("/account/name", data={"name": " Grace  Hopper ", "email": "evil@example.com"})
+    page = text(client.get("/account"))
+    assert 'id="profile-name" maxlength="100" name="profile-name"' in page and 'value="Grce"' in page
+    assert page.count('id="name"') == 1, "the token form keeps its own field id"
+    response = client.post("/account/name", data={"profile-name": " Grace  Hopper ", "email": "evil@example.com"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/account")
     db.session.expire_all()
     assert (me.name, me.email) == ("Grace Hopper", "grace@example.com")
     assert "Your name is changed." in text(client.get("/account"))
     before = snapshot()
-    refused = client.post("/account/name", data={"name": "   "})
+    refused = client.post("/account/name", data={"profile-name": "   "})
     assert refused.status_code == 422 and "Name is required." in text(refused)
     assert snapshot() == before

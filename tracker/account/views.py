@@ -11,6 +11,8 @@ from ..htmx import block_for, render
 from . import bp, service
 from .forms import NameForm, PasswordForm, TokenForm
 
+NAME_PREFIX = "profile"  # the token form has a `name` field too: keep their ids apart
+
 
 def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None, name_form=None):
     """The account page, or only its token section for htmx."""
@@ -20,7 +22,7 @@ def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None
         status=status,
         form=form,
         password_form=password_form or PasswordForm(formdata=None),
-        name_form=name_form or NameForm(formdata=None, data={"name": current_user.name}),
+        name_form=name_form or NameForm(formdata=None, data={"name": current_user.name}, prefix=NAME_PREFIX),
         tokens=service.user_tokens(db.session, current_user),
         new_token=new_token,
         secret=secret,
@@ -87,7 +89,7 @@ def password():
 @bp.post("/name")
 def rename():
     """Change the name others see; the email you sign in with is changed by an admin."""
-    form = NameForm()
+    form = NameForm(prefix=NAME_PREFIX)
     try:
         update_profile(db.session, current_user.id, form.name.data, current_user.email)
     except InvalidInput as exc:
