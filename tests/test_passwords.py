@@ -76,7 +76,7 @@ def test_change_own_password_keeps_this_browser_and_signs_out_the_others(app, cl
         ({"confirm": NEW + "!"}, "confirm_password", "The two new passwords are not the same."),
     ],
 )
-def test_bad_password_changes_are_422_and_change_nothing(client, make_user, login, snapshot, form, field, message):
+def test_bad_password_changes_are_422_and_change_nothing(client, make_user, login, form, field, message):
     grace = login(make_user())
     before_hash = grace.password_hash
     response = change(client, **form)

@@ -8,7 +8,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from .markdown import markdown_html
-from .models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
+from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -54,6 +54,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person)
     app.jinja_env.globals.update(
         STATUSES=STATUSES,
+        DONE_STATUSES=DONE_STATUSES,
         PRIORITIES=PRIORITIES,
         STATUS_LABELS=STATUS_LABELS,
         PRIORITY_LABELS=PRIORITY_LABELS,

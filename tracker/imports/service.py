@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from ..errors import DomainError, Forbidden, InvalidInput, NotFound
-from ..issues.queries import MultiValues
+from ..issues.queries import MAX_PAGE, MultiValues
 from ..labels.service import DEFAULT_COLOR
 from ..numbers import whole_number
 from ..models import (
@@ -225,7 +225,6 @@ def mapping_of(run: ImportRun) -> Mapping:
 
 
 HISTORY_PAGE_SIZE = 50
-HISTORY_MAX_PAGE = 10_000
 
 
 @dataclass
@@ -237,15 +236,15 @@ class HistoryPage:
     has_next: bool
 
 
-def history(session: Session, page: Any = 1, per_page: int | None = None) -> HistoryPage:
+def history(session: Session, page: Any = 1) -> HistoryPage:
     """Page `page` of the finished imports, newest first (staged files nobody imported are not listed).
 
-    Raises InvalidInput when `page` is not a whole number from 1 to HISTORY_MAX_PAGE.
+    Raises InvalidInput when `page` is not a whole number from 1 to MAX_PAGE (the issue list's limit).
     """
-    per_page = per_page or HISTORY_PAGE_SIZE
+    per_page = HISTORY_PAGE_SIZE
     number = whole_number(page if page not in (None, "") else 1) or 0
-    if not 1 <= number <= HISTORY_MAX_PAGE:
-        raise InvalidInput({"page": f"Page must be a whole number from 1 to {HISTORY_MAX_PAGE:,}."})
+    if not 1 <= number <= MAX_PAGE:
+        raise InvalidInput({"page": f"Page must be a whole number from 1 to {MAX_PAGE:,}."})
     runs = list(
         session.execute(
             sa.select(ImportRun)
