@@ -212,6 +212,8 @@ def test_create_issue_returns_201_with_every_field(client, make_user, token_for,
         ({"title": 5}, "title", "Not a valid string."),
         ({"title": "nul\x00byte"}, "title", "Text cannot contain NUL characters."),
         ({"title": "ok", "labels": ["a\x00"]}, "labels", "Text cannot contain NUL characters."),
+        ({"title": "lone \ud800 surrogate"}, "title", "unpaired surrogates"),
+        ({"title": "ok", "description": "\udfff"}, "description", "unpaired surrogates"),
         ({"title": "ok", "assignee_id": "1"}, "assignee_id", "Not a valid integer."),
         ({"title": "ok", "colour": "red"}, "colour", "Unknown field."),
         ({}, "title", "Missing data for required field."),
@@ -453,11 +455,15 @@ def test_users_and_labels(client, token_for, make_user, make_label, make_issue):
 def test_http_errors_under_api_are_json(app, client, member):
     assert_error(client.get("/api/nothing-here", headers=member), 404, "not_found")
     assert_error(client.get("/api/nothing-here"), 404, "not_found")
-    assert_error(client.delete("/api/issues", headers=member), 405, "method_not_allowed")
+    not_allowed = client.delete("/api/issues", headers=member)
+    assert_error(not_allowed, 405, "method_not_allowed")
+    assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "POST"}
     assert_error(client.get("/api/issues/0", headers=member), 404, "not_found")
     assert_error(client.get("/api/issues/99999999999999999999", headers=member), 404, "not_found")
     bad_json = client.post("/api/issues", data="{oops", headers={**member, "Content-Type": "application/json"})
     assert_error(bad_json, 400, "bad_request")
+    deep = "[" * 100_000 + "]" * 100_000  # deeper than Python's JSON decoder can follow
+    assert_error(client.post("/api/issues", data=deep, headers={**member, "Content-Type": "application/json"}), 400, "bad_request")
     app.config["MAX_CONTENT_LENGTH"] = 1024
     assert_error(client.post("/api/issues", json={"title": "x" * 5000}, headers=member), 413, "too_large")
 

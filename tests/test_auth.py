@@ -6,6 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD
+from tracker import create_app
+from tracker.config import TestConfig
 from tracker.extensions import db
 from tracker.models import SignInFailure, User
 
@@ -111,6 +113,32 @@ def test_failures_are_throttled_per_address(app, client, make_user):
         client.post("/login", data={"email": f"nobody{n}@example.com", "password": "nope"})
     response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
     assert response.status_code == 429
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(database_url, app, make_user):
+    make_user(email="grace@example.com")
+    proxied_app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "TRUSTED_PROXIES": 1,
+                                          "SIGNIN_MAX_FAILURES_PER_ADDRESS": 3})
+    proxied = proxied_app.test_client()
+    for n in range(3):
+        proxied.post("/login", data={"email": f"nobody{n}@example.com", "password": "x"},
+                     headers={"X-Forwarded-For": "203.0.113.9"})
+    addresses = db.session.execute(sa.select(SignInFailure.address).distinct()).scalars().all()
+    assert addresses == ["203.0.113.9"]
+    blocked = proxied.post("/login", data={"email": "grace@example.com", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "203.0.113.9"})
+    assert blocked.status_code == 429
+    response = proxied.post("/login", data={"email": "grace@example.com", "password": PASSWORD},
+                            headers={"X-Forwarded-For": "198.51.100.4"})
+    assert response.status_code == 303
+    with proxied_app.app_context():
+        db.engine.dispose()
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client, make_user):
+    make_user()
+    client.post("/login", data={"email": "nobody@example.com", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.9"})
+    assert db.session.execute(sa.select(SignInFailure.address)).scalars().all() == ["127.0.0.1"]
 
 
 def test_success_clears_account_failures(client, make_user):

@@ -86,7 +86,9 @@ def test_unknown_url_is_a_404_page(client, login_as):
 
 def test_wrong_method_is_405(client, login_as):
     login_as("viewer")
-    assert client.delete("/issues").status_code == 405
+    response = client.delete("/issues")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
 
 
 def test_unexpected_error_is_a_plain_500_page_and_rolls_back(app, client, login_as, make_issue, monkeypatch):

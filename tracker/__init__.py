@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import formatting
 from .config import Config, config_from_environment, instance_secret_key
@@ -34,6 +35,9 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     if overrides:
         app.config.update(overrides)
     _finish_config(app)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.url_map.converters["int"] = IdConverter
 
     db.init_app(app)

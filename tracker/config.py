@@ -29,6 +29,9 @@ class Config:
     SIGNIN_WINDOW_SECONDS = _int_env("SIGNIN_WINDOW_SECONDS", 15 * 60)
     SIGNIN_MAX_FAILURES_PER_ACCOUNT = _int_env("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5)
     SIGNIN_MAX_FAILURES_PER_ADDRESS = _int_env("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20)
+    # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0: trust no such header). Behind a
+    # proxy the client's address is needed for the per-address sign-in limit, else every user shares one.
+    TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", 0)
     TESTING = False
 
 

@@ -24,17 +24,23 @@ TITLES = {
 }
 
 
-def error_response(status: int, message: str):
-    """The error page; htmx requests also get an HX-Trigger event so the page can show the message."""
+def error_response(status: int, message: str, headers: dict[str, str] | None = None):
+    """The error page; htmx requests also get an HX-Trigger event so the page can show the message. `headers`
+    are the HTTP error's own (a 405's Allow)."""
     from .api.errors import http_error, is_api_request
 
     if is_api_request():
-        return http_error(status, message)  # JSON under /api, also for 404/405/413 outside any API view
+        return http_error(status, message, headers)  # JSON under /api, also for 404/405/413 outside any API view
     body = render_template("errors.html", status=status, title=TITLES.get(status, "Error"), message=message)
-    headers = {}
+    headers = dict(headers or {})
     if is_htmx():
         headers["HX-Trigger"] = error_trigger(message, status)
     return body, status, headers
+
+
+def own_headers(exc: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error carries besides its body's type: a 405's Allow, a 401's WWW-Authenticate."""
+    return {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
 
 
 def register(app: Flask) -> None:
@@ -60,7 +66,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         """Any other HTTP error, with its own description."""
-        return error_response(exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"))
+        return error_response(exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"), own_headers(exc))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

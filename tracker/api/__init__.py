@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import flask
 from flask import Flask
 from flask_smorest import Api, Blueprint
@@ -46,6 +48,13 @@ class MultipartParser(FlaskParser):
     def load_multipart(self, req: flask.Request, schema):
         """Fields and files of a multipart/form-data body."""
         return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
+
+    def _raw_load_json(self, req: flask.Request):
+        """The JSON body; nesting deeper than Python's decoder can follow is invalid JSON (400), not a crash."""
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            self._handle_invalid_json_error(json.JSONDecodeError("nested too deeply", "[", 0), req)
 
 
 class ApiBlueprint(Blueprint):

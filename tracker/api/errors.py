@@ -41,9 +41,11 @@ def error_response(status: int, code: str, message: str, details: Any = None, **
     return response
 
 
-def http_error(status: int, message: str) -> Response:
-    """An HTTP error (404, 405, 413, 500...) as JSON."""
-    return error_response(status, HTTP_CODES.get(status, "error"), message)
+def http_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An HTTP error (404, 405, 413, 500...) as JSON, with the error's own headers (a 405's Allow)."""
+    response = error_response(status, HTTP_CODES.get(status, "error"), message)
+    response.headers.update(headers or {})
+    return response
 
 
 def domain_error(exc: DomainError) -> Response:
@@ -64,4 +66,6 @@ def request_error(exc: HTTPException) -> Response:
         if status == 422:
             return error_response(422, "invalid", "Please correct the marked fields.", details)
         return error_response(status, HTTP_CODES.get(status, "error"), "The request body is not valid JSON.", details)
-    return http_error(status, exc.description or "")
+    from ..errorpages import own_headers
+
+    return http_error(status, exc.description or "", own_headers(exc))

@@ -7,6 +7,7 @@ same constants the services use.
 
 from __future__ import annotations
 
+import re
 from datetime import timezone
 
 from flask_smorest.fields import Upload
@@ -48,12 +49,28 @@ def Id(strict: bool = True, **kwargs) -> fields.Integer:
     return fields.Integer(validate=validate.Range(1, ID_MAX), strict=strict, **kwargs)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_lone_surrogates(value: str) -> None:
+    """Refuse a lone surrogate (not a regex validator: the spec documents one pattern per field, the NUL one)."""
+    if LONE_SURROGATE.search(value):
+        raise ValidationError("Text cannot contain unpaired surrogates (invalid Unicode).")
+
+
 class Text(fields.String):
-    """A JSON string the databases can store: no NUL characters (PostgreSQL text cannot hold them)."""
+    """A JSON string the databases can store: no NUL characters (PostgreSQL text cannot hold them) and no lone
+    surrogates (JSON's "\\ud800" escapes decode to them, and they cannot be encoded as UTF-8)."""
 
     def __init__(self, **kwargs):
-        """A string field with the NUL check."""
-        super().__init__(validate=validate.Regexp(r"^[^\x00]*$", error="Text cannot contain NUL characters."), **kwargs)
+        """A string field with the NUL and surrogate checks."""
+        super().__init__(
+            validate=[
+                validate.Regexp(r"^[^\x00]*$", error="Text cannot contain NUL characters."),
+                _no_lone_surrogates,
+            ],
+            **kwargs,
+        )
 
 
 def Choice(values, **kwargs) -> fields.String:

@@ -83,8 +83,10 @@ def _commit_profile(session: Session, email: str) -> None:
 
 
 def create_first_admin(session: Session, name: str, email: str, password: str) -> User:
-    """Create the first admin; only while no user exists."""
+    """Create the first admin; only while no user exists (two setups at once: the second is refused)."""
+    _lock_admins(session)
     if has_users(session):
+        session.rollback()
         raise InvalidInput({"email": "Tracker is already set up; sign in instead."})
     return create_user(session, name, email, password, role="admin")
 
@@ -157,6 +159,29 @@ def user_by_email(session: Session, email: str) -> User:
     return user
 
 
+# Key of the PostgreSQL advisory lock that serialises changes to who is an active admin (and first-run setup).
+ADMINS_LOCK = 7_401_001
+
+
+def _lock_admins(session: Session) -> None:
+    """Serialise the changes that must keep one active admin, until this transaction ends. Without it two admins
+    demoting or deactivating themselves at once would each count the other and leave none; two first-run setups
+    would each find no user. PostgreSQL: a transaction-level advisory lock. SQLite: a write that changes nothing
+    takes the database's write lock, so the counts read next are current and nobody writes until commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(ADMINS_LOCK)))
+    else:
+        session.execute(sa.update(User).where(sa.false()).values(role=User.role).execution_options(synchronize_session=False))
+
+
+def _fresh_user(session: Session, user_id: int) -> User:
+    """The user as committed now (not as this session first loaded them), or NotFound; after _lock_admins."""
+    user = session.execute(sa.select(User).where(User.id == user_id).execution_options(populate_existing=True)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    return user
+
+
 def _other_active_admins(session: Session, user_id: int) -> int:
     return session.execute(
         sa.select(sa.func.count())
@@ -167,10 +192,13 @@ def _other_active_admins(session: Session, user_id: int) -> int:
 
 def change_role(session: Session, user_id: int, role: str) -> User:
     """Give a user another role; the last active admin keeps theirs."""
-    user = get_user(session, user_id)
     if role not in ROLES:
+        get_user(session, user_id)
         raise InvalidInput({"role": f"Role '{role}' is not one of {', '.join(ROLES)}."})
+    _lock_admins(session)
+    user = _fresh_user(session, user_id)
     if user.role == "admin" and role != "admin" and user.active and _other_active_admins(session, user.id) == 0:
+        session.rollback()
         raise InvalidInput({"role": f"{user.name} is the last active admin; make someone else admin first."})
     user.role = role
     session.commit()
@@ -179,8 +207,10 @@ def change_role(session: Session, user_id: int, role: str) -> User:
 
 def set_active(session: Session, user_id: int, active: bool) -> User:
     """Deactivate or reactivate a user; their issues stay; the last active admin stays active."""
-    user = get_user(session, user_id)
+    _lock_admins(session)
+    user = _fresh_user(session, user_id)
     if not active and user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
+        session.rollback()
         raise InvalidInput({"active": f"{user.name} is the last active admin and cannot be deactivated."})
     user.active = active
     session.commit()
