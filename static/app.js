@@ -56,13 +56,17 @@
   document.addEventListener("tracker:error", function (evt) {
     showError(evt.detail && evt.detail.message ? evt.detail.message : "The request failed.");
   });
-  /* After an in-place swap the focused element is gone: move focus to the first field with an error,
-     or to the heading of what replaced it, so keyboard and screen-reader users keep their place. */
+  /* After an in-place swap the focused element is gone: move focus to a conflict's explanation, else the
+     first field with an error, else the heading of what replaced it, so keyboard and screen-reader users
+     keep their place. */
   var FOCUS_AFTER_SWAP = ["issue-main", "comment-form", "bulk-form", "label-table"];
+  var FOCUS_PREFERENCE = [".conflict-intro", '[aria-invalid="true"]', ".bulk-message", "h1", "h2"];
   document.addEventListener("htmx:afterSettle", function (evt) {
     var elt = evt.detail.elt;
     if (!elt || FOCUS_AFTER_SWAP.indexOf(elt.id) === -1) return;
-    var target = elt.querySelector('[aria-invalid="true"], .bulk-message, .conflict-intro, h1, h2');
+    // In this order of preference (one querySelector with a list would take the first in page order).
+    var target = null;
+    FOCUS_PREFERENCE.some(function (selector) { target = elt.querySelector(selector); return target; });
     if (!target) return;
     if (!target.matches("input, select, textarea")) target.setAttribute("tabindex", "-1");
     target.focus();

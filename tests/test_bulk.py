@@ -298,6 +298,31 @@ def test_select_all_matching_filter(app, client, login_as, make_issue):
     assert states([high.id]) == [("open", "high", None, 1)]
 
 
+@pytest.mark.parametrize(
+    ("bad_filter", "message"),
+    [("status=bogus", "bogus"), ("priority=low&label=no-such-label", "There is no label named"), ("assignee=abc", "abc")],
+)
+def test_all_matching_with_a_bad_filter_changes_nothing(client, login_as, make_issue, snapshot, bad_filter, message):
+    login_as("member")
+    for n in range(3):
+        make_issue(title=f"I{n}", priority="low")
+    before = snapshot()
+    data = {"all_matching": "1", "filter": bad_filter, "priority": "high"}
+    response = client.post("/issues/bulk", data=data)
+    assert response.status_code == 422 and message in text(response)
+    bar = client.post("/issues/bulk", data=data, headers={"HX-Request": "true", "HX-Target": "bulk-form"})
+    assert bar.status_code == 422 and "The filter is not valid, so no issue was changed." in text(bar)
+    assert snapshot() == before
+
+
+def test_summary_says_why_issues_stayed_as_they_were(make_user, make_issue):
+    me = make_user()
+    bug = labels.create_label(db.session, me, "bug", "red")
+    issues = [make_issue() for _ in range(2)]
+    result = bulk.apply_bulk(db.session, me, [i.id for i in issues], None, bulk.BulkChange(remove_label=bug))
+    assert result.summary == "Updated 0 issues: label −bug. 2 did not carry the label and stayed as they were."
+
+
 def test_viewer_post_is_403(client, login_as, make_issue, snapshot):
     issue = make_issue()
     login_as("viewer")

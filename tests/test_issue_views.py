@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.models import Issue, IssueEvent, IssueLabel
+from tracker.models import Issue, IssueEvent, IssueLabel, Label
 
 HX = {"HX-Request": "true"}
 
@@ -449,6 +449,49 @@ def test_conflict_keep_mine(client, login_as, make_issue, make_user):
     assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).title == "My title"
+
+
+def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, login_as, make_issue, make_user, snapshot):
+    from tracker.labels import service as labels_service
+
+    me = login_as("member")
+    gone = labels_service.create_label(db.session, me, "gone", "blue")
+    issue = make_issue(title="Original", description="Old body", priority="low")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, priority="high")
+    db.session.delete(db.session.get(Label, gone.id))
+    db.session.commit()
+    before = snapshot()
+    data = {**started, "title": "", "description": "Every word I typed", "priority": "critical", "labels": [str(gone.id)],
+            "version": "2", "base_version": "1", "conflict": "priority"}
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    html = text(response)
+    assert response.status_code == 422
+    assert "changed while you were editing" in html and "Choose which priority to keep." in html
+    assert "Title is required." in html and "it may have been deleted" in html
+    assert "Every word I typed" in html
+    assert snapshot() == before
+
+
+def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(client, login_as, make_issue, make_user, snapshot):
+    login_as("member")
+    issue = make_issue(title="Original", status="open")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, status="closed")
+    response = client.post(f"/issues/{issue.id}/edit", data={**started, "status": "in_progress"})
+    html = text(response)
+    assert response.status_code == 409
+    assert "An issue cannot move from Closed to In progress" in html
+    assert '<option selected value="in_progress">In progress (not allowed from Closed)</option>' in html
+    assert "Closed" in html and "In progress" in html
+    before = snapshot()
+    data = {**started, "status": "in_progress", "version": "2", "base_version": "1", "conflict": "status", "choose_status": "mine"}
+    kept = client.post(f"/issues/{issue.id}/edit", data=data)
+    assert kept.status_code == 422
+    assert '<option selected value="in_progress">' in text(kept), "the form still shows the status the user kept"
+    assert snapshot() == before
+    db.session.expire_all()
+    assert db.session.get(Issue, issue.id).status == "closed"
 
 
 def test_merged_form_goes_stale_again(client, login_as, make_issue, make_user):

@@ -187,3 +187,18 @@ def test_inline_rename_updates_the_tab_title(browsing, live_server, make_user, m
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".issue-title")).to_have_text("Printer fire is out")
     expect(page).to_have_title(f"#{issue.id} Printer fire is out · Tracker")
+
+
+def test_invalid_save_moves_focus_to_the_field_in_error(browsing, live_server, make_user, make_issue):
+    """After an htmx save refused for an empty title, the keyboard focus is on the title field, not the heading."""
+    editor = make_user("member", name="Grace")
+    issue = make_issue("Printer on fire")
+    page = browsing.page(editor)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    open_inline_editor(page, issue.id)
+    page.get_by_label("Title").fill("")
+    with page.expect_response(lambda r: r.request.method == "POST") as saved:
+        page.get_by_role("button", name="Save").click()
+    assert saved.value.status == 422
+    expect(page.get_by_label("Title")).to_be_focused()
+    assert stored_issue(issue.id).title == "Printer on fire"

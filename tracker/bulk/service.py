@@ -374,5 +374,11 @@ def summarise(result: BulkResult) -> str:
         text = f"Updated {noun}: {', '.join(parts)}."
     if result.unchanged_ids:
         same = len(result.unchanged_ids)
-        text += f" {same} already had {'this' if same == 1 else 'these'} value{'s' if len(parts) > 1 else ''} and stayed as {'it was' if same == 1 else 'they were'}."
+        if parts == [f"label −{getattr(change.remove_label, 'name', '')}"]:
+            reason = "did not carry the label"
+        elif parts == [f"label +{getattr(change.add_label, 'name', '')}"]:
+            reason = "already carried the label"
+        else:
+            reason = f"already had {'this value' if len(parts) == 1 else 'these values'}"
+        text += f" {same} {reason} and stayed as {'it was' if same == 1 else 'they were'}."
     return text

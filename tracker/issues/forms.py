@@ -28,13 +28,20 @@ class IssueForm(FlaskForm):
         current_status: str | None,
         current_assignee_id: int | None,
         labels: Iterable[Label] = (),
+        keep_status: str | None = None,
     ) -> None:
-        """Offer the statuses the workflow allows from `current_status`, and active users (plus the current one)."""
-        if current_status is None:
-            statuses = list(STATUSES)
-        else:
-            statuses = [s for s in STATUSES if s == current_status or s in TRANSITIONS[current_status]]
-        self.status.choices = [SelectChoice(s, STATUS_LABELS[s]) for s in statuses]
+        """Offer the statuses the workflow allows from `current_status`, and active users (plus the current one).
+
+        `keep_status`, the status the user chose, stays on offer even where the workflow does not allow it from
+        `current_status` (someone moved the issue meanwhile), marked so, rather than the form silently showing
+        another status; saving it then says why it is refused.
+        """
+        allowed = set(STATUSES) if current_status is None else {current_status, *TRANSITIONS[current_status]}
+        self.status.choices = [
+            SelectChoice(s, STATUS_LABELS[s] if s in allowed else f"{STATUS_LABELS[s]} (not allowed from {STATUS_LABELS[current_status]})")
+            for s in STATUSES
+            if s in allowed or s == keep_status
+        ]
         self.priority.choices = [SelectChoice(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
         self.assignee_id.choices = [SelectChoice("", "Unassigned")] + [
             SelectChoice(str(u.id), u.name if u.active else f"{u.name} (deactivated)")

@@ -60,6 +60,17 @@ def parse_assignee_id(raw: Any) -> int | None:
 
 def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None = None) -> dict[str, Any]:
     """Validate and normalise the editable fields present in `raw`; raise InvalidInput listing every problem."""
+    cleaned, errors = clean_fields_keeping(session, raw, current)
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def clean_fields_keeping(
+    session: Session, raw: Mapping[str, Any], current: Issue | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """clean_fields without raising: the normalised fields, each kept as typed even when invalid (so a conflict
+    view can show it), and the problems by field. Of the labels, those that still exist are kept."""
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     if "title" in raw:
@@ -108,9 +119,9 @@ def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None
             cleaned["labels"] = labels_service.resolve_ids(session, values or [])
         except InvalidInput as exc:
             errors.update(exc.errors)
-    if errors:
-        raise InvalidInput(errors)
-    return cleaned
+            ids = (whole_number(str(v).strip()) for v in values or [])
+            cleaned["labels"] = sorted(labels_service.by_ids(session, [i for i in ids if i is not None]))
+    return cleaned, errors
 
 
 def check_transition(old: str, new: str) -> None:

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render
 from ..labels import service as labels_service
-from ..models import EDITABLE_FIELDS
+from ..models import EDITABLE_FIELDS, STATUSES
 from ..numbers import whole_number
 from . import bp, queries, service
 from .forms import IssueForm
@@ -57,7 +57,7 @@ def bulk():
     """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
     if not current_user.can_edit:
         abort(403, "Viewers cannot change issues.")
-    view, _errors, labels = queries.load_filter(
+    view, filter_errors, labels = queries.load_filter(
         db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
     )
     view.page = whole_number(request.form.get("page", ""), queries.MAX_PAGE) or 1
@@ -66,6 +66,9 @@ def bulk():
     try:
         change = bulk_service.parse_change(db.session, request.form)
         if request.form.get("all_matching") == "1":
+            if filter_errors:
+                # A filter with a bad value would match more issues than the list showed: change none.
+                raise InvalidInput(filter_errors, "The filter is not valid, so no issue was changed.")
             ids, versions = bulk_service.matching_ids(db.session, view), None
         else:
             ids = bulk_service.parse_ids(selected)
@@ -73,7 +76,7 @@ def bulk():
         result = bulk_service.apply_bulk(db.session, current_user, ids, versions, change)
     except InvalidInput as exc:
         report.message, report.errors = exc.message, exc.errors
-        return _bulk_failed(view, labels, report, 422, selected)
+        return _bulk_failed(view, labels, report, 422, selected, filter_errors)
     except bulk_service.BulkRejected as exc:
         report.message, report.blockers = exc.message, exc.blockers
         return _bulk_failed(view, labels, report, exc.status, selected)
@@ -110,12 +113,13 @@ class BulkReport:
     form: dict = field(default_factory=dict)
 
 
-def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[str]):
-    """The bar with the report (htmx) or the whole list with the selection kept (no JavaScript)."""
+def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[str], filter_errors: dict | None = None):
+    """The bar with the report (htmx) or the whole list with the selection kept and the filter's own errors
+    (no JavaScript)."""
     selected_ids = {n for n in map(whole_number, selected) if n is not None}
     if block_for(["bulk_form"]):
         return _bulk_bar(view, labels, report, status, [])
-    return _list_page(view, {}, labels, status=status, bulk=report, selected_ids=selected_ids)
+    return _list_page(view, filter_errors or {}, labels, status=status, bulk=report, selected_ids=selected_ids)
 
 
 def _per_page() -> int:
@@ -131,8 +135,8 @@ def _submitted() -> dict:
     return values
 
 
-def _choices(form: IssueForm, status: str | None, assignee_id: int | None) -> None:
-    form.set_choices(queries.people(db.session), status, assignee_id, labels_service.all_labels(db.session))
+def _choices(form: IssueForm, status: str | None, assignee_id: int | None, keep_status: str | None = None) -> None:
+    form.set_choices(queries.people(db.session), status, assignee_id, labels_service.all_labels(db.session), keep_status)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -212,7 +216,7 @@ def edit(issue_id: int):
         )
     except InvalidInput as exc:
         form = IssueForm()
-        _choices(form, issue.status, issue.assignee_id)
+        _choices(form, issue.status, issue.assignee_id, keep_status=form.status.data)
         apply_errors(form, exc.errors)
         return render("issues/edit.html", block=block, form=form, issue=issue, status=422)
     except StaleVersion as exc:
@@ -228,7 +232,9 @@ def edit(issue_id: int):
 def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | None, choices: dict, unchosen: list):
     """Render the conflict view: the three-way merge against what others saved since `base_version`."""
     expected = service.parse_version(base_version)
-    mine = service.clean_fields(db.session, submitted)
+    # What the user typed is shown even where it is invalid (an emptied title, a label deleted meanwhile); the
+    # problems are marked on the merged form, so nothing typed is lost.
+    mine, errors = service.clean_fields_keeping(db.session, submitted)
     conflict = service.build_conflict(db.session, issue_id, expected, mine)
     merged = conflict.merged_values
     form = IssueForm(
@@ -240,7 +246,13 @@ def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | No
             "version": conflict.issue.version,
         },
     )
-    _choices(form, conflict.issue.status, conflict.issue.assignee_id)
+    _choices(form, conflict.issue.status, conflict.issue.assignee_id, keep_status=merged["status"])
+    if "status" not in errors and merged["status"] in STATUSES:
+        try:
+            service.check_transition(conflict.issue.status, merged["status"])
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    apply_errors(form, errors)
     ids = [v for f in conflict.fields if f.name == "assignee_id" for v in (f.base, f.theirs, f.mine)]
     label_ids = {i for f in conflict.fields if f.name == "labels" for v in (f.base, f.theirs, f.mine) for i in v}
     return render(
