@@ -127,6 +127,7 @@ def test_account_page_creates_shows_once_lists_and_revokes(client, login_as):
     response = client.post("/account/tokens", data={"name": "CI job"})
     html = response.get_data(as_text=True)
     assert response.status_code == 201 and "shown only this once" in html
+    assert response.headers["Cache-Control"] == "no-store"
     secret = re.search(r'value="(trk_[^"]+)"', html).group(1)
     assert client.get("/api/users", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     listing = client.get("/account").get_data(as_text=True)

@@ -102,6 +102,15 @@ def test_search_matches_every_word_in_title_or_description(client, login_as, mak
     assert "<script>" not in response.get_data(as_text=True)
 
 
+def test_search_ignores_case_beyond_ascii(client, login_as, make_issue):
+    login_as("viewer")
+    umlaut = make_issue(title="Login fails with Ärger", description="")
+    accent = make_issue(title="Résumé upload", description="ÉCOLE")
+    assert ids_in(text(client.get("/issues?q=ärger"))) == [umlaut.id]
+    assert ids_in(text(client.get("/issues?q=RÉSUMÉ"))) == [accent.id]
+    assert ids_in(text(client.get("/issues?q=école"))) == [accent.id]
+
+
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [
@@ -438,6 +447,22 @@ def test_resolving_a_conflict_saves_both_sides(client, login_as, make_issue, mak
     db.session.expire_all()
     saved = db.session.get(Issue, issue.id)
     assert (saved.title, saved.description, saved.priority, saved.version) == ("Their title", "My body", "high", 3)
+
+
+def test_conflict_names_who_saved_not_who_commented(client, login_as, make_issue, make_user):
+    from tracker.comments import service as comments
+
+    login_as("member")
+    issue = make_issue(title="Original")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, title="Their title")
+    commenter = make_user("member", name="Max Commenter")
+    comments.add_comment(db.session, commenter, issue.id, "Just a remark.")
+    response = client.post(f"/issues/{issue.id}/edit", data={**started, "description": "Mine"})
+    html = text(response)
+    assert response.status_code == 409
+    intro = html.split('class="conflict-intro"')[1].split("</div>")[0]
+    assert "Ada</strong> saved version 2" in intro and "Max Commenter" not in intro
 
 
 def test_conflict_keep_mine(client, login_as, make_issue, make_user):

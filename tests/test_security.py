@@ -137,9 +137,11 @@ def test_nul_characters_are_refused_with_400(client, login_as, method, url, data
 
 
 @pytest.mark.parametrize(
-    "url", ["/issues/99999999999999999999", "/issues/2147483648/edit", "/issues/99999999999999999999/timeline"]
+    "url", ["/issues/99999999999999999999", "/issues/2147483648/edit", "/issues/99999999999999999999/timeline",
+            "/issues/%EF%BC%91"]
 )
-def test_ids_beyond_the_database_range_are_404(client, login_as, url):
-    """An id no INTEGER column can hold is no such page: 404, not a database error."""
+def test_ids_beyond_the_database_range_are_404(client, login_as, make_issue, url):
+    """An id no INTEGER column can hold, or not in ASCII digits (a full-width １), is no such page: 404."""
     login_as("member")
+    make_issue()
     assert client.get(url).status_code == 404

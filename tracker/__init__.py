@@ -116,6 +116,11 @@ def _finish_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
 
 
+def _casefold(value: str | None) -> str | None:
+    """SQLite's casefold(text): Python's str.casefold, NULL stays NULL."""
+    return value.casefold() if isinstance(value, str) else value
+
+
 @sa.event.listens_for(sa.Engine, "connect")
 def _connection_settings(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys and let readers work while a writer commits. PostgreSQL: no JIT."""
@@ -125,6 +130,8 @@ def _connection_settings(dbapi_connection, connection_record):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's LIKE ignores case for ASCII letters only: search compares casefolded text ("Ärger", "STRASSE").
+        dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
     elif type(dbapi_connection).__module__.startswith("psycopg2"):
         # PostgreSQL's JIT compiles every execution of a costly plan anew: about 10 ms on each report query and
         # up to 300 ms on a connection's first, for queries that run in 30 to 70 ms. Committed, or the pool's

@@ -19,7 +19,10 @@ def whole_number(raw: Any, maximum: int = MAX_ID) -> int | None:
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in URLs, capped at MAX_ID: a longer number is simply no such page (404), never a database error."""
+    """`<int:…>` in URLs, capped at MAX_ID: a longer number is simply no such page (404), never a database error.
+    ASCII digits only: Werkzeug's \\d would also take '１' (full-width) as 1."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - Werkzeug's parameter name
         """Werkzeug's integer converter with `max` defaulting to MAX_ID."""

@@ -132,3 +132,12 @@ def test_printed_report_is_a_clean_pdf_with_the_figures(browsing, live_server, s
     assert re.search(r"Created 5 Resolved 3 Open now 2", text, re.IGNORECASE), text[:400]  # the summary cards
     for chrome in ("Sign out", "New issue", "Labels", "Download CSV", "Printable report", "Apply"):
         assert chrome not in text, chrome
+    # The ten oldest open issues: each creation date on one line, never "2026-08-" / "15".
+    oldest = page.locator("#report-oldest-title").locator("xpath=ancestor::section[1]").locator("td.date-cell")
+    assert oldest.count() == 2
+    for cell in oldest.all():
+        assert cell.evaluate("c => c.getClientRects().length === 1 && c.getBoundingClientRect().height < 30")
+    # Each section heading is on the same page as the start of its figure.
+    for number, page_text in enumerate(reader.pages):
+        lines = " ".join((page_text.extract_text() or "").split())
+        assert not lines.rstrip().endswith("Aging of open issues"), f"page {number + 1} ends with a lone heading"

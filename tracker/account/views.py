@@ -48,7 +48,9 @@ def create_token():
     except InvalidInput as exc:
         apply_errors(form, exc.errors)
         return _page(form, status=422)
-    return _page(TokenForm(formdata=None), status=201, new_token=token, secret=secret)
+    response = _page(TokenForm(formdata=None), status=201, new_token=token, secret=secret)
+    response.headers["Cache-Control"] = "no-store"  # the secret must not stay in a cache or the back-forward cache
+    return response
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

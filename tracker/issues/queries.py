@@ -217,14 +217,20 @@ ISSUE_DOCUMENTS = sa.table("issue_documents", sa.column("issue_id", sa.Integer),
 
 
 def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
-    """Every word must appear in the title or description: full-text on PostgreSQL, LIKE on SQLite."""
+    """Every word must appear in the title or description: full-text on PostgreSQL, LIKE on SQLite (on casefolded
+    text, a function the app registers on each SQLite connection, so "ärger" finds "Ärger")."""
     if dialect == "postgresql":
         return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words)))
     clauses = []
     for word in words:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = word.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-        clauses.append(sa.or_(Issue.title.like(pattern, escape="\\"), Issue.description.like(pattern, escape="\\")))
+        clauses.append(
+            sa.or_(
+                sa.func.casefold(Issue.title).like(pattern, escape="\\"),
+                sa.func.casefold(Issue.description).like(pattern, escape="\\"),
+            )
+        )
     return sa.and_(*clauses)
 
 

@@ -290,11 +290,12 @@ class Conflict:
 
 
 def values_at_version(session: Session, issue: Issue, version: int) -> tuple[dict[str, Any], list[IssueEvent]]:
-    """The issue's editable fields as they were at `version`, undoing later events; also those events."""
+    """The issue's editable fields as they were at `version`, undoing later events; also those events (not the
+    comments posted meanwhile: they carry the version they were posted at but change no field)."""
     later = list(
         session.execute(
             sa.select(IssueEvent)
-            .where(IssueEvent.issue_id == issue.id, IssueEvent.version > version)
+            .where(IssueEvent.issue_id == issue.id, IssueEvent.version > version, IssueEvent.kind != "comment")
             .options(joinedload(IssueEvent.actor))
             .order_by(IssueEvent.version.desc(), IssueEvent.id.desc())
         ).scalars()
