@@ -147,6 +147,10 @@ def test_pagination(app, client, login_as, make_issue):
     assert 'href="/issues?sort=id&page=3"' in page2 and 'href="/issues?sort=id"' in page2
     past = text(client.get("/issues?page=9"))
     assert "past the last issue" in past
+    filtered = text(client.get("/issues?q=Issue&sort=id&page=9"))
+    assert "Page 9 is past the last issue these filters match." in filtered
+    assert 'href="/issues?q=Issue&sort=id">Go to the first page' in filtered
+    assert "No issues match these filters" not in filtered
 
 
 @pytest.mark.parametrize("cap", [2, 10_000], ids=["over-the-count-cap", "under-the-count-cap"])
