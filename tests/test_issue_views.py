@@ -203,6 +203,8 @@ def test_history_restore_gets_the_full_page(client, login_as):
         ("priority=urgent", "Unknown priority 'urgent'"),
         ("assignee=bob", "Assignee must be a user id or 'none', not 'bob'."),
         ("sort=size", "Unknown sort 'size'"),
+        ("sort=--id", "Unknown sort '--id'"),
+        ("q=%F0%9F%90%9B+%25", "Nothing to search for in '🐛 %': search words need letters or digits."),
         ("page=0", "Page must be a whole number from 1 to 10,000."),
         ("page=abc", "Page must be a whole number from 1 to 10,000."),
         ("page=%C2%B2", "Page must be a whole number from 1 to 10,000."),

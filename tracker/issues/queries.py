@@ -130,6 +130,8 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         assignee = ""
     result.assignee = assignee
     result.q = _first(args, "q")[:200]
+    if result.q.strip() and not result.words():
+        errors["q"] = f"Nothing to search for in '{result.q[:40]}': search words need letters or digits."
     names: list[str] = []
     for raw in args.getlist("label"):
         name = " ".join(raw.split())
@@ -137,7 +139,7 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
             names.append(name)
     result.labels = names[:10]
     sort = _first(args, "sort") or DEFAULT_SORT
-    if sort.lstrip("-") not in SORTS:
+    if sort.removeprefix("-") not in SORTS:
         errors["sort"] = f"Unknown sort '{sort}'; use one of {', '.join(SORTS)} (with - for descending)."
         sort = DEFAULT_SORT
     result.sort = sort
