@@ -11,6 +11,20 @@ from .conftest import marker_survived, set_marker, stored_issue
 pytestmark = pytest.mark.browser
 
 
+def test_ticking_a_row_does_not_move_the_rows(browsing, live_server, make_user, make_issue):
+    """The bar docks at the bottom of the window: the next row stays under the pointer."""
+    member = make_user("member")
+    first, second = make_issue("First"), make_issue("Second")
+    page = browsing.page(member)
+    page.goto(live_server("/issues"))
+    before = page.get_by_label(f"Select #{first.id}", exact=True).bounding_box()
+    page.get_by_label(f"Select #{second.id}", exact=True).check()
+    expect(page.locator("#bulk-form")).to_be_visible()
+    assert page.get_by_label(f"Select #{first.id}", exact=True).bounding_box() == before
+    page.mouse.click(before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+    expect(page.get_by_label(f"Select #{first.id}", exact=True)).to_be_checked()
+
+
 def test_select_three_and_resolve_them_in_place(browsing, live_server, make_user, make_issue):
     member = make_user("member")
     chosen = [make_issue(f"Chosen {n}") for n in range(3)]
