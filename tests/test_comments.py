@@ -71,6 +71,14 @@ def test_markdown_features_and_issue_references():
     assert '<a href="https://e.com" rel="nofollow noopener noreferrer">site</a>' in html
 
 
+def test_markdown_images_are_links_the_page_policy_allows():
+    html = render_markdown('Look: ![the <b>crash</b> "screen"](https://example.com/a.png "Crash")')
+    assert "<img" not in html
+    assert ('<a href="https://example.com/a.png" title="Crash" class="image-link" rel="nofollow noopener noreferrer">'
+            "Image: the &lt;b&gt;crash&lt;/b&gt; \"screen\"</a>") in html
+    assert "<img" not in render_markdown('<img src="https://example.com/a.png">')
+
+
 def test_post_comment_without_js_redirects_to_it(client, login_as, make_issue):
     me = login_as("member")
     issue = make_issue()

@@ -12,13 +12,14 @@ from functools import lru_cache
 import nh3
 from markupsafe import Markup
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_inline import StateInline
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "a", "img", "table", "thead", "tbody", "tr", "th", "td",
+    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 _ISSUE_REF = re.compile(r"#(\d{1,9})\b")
 
@@ -46,11 +47,23 @@ def _issue_reference(issue_url: str):
     return rule
 
 
+def _image_as_link(self, tokens, idx, options, env) -> str:
+    """`![alt](url)` as a link to the image ("Image: alt"), not an <img>: the page's Content-Security-Policy
+    loads images from Tracker only (a picture from elsewhere would show broken, and would tell that site who
+    read the issue)."""
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env).strip() or "image"
+    title = token.attrGet("title")
+    title_attr = f' title="{escapeHtml(str(title))}"' if title else ""
+    return f'<a href="{escapeHtml(str(token.attrGet("src") or ""))}"{title_attr} class="image-link">Image: {escapeHtml(alt)}</a>'
+
+
 def make_renderer(issue_url: str = "/issues/{}") -> MarkdownIt:
-    """A CommonMark renderer with raw HTML disabled, hard line breaks and issue references."""
+    """A CommonMark renderer with raw HTML disabled, hard line breaks, issue references, images as links."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True})
     md.enable("table").enable("strikethrough")
     md.inline.ruler.before("link", "issue_reference", _issue_reference(issue_url))
+    md.add_render_rule("image", _image_as_link)
     return md
 
 
