@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.issues import service as issues
-from tracker.models import ImportRun, Issue, utcnow
+from tracker.labels import service as labels
+from tracker.models import ImportRun, Issue, Label, utcnow
 
 from .test_api import assert_error, assert_parameter_error
 
@@ -65,6 +66,14 @@ def test_import_valid_file(client, token_for):
     [
         (b"title\nA\n", {"policy": "sometimes"}, 422, "invalid", "policy", "Policy 'sometimes' is not one of"),
         (b"title,description\n", {}, 422, "bad_file", None, "header row but no rows"),
+        (b'title,description\nfoo,"never closed\nbar,baz\n', {}, 422, "bad_file", None,
+         "line 2: a quoted value is never closed (the file ends inside it)."),
+        (b'title,description\nA,x\nfoo,"never closed\nbar,baz\n', {"dry_run": "true"}, 422, "bad_file", None,
+         "line 3: a quoted value is never closed (the file ends inside it)."),
+        (b'title,description\nA,x\nfoo,"never closed\nbar,baz\n', {"policy": "skip_invalid"}, 422, "bad_file", None,
+         "line 3: a quoted value is never closed (the file ends inside it)."),
+        (b'title,description\nA,x\nB,"' + b"x" * 140_000 + b'"\n', {"policy": "skip_invalid"}, 422, "bad_file", None,
+         "line 3: a value is longer than 131,072 characters (or a quote is never closed)."),
         (None, {}, 422, "invalid", "file", "Missing data for required field."),
     ],
 )
@@ -77,6 +86,20 @@ def test_import_errors(client, token_for, content, form, status, code, field, me
     body = assert_error(response, status, code)
     assert message in (body["details"][field] if field else body["message"])
     assert issue_titles() == []
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+
+
+def test_label_sets_with_names_too_long_in_lower_case(client, token_for, make_user):
+    """The API names labels; a name whose lower case is too long for the key is simply no label (422), and one
+    that just fits is found regardless of case."""
+    headers = token_for()
+    labels.create_label(db.session, make_user(), "İ" * 25, "blue")
+    too_long = client.post("/api/issues", json={"title": "x", "labels": ["İ" * 30]}, headers=headers)
+    assert_error(too_long, 422, "invalid", "labels", f"There is no label named '{'İ' * 30}'.")
+    assert issue_titles() == []
+    created = client.post("/api/issues", json={"title": "y", "labels": ["i̇" * 25]}, headers=headers)
+    assert created.status_code == 201 and created.get_json()["labels"] == ["İ" * 25]
+    assert issue_titles() == ["y"]
 
 
 def test_import_file_sent_as_a_plain_field_is_422(client, token_for):

@@ -11,6 +11,7 @@ from tracker.imports import parse
 from tracker.imports.export import csv_text, export_cells
 from tracker.imports.parse import FileProblem
 from tracker.imports.validate import Directory, Person, RowChecker
+from tracker.labels.service import name_length_problem
 from tracker.models import PRIORITIES, STATUSES
 
 NOW = datetime(2026, 6, 1, 12, 0, 0)
@@ -111,6 +112,45 @@ def test_quoted_fields_with_newlines_quotes_and_delimiters_keep_line_numbers():
     ]
 
 
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (b'title,description\nfoo,"never closed\nbar,baz\n', 2),
+        (b'title,description\nA,x\r\nfoo,"never closed', 3),
+        (b'title,description\nA,"ok"\n\nB,"closed ""inside"" only\n', 4),
+        (b'title\nA\n"', 3),
+        (b'title,"description\nA,x\n', 1),
+        ('title;description\nA;"x\n'.encode("utf-16"), 2),
+        (b'sep=;\ntitle;description\nA;"x\n', 3),
+    ],
+)
+def test_a_quote_never_closed_is_a_file_problem_not_a_swallowed_file(content, line):
+    with pytest.raises(FileProblem) as caught:
+        read(content)
+    assert caught.value.message == f"line {line}: a quoted value is never closed (the file ends inside it)."
+
+
+@pytest.mark.parametrize(
+    ("content", "records"),
+    [
+        (b"title,description\nA,x", [(2, ["A", "x"])]),
+        (b'title,description\nA,"x"', [(2, ["A", "x"])]),
+        (b'title,description\nA,"x\ny"\r\n\r\n\r\n', [(2, ["A", "x\ny"])]),
+        (b'title,description\nA,""\n', [(2, ["A", ""])]),
+        (b'title,description\nA,x"y\n', [(2, ["A", 'x"y'])]),
+    ],
+)
+def test_files_that_end_cleanly_keep_every_record(content, records):
+    assert read(content)[1] == records
+
+
+def test_a_value_over_the_limit_names_both_possible_causes():
+    content = b"title,description\n" + b"A,x\n" * 3 + b'B,"' + b"x" * 140_000 + b'"\nC,y\n'
+    with pytest.raises(FileProblem) as caught:
+        read(content)
+    assert caught.value.message == "line 5: a value is longer than 131,072 characters (or a quote is never closed)."
+
+
 def test_leading_blank_lines_and_header_spaces():
     table, records = read(b"\n\n  Title , Assignee Email ,,\nA,a@example.com\n")
     assert table.header == ["Title", "Assignee Email"] and table.header_line == 3
@@ -193,6 +233,7 @@ def test_empty_status_and_priority_take_the_defaults():
         ("title,assignee\nA,Nobody Here\n", "no active user with email, id or name 'Nobody Here'"),
         ("title,assignee\nA,old@example.com\n", "Old Timer (old@example.com) is deactivated and cannot be assigned"),
         ("title,labels\nA,ok;" + "l" * 51 + "\n", "is 51 characters long; at most 50 are allowed"),
+        ("title,labels\nA," + "İ" * 30 + "\n", "is 60 characters long in lower case, as names are compared"),
         ("title,created_at\nA,yesterday\n", "created_at 'yesterday' is not a date and time like 2026-01-31T14:05:00Z"),
         ("title,created_at\nA,2030-01-01\n", "created_at '2030-01-01' is in the future"),
         ("title,created_at,resolved_at,status\nA,2025-01-02,2025-01-01,closed\n", "resolved_at (2025-01-01 00:00) is before the issue was created"),
@@ -225,8 +266,9 @@ def test_assignee_by_id_and_unique_name_and_mapping():
     mapping = parse.default_mapping(["title", "assignee"])
     mapping.assignees = {"someone else": "2", "ghost": "none"}
     checker = RowChecker(["title", "assignee"], mapping, DIRECTORY, NOW)
-    assert checker.check(2, ["C", "Someone Else"]).values["assignee_id"] == 2
-    assert checker.check(3, ["D", "Ghost"]).values["assignee_id"] is None
+    mapped, ghost = checker.check(2, ["C", "Someone Else"]), checker.check(3, ["D", "Ghost"])
+    assert (mapped.values["assignee_id"], ghost.values["assignee_id"]) == (2, None)
+    assert (mapped.unmatched_assignee, ghost.unmatched_assignee) == ("Someone Else", "Ghost"), "mapped: still offered"
 
 
 def test_other_trackers_words_and_dates():
@@ -254,6 +296,16 @@ def test_done_issues_without_a_resolution_time_keep_it_unknown():
 def test_a_resolved_issue_without_a_creation_time_is_created_when_it_was_resolved():
     [row] = check("title,status,resolved_at\nA,resolved,2025-03-04T05:06:07Z\n")
     assert row.values["created_at"] == row.values["resolved_at"] == datetime(2025, 3, 4, 5, 6, 7)
+
+
+def test_unmapped_words_stay_unmapped_over_the_defaults():
+    mapping = parse.default_mapping(["Summary", "Priority"])
+    mapping.priority_words = {"highest": "", "normal": "medium"}
+    checker = RowChecker(["Summary", "Priority"], mapping, DIRECTORY, NOW)
+    highest, normal = checker.check(2, ["A", "Highest"]), checker.check(3, ["B", "Normal"])
+    assert highest.error == "priority 'Highest' is not one of low, medium, high, critical"
+    assert normal.values["priority"] == "medium"
+    assert parse.Mapping.from_settings(mapping.to_settings(), ["Summary", "Priority"]).words("priority")["highest"] == ""
 
 
 @pytest.mark.parametrize("cell", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=x", "''+y", "plain", "'quoted"])
@@ -313,7 +365,7 @@ DESCRIPTIONS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_cha
 LABEL_NAMES = (
     st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00;|"), min_size=1, max_size=30)
     .map(lambda text: " ".join(text.split()))
-    .filter(bool)
+    .filter(lambda name: name and not name_length_problem(name))
 )
 TIMES = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2026, 1, 1))
 ISSUES = st.fixed_dictionaries(

@@ -3,7 +3,10 @@
 import csv
 import html as htmllib
 import io
+import logging
 import re
+import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -12,7 +15,7 @@ import sqlalchemy as sa
 from tracker.extensions import db
 from tracker.imports import service
 from tracker.imports.parse import FileProblem
-from tracker.models import ImportChunk, ImportedRange, ImportReject, ImportRun, Issue, IssueEvent, IssueLabel, Label
+from tracker.models import ImportChunk, ImportedRange, ImportReject, ImportRun, Issue, IssueEvent, IssueLabel, Label, User
 
 GOOD = (
     "title,description,status,priority,assignee,labels,created_at\r\n"
@@ -154,9 +157,80 @@ def test_a_file_that_breaks_off_midway_writes_nothing(client, login_as, snapshot
     content = "title,description\n" + "".join(f"Issue {n},x\n" for n in range(3000)) + 'Bad,"' + "x" * 140_000 + "\n"
     response = upload(client, content, policy="skip_invalid")
     assert response.status_code == 422
-    assert "line 3002: a value is longer than 131,072 characters; is a quote left open?" in text(response)
+    body = text(response)
+    assert "issues.csv: line 3002: a value is longer than 131,072 characters (or a quote is never closed)." in body
+    assert 'id="import-form"' in body, "the upload form is right there for the fixed file"
     assert snapshot() == before
     assert db.session.execute(sa.select(ImportRun.state)).scalars().all() == ["staged"]
+
+
+def nothing_imported(run_id: int) -> None:
+    """No issue, label, rejected row or imported range was written, and the file is still staged."""
+    db.session.rollback()
+    for model in (Issue, Label, IssueLabel, ImportReject, ImportedRange):
+        assert db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar() == 0, model.__name__
+    assert db.session.get(ImportRun, run_id).state == "staged"
+
+
+def assert_unreadable_page(response, message):
+    """The check page of a file that cannot be read to the end: 422, the file's name and problem, a way back."""
+    body = text(response)
+    assert response.status_code == 422
+    assert f"issues.csv cannot be imported: {message}" in body
+    assert re.search(r'<h1>Check: issues.csv</h1>', body)
+    assert re.search(r'<a class="button primary" href="/import">Upload a fixed file</a>', body)
+    assert "Import 0 issues" not in body and 'name="column"' not in body, "no mapping or import form for such a file"
+
+
+LONG_CELL = "line 5002: a value is longer than 131,072 characters (or a quote is never closed)."
+
+
+def test_a_very_long_cell_is_explained_with_the_import_around_it(client, login_as, snapshot):
+    """A cell past the parser's limit after 5,000 good rows: the check, the import, the re-check and the invalid
+    rows download all answer 422 on the check page with the file's problem; nothing is written."""
+    login_as("member")
+    content = "title,description\n" + "".join(f"Issue {n},x\n" for n in range(5000)) + 'Long,"' + "x" * 140_000 + '"\n'
+    run_id = run_id_of(upload(client, content, dry_run="1"))
+    before = snapshot()
+    assert_unreadable_page(client.get(f"/imports/{run_id}/check"), LONG_CELL)
+    assert_unreadable_page(client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"}), LONG_CELL)
+    assert client.post(f"/imports/{run_id}/check", data={"column": ["title", "description"]}).status_code == 303
+    assert_unreadable_page(client.get(f"/imports/{run_id}/check"), LONG_CELL)
+    download = client.get(f"/imports/{run_id}/rejected.csv")
+    assert download.mimetype == "text/html", "refused before any CSV is streamed"
+    assert_unreadable_page(download, LONG_CELL)
+    assert snapshot() == before
+    nothing_imported(run_id)
+
+
+UNCLOSED = "a quoted value is never closed (the file ends inside it)."
+
+
+@pytest.mark.parametrize("form", [{"dry_run": "1"}, {"policy": "skip_invalid"}])
+def test_a_quote_never_closed_in_the_first_row_is_refused_at_upload(client, login_as, snapshot, form):
+    login_as("member")
+    before = snapshot()
+    response = upload(client, 'title,description\nfoo,"never closed\nbar,baz\n', **form)
+    assert response.status_code == 422
+    assert f"issues.csv: line 2: {UNCLOSED}" in text(response)
+    assert snapshot() == before
+    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+
+
+def test_a_quote_never_closed_further_down_is_a_file_problem_everywhere(client, login_as, snapshot):
+    """The open quote used to swallow the rest of the file into one valid row; now the check, the import and the
+    one-request import all name it and write nothing."""
+    login_as("member")
+    content = 'title,description\nfine,ok\nfoo,"never closed\nbar,baz\n'
+    before = snapshot()
+    at_once = upload(client, content, policy="skip_invalid")
+    assert at_once.status_code == 422 and f"issues.csv: line 3: {UNCLOSED}" in text(at_once)
+    nothing_imported(run_id := db.session.execute(sa.select(ImportRun.id)).scalar_one())
+    assert_unreadable_page(client.get(f"/imports/{run_id}/check"), f"line 3: {UNCLOSED}")
+    assert_unreadable_page(client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"}), f"line 3: {UNCLOSED}")
+    assert_unreadable_page(client.get(f"/imports/{run_id}/rejected.csv"), f"line 3: {UNCLOSED}")
+    assert snapshot() == before
+    nothing_imported(run_id)
 
 
 def test_one_request_all_or_nothing_refused(client, login_as, snapshot):
@@ -347,6 +421,66 @@ def test_jira_export_is_recognised_and_words_are_adjustable(client, login_as, ma
     assert names == ["backend", "bug"]
 
 
+def selected(body: str, select_id: str) -> str:
+    """The value of the selected option of a select on the page ('' when none is selected)."""
+    select = re.search(rf'<select id="{select_id}"[^>]*>(.*?)</select>', body, re.S).group(1)
+    chosen = re.search(r'<option value="([^"]*)" selected>', select)
+    return chosen.group(1) if chosen else ""
+
+
+def test_word_mappings_can_be_undone_defaults_included(client, login_as):
+    """'Not mapped' really unmaps a word, also one the format maps by default (Jira's Highest), and stays so."""
+    login_as("member")
+    content = "Summary,Priority\nCrash,Highest\nSlow,Normal\n"
+    run_id = run_id_of(upload(client, content, dry_run="1"))
+    words = {"priority_word": ["Highest", "Normal"]}
+
+    def recheck(*values):
+        assert client.post(f"/imports/{run_id}/check", data={**words, "priority_value": list(values)}).status_code == 303
+        return text(client.get(f"/imports/{run_id}/check"))
+
+    body = recheck("critical", "medium")
+    assert re.search(r'id="rows-valid">2<', body)
+    assert (selected(body, "priority-word-0"), selected(body, "priority-word-1")) == ("critical", "medium")
+    body = recheck("", "")
+    assert re.search(r'id="rows-valid">0<', body)
+    assert "priority 'Highest' is not one of low, medium, high, critical" in body
+    assert "priority 'Normal' is not one of low, medium, high, critical" in body
+    assert (selected(body, "priority-word-0"), selected(body, "priority-word-1")) == ("", "")
+    body = text(client.get(f"/imports/{run_id}/check"))  # kept on the run
+    assert re.search(r'id="rows-valid">0<', body)
+    db.session.rollback()
+    assert db.session.get(ImportRun, run_id).settings["priority_words"] == {"highest": "", "normal": ""}
+    form = {**words, "priority_value": ["", "medium"], "policy": "all_or_nothing"}
+    refused = client.post(f"/imports/{run_id}/import", data=form)
+    assert refused.status_code == 422 and "line 2: priority 'Highest' is not one of" in text(refused)
+    assert issue_rows() == []
+
+
+def test_mapped_assignees_stay_listed_once_whatever_their_case(client, login_as, make_user):
+    login_as("member")
+    sam = make_user(name="Samuel", email="samuel@example.com")
+    content = "title,assignee\nA,Sam Smith\nB,sam smith\nC,SAM  SMITH\nD,Nobody\n"
+    run_id = run_id_of(upload(client, content, dry_run="1"))
+    body = text(client.get(f"/imports/{run_id}/check"))
+    listed = re.findall(r'<input type="hidden" name="assignee_value" value="([^"]*)">', body)
+    assert listed == ["Sam Smith", "Nobody"], "one row per value, whatever its case"
+    assert re.search(r'<label for="assignee-0">Sam Smith</label>.*?<td class="n">3</td>', body, re.S)
+    form = {"assignee_value": listed, "assignee_choice": [str(sam.id), ""]}
+    assert client.post(f"/imports/{run_id}/check", data=form).status_code == 303
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert re.search(r'id="rows-valid">3<', body)
+    assert re.findall(r'<input type="hidden" name="assignee_value" value="([^"]*)">', body) == ["Sam Smith", "Nobody"]
+    assert (selected(body, "assignee-0"), selected(body, "assignee-1")) == (str(sam.id), "")
+    form = {"assignee_value": listed, "assignee_choice": ["none", "none"]}
+    assert client.post(f"/imports/{run_id}/check", data=form).status_code == 303
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert re.search(r'id="rows-valid">4<', body)
+    assert (selected(body, "assignee-0"), selected(body, "assignee-1")) == ("none", "none"), "still there to change"
+    assert client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"}).status_code == 303
+    assert [row[3] for row in issue_rows()] == [None, None, None, None]
+
+
 def test_unmatched_assignee_mapped_to_unassigned(client, login_as):
     login_as("member")
     run_id = run_id_of(upload(client, "title,assignee\nA,nobody@example.com\n", dry_run="1"))
@@ -488,15 +622,109 @@ def test_import_in_several_batches_keeps_every_row(app, make_user, monkeypatch):
     assert (run.created_count, run.rejected_count, run.rows_read) == (45, 5, 50)
 
 
-def test_a_database_error_while_writing_is_import_failed_and_writes_nothing(app, make_user, monkeypatch):
+def test_a_database_error_while_writing_is_import_failed_and_writes_nothing(app, make_user, monkeypatch, caplog):
     me = make_user()
     run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title\nA\nB\n"))
     good = service._Writer.fields
     monkeypatch.setattr(service._Writer, "fields", lambda self, row: ("x", *good(self, row)[1:2], "bogus", *good(self, row)[3:]))
-    with pytest.raises(service.ImportFailed):
+    with caplog.at_level(logging.ERROR, logger=service.__name__), pytest.raises(service.ImportFailed):
         service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
     assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 0
     assert db.session.get(ImportRun, run.id).state == "staged"
+    [record] = [r for r in caplog.records if r.name == service.__name__]
+    assert record.levelno == logging.ERROR and f"Import {run.id} of x.csv could not be saved" in record.getMessage()
+    assert isinstance(record.exc_info[1], sa.exc.SQLAlchemyError), "the operator sees the database's own error"
+
+
+LONG_KEY = "İ" * 30  # 60 characters in lower case: too long for labels.name_key
+FITS = "İ" * 25  # 50 in lower case
+
+
+def test_label_names_too_long_in_lower_case_are_row_errors_not_failures(client, login_as, snapshot):
+    login_as("member")
+    content = f"title,labels\nToo long,{LONG_KEY}\nFits,{FITS}\nSame again,{FITS.lower()}\n"
+    assert_refused_at_once(client, snapshot, content, f"line 2: label '{'İ' * 20}…' is 60 characters long in lower case")
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+    response = upload(client, content, policy="skip_invalid")
+    assert response.status_code == 303
+    db.session.rollback()
+    assert [(l.name, len(l.name_key)) for l in db.session.execute(sa.select(Label)).scalars()] == [(FITS, 50)]
+    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueLabel)).scalar() == 2
+    assert [t for t, *_ in issue_rows()] == ["Fits", "Same again"]
+
+
+def _create_label_meanwhile(name: str) -> None:
+    """Another import creates the label now: committed over another connection (PostgreSQL), or in the same
+    transaction where SQLite's write lock keeps anyone else out."""
+    now = service.utcnow()
+    values = {"name": name, "name_key": name.lower(), "color": "#000000", "created_at": now, "updated_at": now}
+    if db.session.get_bind().dialect.name == "postgresql":
+        with db.engine.begin() as other:
+            other.execute(sa.insert(Label).values(**values))
+    else:
+        db.session.execute(sa.insert(Label).values(**values))
+
+
+def test_a_label_another_import_creates_meanwhile_is_used(app, make_user, monkeypatch):
+    """The import read the labels before someone else created 'Shared': it takes theirs instead of failing."""
+    me = make_user()
+    run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title,labels\nA,shared; mine\nB,SHARED\n"))
+    real_directory = service.directory
+
+    def directory_then_race(session):
+        found = real_directory(session)
+        _create_label_meanwhile("Shared")
+        return found
+
+    monkeypatch.setattr(service, "directory", directory_then_race)
+    service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    db.session.rollback()
+    labels = dict(db.session.execute(sa.select(Label.name, Label.id)).all())
+    assert sorted(labels) == ["Shared", "mine"], "theirs kept its spelling; no second 'shared'"
+    pairs = db.session.execute(sa.select(Issue.title, IssueLabel.label_id).join(IssueLabel, IssueLabel.issue_id == Issue.id)).all()
+    assert sorted(pairs) == sorted([("A", labels["Shared"]), ("A", labels["mine"]), ("B", labels["Shared"])])
+
+
+def test_two_imports_creating_the_same_label_at_once_both_succeed(app, postgres_only, make_user):
+    """PostgreSQL: while another transaction holds a new 'shared' label uncommitted, an import naming it waits on
+    the unique key, then takes that label once it commits (it used to fail with a unique key clash, 503)."""
+    me = make_user()
+    run_id = service.stage(db.session, me, "x.csv", io.BytesIO(b"title,labels\nA,shared\n")).id
+    outcome: list = []
+
+    def importing() -> None:
+        with app.app_context():
+            try:
+                run = service.get_run(db.session, run_id)
+                service.run_import(db.session, db.session.get(User, me.id), run, "all_or_nothing", service.mapping_of(run))
+                outcome.append("ok")
+            except Exception as exc:  # noqa: BLE001 - the test reports whatever happened
+                outcome.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    now = service.utcnow()
+    with db.engine.connect() as other:
+        other.execute(sa.insert(Label).values(name="shared", name_key="shared", color="#000000", created_at=now, updated_at=now))
+        thread = threading.Thread(target=importing)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and thread.is_alive():  # until the import waits on our uncommitted label
+            with db.engine.connect() as watcher:
+                waiting = watcher.execute(sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )).scalar()
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, f"the import never waited on the label: {outcome}"
+        other.commit()
+    thread.join(timeout=30)
+    assert outcome == ["ok"]
+    db.session.rollback()
+    [shared] = db.session.execute(sa.select(Label.id)).scalars().all()
+    assert db.session.execute(sa.select(IssueLabel.label_id)).scalars().all() == [shared]
 
 
 def test_staged_file_spans_several_chunks(app, make_user, monkeypatch):
@@ -575,12 +803,46 @@ def test_exported_file_imports_again_cleanly(client, login_as, make_issue, make_
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
 
 
-def test_template_download(client, login_as):
-    login_as("member")
+def test_template_download_checks_clean_for_whoever_downloads_it(client, login_as):
+    me = login_as("member")
     response = client.get("/import/template.csv")
     assert response.status_code == 200
     rows = parse_csv(response.get_data(as_text=True))
     assert rows[0][:2] == ["title", "description"]
+    assert rows[1][4] == me.email, "the example assignee is the person downloading it"
     imported = upload(client, response.get_data(), name="template.csv", dry_run="1")
     body = text(client.get(imported.headers["Location"]))
-    assert "no active user with email ada@example.com" in body  # the example assignee is not a user here
+    assert re.search(r'id="rows-read">3<', body) and re.search(r'id="rows-valid">3<', body)
+    assert re.search(r'id="rows-invalid">0<', body) and 'id="invalid-rows"' not in body
+    done = client.post(imported.headers["Location"].replace("/check", "/import"), data={"policy": "all_or_nothing"})
+    assert done.status_code == 303
+    assert issue_rows()[0] == ("Login page times out", "open", "high", me.id)
+
+
+EVIL = '=HYPERLINK("http://evil")'
+
+
+@pytest.mark.parametrize("imported", [False, True], ids=["before-import", "after-import"])
+def test_rejected_rows_are_neutralised_and_import_again_cleanly(client, login_as, imported):
+    """A formula in a rejected row comes back with the export's ' guard (before and after the import), and the
+    fixed download imports with the cell as it was."""
+    login_as("member")
+    content = f'title,priority,labels\n"{EVIL.replace(chr(34), chr(34) * 2)}",urgent,-bad\nGood,low,\n'
+    run_id = run_id_of(upload(client, content, dry_run="1"))
+    if imported:
+        assert client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"}).status_code == 303
+    download = client.get(f"/imports/{run_id}/rejected.csv")
+    assert download.status_code == 200
+    rows = parse_csv(download.get_data(as_text=True))
+    assert rows == [
+        ["title", "priority", "labels", "error"],
+        ["'" + EVIL, "urgent", "'-bad", "line 2: priority 'urgent' is not one of low, medium, high, critical"],
+    ]
+    fixed = download.get_data(as_text=True).replace(",urgent,", ",high,")
+    again = upload(client, fixed, name="issues-rejected.csv", policy="all_or_nothing")
+    assert again.status_code == 303
+    db.session.rollback()
+    issue = db.session.execute(sa.select(Issue).where(Issue.priority == "high")).scalar_one()
+    assert issue.title == EVIL
+    label_names = db.session.execute(sa.select(Label.name)).scalars().all()
+    assert label_names == ["-bad"]

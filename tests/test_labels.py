@@ -46,7 +46,8 @@ def test_create_label_page(client, login_as):
     ("name", "color", "field", "message"),
     [
         ("", "blue", "name", "Label name is required."),
-        ("x" * 51, "blue", "name", "Label name must be at most 50 characters (it has 51)."),
+        ("x" * 51, "blue", "name", "Label name is 51 characters long; at most 50 are allowed."),
+        ("İ" * 30, "blue", "name", "Label name is 60 characters long in lower case, as names are compared"),
         ("BUG", "blue", "name", "A label named 'bug' already exists."),
         ("ui;backend", "blue", "name", "Label names cannot contain ';': CSV files use ';' and '|' to separate labels."),
         ("ui | backend", "blue", "name", "Label names cannot contain '|'"),
@@ -243,3 +244,62 @@ def test_stale_edit_after_label_deletion_is_a_conflict(client, login_as, make_la
 def test_resolve_ids_rejects_garbage(app):
     with pytest.raises(InvalidInput):
         service.resolve_ids(db.session, ["abc"])
+
+
+# ---- names whose lower case is longer (İ is two characters in lower case) -----------------------------
+
+LONG_KEY = "İ" * 30  # 30 characters, 60 in lower case: too long for name_key
+FITS = "İ" * 25  # 50 in lower case: just fits
+
+
+def test_name_length_rule_counts_the_lower_case_key():
+    assert service.name_key(FITS) == "i̇" * 25 and len(service.name_key(FITS)) == 50
+    assert service.name_length_problem(FITS) == ""
+    assert service.name_length_problem("x" * 50) == ""
+    assert service.name_length_problem("x" * 51) == "is 51 characters long; at most 50 are allowed"
+    assert service.name_length_problem(LONG_KEY).startswith("is 60 characters long in lower case")
+
+
+def test_a_name_that_grows_in_lower_case_is_422_on_create_and_rename(client, login_as, make_label):
+    login_as("member")
+    label = make_label("bug")
+    before = db.session.execute(sa.select(Label.__table__)).all()
+    for url in ("/labels", f"/labels/{label.id}/edit"):
+        response = client.post(url, data={"name": LONG_KEY, "color": "blue"})
+        assert response.status_code == 422
+        message = "Label name is 60 characters long in lower case, as names are compared (some letters, like İ, become two)"
+        assert message in text(response)
+    db.session.rollback()
+    assert db.session.execute(sa.select(Label.__table__)).all() == before
+
+
+def test_a_name_whose_lower_case_just_fits_works_everywhere(client, login_as, make_issue):
+    login_as("member")
+    assert client.post("/labels", data={"name": FITS, "color": "blue"}).status_code == 303
+    label = db.session.execute(sa.select(Label)).scalar_one()
+    assert (label.name, label.name_key) == (FITS, service.name_key(FITS))
+    assert service.ids_for_names(db.session, [FITS.lower()]) == [label.id]
+    again = client.post("/labels", data={"name": FITS.lower(), "color": "red"})
+    assert again.status_code == 422 and f"A label named '{FITS}' already exists." in text(again)
+
+
+def test_api_label_names_too_long_in_lower_case_are_unknown_not_an_error(app):
+    with pytest.raises(InvalidInput) as caught:
+        service.ids_for_names(db.session, [LONG_KEY])
+    assert caught.value.errors == {"labels": f"There is no label named '{LONG_KEY}'."}
+
+
+def test_a_label_created_meanwhile_makes_the_create_a_422(client, login_as, monkeypatch):
+    """Someone takes the name between the check and the insert: a clear 422, not a 500."""
+    login_as("member")
+    real_clean = service.clean_name
+
+    def clean_then_race(session, raw, exclude_id=None):
+        name = real_clean(session, raw, exclude_id)
+        session.execute(sa.insert(Label).values(name="Bug", name_key="bug", color="#000000"))
+        return name
+
+    monkeypatch.setattr(service, "clean_name", clean_then_race)
+    response = client.post("/labels", data={"name": "bug", "color": "blue"})
+    assert response.status_code == 422 and "A label named 'bug' already exists." in text(response)
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0

@@ -11,6 +11,7 @@ import csv
 import io
 import itertools
 import re
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -279,8 +280,10 @@ def read_table(chunks: Iterable[bytes], encoding: str) -> Table:
     else:
         delimiter = sniff_delimiter(first)
         peeked = [first]
-    reader = csv.reader(itertools.chain(peeked, text), delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
-    records = _numbered(reader, offset, encoding)
+    end = _EndMark()
+    lines = itertools.chain(peeked, text, end.lines())
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    records = _numbered(reader, offset, encoding, end)
     for line, cells in records:
         header = [cell.strip().lstrip("\ufeff").strip() for cell in cells]
         while header and not header[-1]:
@@ -289,20 +292,50 @@ def read_table(chunks: Iterable[bytes], encoding: str) -> Table:
     raise FileProblem("The file is empty.")
 
 
-def _numbered(reader, offset: int, encoding: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank records with the file line each starts on (quoted fields may span lines)."""
+class _EndMark:
+    """A line fed to the CSV reader after the file's last one, to see how the file ends.
+
+    With strict=False the reader hands back a quoted value left open at the end of its input as if it were
+    closed. The mark (a fresh random token in quotes, text no file holds) tells the cases apart: read as a
+    record of its own, the file ended cleanly and the record is dropped; found inside the last record, the
+    file ended inside a quoted value.
+    """
+
+    def __init__(self) -> None:
+        """A fresh mark, not yet read."""
+        self.token = f"tracker-end-of-file-{uuid.uuid4().hex}"
+        self.read = False
+
+    def lines(self) -> Iterator[str]:
+        """The mark as the reader's last line; noting when the reader asks for it."""
+        self.read = True
+        yield f'"{self.token}"'
+
+    def is_clean_end(self, cells: list[str]) -> bool:
+        """True for the record the mark makes on its own line."""
+        return len(cells) == 1 and cells[0] == self.token
+
+
+def _numbered(reader, offset: int, encoding: str, end: _EndMark) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank records with the file line each starts on (quoted fields may span lines); FileProblem when the
+    file ends inside a quoted value."""
     previous = 0
     try:
         for cells in reader:
             line = offset + previous + 1
             previous = reader.line_num
+            if end.read:  # this record took in the end mark: the last one
+                if end.is_clean_end(cells):
+                    return
+                raise FileProblem(f"line {line}: a quoted value is never closed (the file ends inside it).")
             if not _is_blank(cells):
                 yield line, cells
     except csv.Error as exc:
         line = offset + previous + 1
         if "field larger than field limit" in str(exc):
             raise FileProblem(
-                f"line {line}: a value is longer than {csv.field_size_limit():,} characters; is a quote left open?"
+                f"line {line}: a value is longer than {csv.field_size_limit():,} characters "
+                "(or a quote is never closed)."
             ) from None
         raise FileProblem(f"line {line}: the CSV cannot be read ({exc}).") from None
     except UnicodeDecodeError as exc:

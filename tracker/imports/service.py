@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import tempfile
 from array import array
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..errors import DomainError, Forbidden, InvalidInput, NotFound
 from ..issues.queries import MAX_PAGE, MultiValues
-from ..labels.service import DEFAULT_COLOR
+from ..labels.service import create_missing, name_key
 from ..numbers import whole_number
 from ..models import (
     IMPORT_POLICIES,
@@ -41,6 +42,7 @@ from ..models import (
 from .bulk import copy_rows, id_ranges, insert_rows, issue_id_mark, new_issue_ids
 from .parse import (
     CHUNK,
+    ENCODING_LABELS,
     FORMATS,
     TARGETS,
     EncodingDetector,
@@ -49,6 +51,7 @@ from .parse import (
     Table,
     default_mapping,
     ignored_columns,
+    neutralise,
     read_table,
     stream_chunks,
     word_key,
@@ -61,6 +64,8 @@ ERRORS_SHOWN = 1000  # invalid rows listed on a page (all of them are in the rej
 UNMATCHED_MAX = 100  # distinct unmatched assignee values offered for mapping
 STAGED_FOR = timedelta(days=1)  # staged files nobody imported are removed after this
 POLICY_LABELS = {"all_or_nothing": "All or nothing", "skip_invalid": "Skip invalid rows"}
+
+logger = logging.getLogger(__name__)
 
 
 class ImportRejected(DomainError):
@@ -93,13 +98,15 @@ class CheckReport:
     encoding_label: str = ""
     delimiter_label: str = ""
     problems: list[str] = field(default_factory=list)  # file-level: no title column, a field fed twice
+    file_problem: str = ""  # why the file cannot be read to its end (then nothing else was found)
     rows_read: int = 0
     valid: int = 0
     invalid: int = 0
     sample: list[Row] = field(default_factory=list)
     errors: list[Row] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
-    unmatched: dict[str, int] = field(default_factory=dict)  # assignee value -> rows using it
+    # Assignee values that match no active user or were mapped on the preview (once whatever their case) -> rows
+    unmatched: dict[str, int] = field(default_factory=dict)
     status_words: dict[str, str] = field(default_factory=dict)  # word as compared -> as written
     priority_words: dict[str, str] = field(default_factory=dict)
     new_labels: list[str] = field(default_factory=list)
@@ -279,9 +286,8 @@ def mapping_from_form(run: ImportRun, form: MultiValues) -> Mapping:
         words, values = form.getlist(f"{kind}_word"), form.getlist(f"{kind}_value")
         chosen = mapping.status_words if kind == "status" else mapping.priority_words
         for word, value in zip(words, values):
-            if not value:
-                continue
-            if value not in allowed:
+            # "Not mapped" is kept as "" so it overrides a default word too (the row is then invalid).
+            if value and value not in allowed:
                 errors[f"{kind}_value"] = f"{kind.capitalize()} '{value[:40]}' is not one of {', '.join(allowed)}."
                 continue
             chosen[word_key(word)] = value
@@ -329,6 +335,7 @@ def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> C
         return report
     checker = RowChecker(table.header, mapping, people, utcnow())
     new_labels: dict[str, str] = {}
+    spellings: dict[str, str] = {}  # assignee value in lower case -> as first written (mappings ignore case)
     for line, cells in table.records:
         row = checker.check(line, cells)
         report.rows_read += 1
@@ -337,20 +344,27 @@ def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> C
             if len(report.sample) < SAMPLE_ROWS:
                 report.sample.append(row)
             for name in row.values["labels"]:
-                if name.lower() not in people.label_keys and len(new_labels) < UNMATCHED_MAX:
-                    new_labels.setdefault(name.lower(), name)
+                if name_key(name) not in people.label_keys and len(new_labels) < UNMATCHED_MAX:
+                    new_labels.setdefault(name_key(name), name)
         else:
             report.invalid += 1
             if len(report.errors) < ERRORS_SHOWN:
                 report.errors.append(row)
         if row.unmatched_assignee is not None:
-            key = row.unmatched_assignee
-            if key in report.unmatched or len(report.unmatched) < UNMATCHED_MAX:
+            lowered = row.unmatched_assignee.lower()
+            if lowered in spellings or len(spellings) < UNMATCHED_MAX:
+                key = spellings.setdefault(lowered, row.unmatched_assignee)
                 report.unmatched[key] = report.unmatched.get(key, 0) + 1
     report.status_words = checker.seen_words["status"]
     report.priority_words = checker.seen_words["priority"]
     report.new_labels = sorted(new_labels.values(), key=str.lower)
     return report
+
+
+def unreadable_report(run: ImportRun, problem: str) -> CheckReport:
+    """The report on a staged file that cannot be read to its end (FileProblem's message): nothing else."""
+    encoding = ENCODING_LABELS.get(run.encoding or "", run.encoding or "")
+    return CheckReport(run=run, mapping=mapping_of(run), encoding_label=encoding, file_problem=problem)
 
 
 # ---- importing ------------------------------------------------------------------------------------
@@ -359,6 +373,30 @@ ISSUE_COLUMNS = ("title", "description", "status", "priority", "assignee_id", "r
                  "updated_at", "resolved_at")
 REJECT_COLUMNS = ("run_id", "line", "cells", "error")
 REJECTS_IN_MEMORY = 1 << 20  # bytes of skipped rows kept in memory before they go to a temporary file
+
+
+class _Spool:
+    """Invalid rows (line, cells, error) kept in file order: in memory, then a temporary file past
+    REJECTS_IN_MEMORY bytes, so a file with many of them is never all in memory."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._file = tempfile.SpooledTemporaryFile(max_size=REJECTS_IN_MEMORY, mode="w+", encoding="utf-8")
+
+    def add(self, row: Row) -> None:
+        """Keep an invalid row."""
+        self._file.write(json.dumps([row.line, row.cells, row.error]) + "\n")
+
+    def __iter__(self) -> Iterator[tuple[int, list[str], str]]:
+        """The rows kept, in file order."""
+        self._file.seek(0)
+        for text in self._file:
+            line, cells, error = json.loads(text)
+            yield line, cells, error
+
+    def close(self) -> None:
+        """Drop the rows."""
+        self._file.close()
 
 
 class _CheckedRows:
@@ -376,7 +414,7 @@ class _CheckedRows:
         self.skip_invalid = policy == "skip_invalid"
         self.rows_read = self.invalid = self.yielded = 0
         self.first_error: Row | None = None
-        self._rejects = tempfile.SpooledTemporaryFile(max_size=REJECTS_IN_MEMORY, mode="w+", encoding="utf-8")
+        self._rejects = _Spool()
 
     def __iter__(self) -> Iterator[Row]:
         """The rows to write, in file order."""
@@ -390,15 +428,13 @@ class _CheckedRows:
                 continue
             self.invalid += 1
             if self.skip_invalid:
-                self._rejects.write(json.dumps([row.line, row.cells, row.error]) + "\n")
+                self._rejects.add(row)
             elif self.first_error is None:
                 self.first_error = row
 
     def rejects(self, run_id: int) -> Iterator[tuple]:
         """The skipped rows as import_rejects rows, in file order."""
-        self._rejects.seek(0)
-        for text in self._rejects:
-            line, cells, error = json.loads(text)
+        for line, cells, error in self._rejects:
             yield (run_id, line, cells, error)
 
     def close(self) -> None:
@@ -429,19 +465,9 @@ class _Writer:
                 created_at, max(created_at, self.now), v["resolved_at"])
 
     def create_labels(self, missing: dict[str, str]) -> None:
-        """Labels (lower-cased name -> name as first written) that do not exist yet: one INSERT and one SELECT;
-        their ids join the directory."""
-        if not missing:
-            return
-        self.session.execute(
-            sa.insert(Label),
-            [
-                {"name": name, "name_key": key, "color": DEFAULT_COLOR, "created_at": self.now, "updated_at": self.now}
-                for key, name in missing.items()
-            ],
-        )
-        for label_id, key in self.session.execute(sa.select(Label.id, Label.name_key).where(Label.name_key.in_(list(missing)))):
-            self.directory.label_keys[key] = label_id
+        """Labels (name_key -> name as first written) that did not exist when the import began: one INSERT and
+        one SELECT (a label another import created meanwhile is used as it is); their ids join the directory."""
+        self.directory.label_keys.update(create_missing(self.session, missing, self.now))
 
     def record_ranges(self, ranges: list[tuple[int, int]]) -> None:
         """The runs of consecutive ids the import created (one unless others created issues meanwhile)."""
@@ -469,7 +495,7 @@ class _Writer:
         def issue_rows() -> Iterator[tuple]:
             for number, row in enumerate(rows):
                 for name in row.values["labels"]:
-                    key = name.lower()
+                    key = name_key(name)
                     label_id = known.get(key)
                     if label_id is None:
                         missing.setdefault(key, name)
@@ -502,8 +528,8 @@ class _Writer:
             missing: dict[str, str] = {}
             for row in batch:
                 for name in row.values["labels"]:
-                    if name.lower() not in self.directory.label_keys:
-                        missing.setdefault(name.lower(), name)
+                    if name_key(name) not in self.directory.label_keys:
+                        missing.setdefault(name_key(name), name)
             self.create_labels(missing)
             ids = range(next_id, next_id + len(batch))
             next_id += len(batch)
@@ -512,7 +538,7 @@ class _Writer:
                 self.session,
                 IssueLabel.__table__,
                 ("issue_id", "label_id"),
-                [(i, self.directory.label_keys[name.lower()]) for i, row in zip(ids, batch) for name in row.values["labels"]],
+                [(i, self.directory.label_keys[name_key(name)]) for i, row in zip(ids, batch) for name in row.values["labels"]],
             )
             self.first_id = ids[0] if self.first_id is None else self.first_id
             self.last_id = ids[-1]
@@ -541,7 +567,7 @@ def run_import(session: Session, actor: User, run: ImportRun, policy: str, mappi
 
 def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping, chunks: Iterator[bytes]) -> ImportRun:
     """run_import's work, reading the staged file from `chunks`."""
-    actor_id, run_id = actor.id, run.id
+    actor_id, run_id, file_name = actor.id, run.id, run.file_name
     table = open_table(session, run, chunks)
     problems = mapping.problems(table.header)
     if problems:
@@ -587,11 +613,16 @@ def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, m
         )
         session.execute(sa.delete(ImportChunk).where(ImportChunk.run_id == run_id))
         session.commit()
-    except (FileProblem, ImportFailed):
+    except FileProblem:
         session.rollback()
+        raise
+    except ImportFailed as exc:
+        session.rollback()
+        logger.error("Import %s of %s failed; rolled back: %s", run_id, file_name, exc.message)
         raise
     except sa.exc.SQLAlchemyError as exc:
         session.rollback()
+        logger.exception("Import %s of %s could not be saved; rolled back", run_id, file_name)
         raise ImportFailed("The import could not be saved and nothing was imported. Please try again.") from exc
     finally:
         rows.close()
@@ -600,32 +631,59 @@ def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, m
 
 
 def rejected_rows(session: Session, run: ImportRun) -> Iterator[list[str]]:
-    """The file's header plus 'error', then each rejected (or, before the import, invalid) row as read."""
+    """The file's header plus 'error', then each rejected (or, before the import, invalid) row as read, every
+    cell neutralised against spreadsheet formulas (an import takes the guard off again).
+
+    A staged file is read to its end here, its invalid rows spooled, so a file that cannot be read raises
+    FileProblem before the first row is handed out (a download's status is still free to choose).
+    """
     header = list(run.header or [])
-    yield header + ["error"]
-    if run.state == "imported":
-        last = 0
-        while True:
-            batch = session.execute(
-                sa.select(ImportReject.line, ImportReject.cells, ImportReject.error)
-                .where(ImportReject.run_id == run.id, ImportReject.line > last)
-                .order_by(ImportReject.line)
-                .limit(BATCH)
-            ).all()
-            for line, cells, error in batch:
-                yield _padded(cells, len(header)) + [f"line {line}: {error}"]
-            if len(batch) < BATCH:
-                return
-            last = batch[-1].line
+    rows = _stored_rejects(session, run) if run.state == "imported" else _invalid_rows(session, run)
+    lines = (_padded(cells, len(header)) + [f"line {line}: {error}"] for line, cells, error in rows)
+    return ([neutralise(cell) for cell in cells] for cells in itertools.chain([header + ["error"]], lines))
+
+
+def _stored_rejects(session: Session, run: ImportRun) -> Iterator[tuple[int, list[str], str]]:
+    """An imported file's rejected rows (line, cells, error) in file order, BATCH rows a query."""
+    last = 0
+    while True:
+        batch = session.execute(
+            sa.select(ImportReject.line, ImportReject.cells, ImportReject.error)
+            .where(ImportReject.run_id == run.id, ImportReject.line > last)
+            .order_by(ImportReject.line)
+            .limit(BATCH)
+        ).all()
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        last = batch[-1].line
+
+
+def _invalid_rows(session: Session, run: ImportRun) -> Iterator[tuple[int, list[str], str]]:
+    """A staged file's invalid rows (line, cells, error), found by reading the whole file now (FileProblem when
+    it cannot be read) and handed out from a spool afterwards."""
     mapping = mapping_of(run)
     table = open_table(session, run)
-    if mapping.problems(table.header):
-        return
-    checker = RowChecker(table.header, mapping, directory(session), utcnow())
-    for line, cells in table.records:
-        row = checker.check(line, cells)
-        if not row.ok:
-            yield _padded(cells, len(header)) + [f"line {line}: {row.error}"]
+    spool = _Spool()
+    try:
+        if not mapping.problems(table.header):
+            checker = RowChecker(table.header, mapping, directory(session), utcnow())
+            for line, cells in table.records:
+                row = checker.check(line, cells)
+                if not row.ok:
+                    spool.add(row)
+    except BaseException:
+        spool.close()
+        raise
+    return _drain_spool(spool)
+
+
+def _drain_spool(spool: _Spool) -> Iterator[tuple[int, list[str], str]]:
+    """The spooled rows, then the spool dropped."""
+    try:
+        yield from spool
+    finally:
+        spool.close()
 
 
 def _padded(cells: list[str], width: int) -> list[str]:

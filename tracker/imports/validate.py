@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..models import DESCRIPTION_MAX, DONE_STATUSES, LABEL_NAME_MAX, PRIORITIES, STATUSES, TITLE_MAX
+from ..labels.service import name_key, name_length_problem
+from ..models import DESCRIPTION_MAX, DONE_STATUSES, PRIORITIES, STATUSES, TITLE_MAX
 from ..numbers import whole_number
 from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
 
@@ -34,7 +35,7 @@ class Directory:
     by_email: dict[str, Person] = field(default_factory=dict)
     by_id: dict[int, Person] = field(default_factory=dict)
     active_by_name: dict[str, list[Person]] = field(default_factory=dict)
-    label_keys: dict[str, int] = field(default_factory=dict)  # lower-cased name -> label id
+    label_keys: dict[str, int] = field(default_factory=dict)  # name_key(name) -> label id
 
     @classmethod
     def build(cls, people: list[Person], labels: list[tuple[int, str]]) -> Directory:
@@ -45,7 +46,7 @@ class Directory:
             directory.by_id[person.id] = person
             if person.active:
                 directory.active_by_name.setdefault(word_key(person.name), []).append(person)
-        directory.label_keys = {name.lower(): label_id for label_id, name in labels}
+        directory.label_keys = {name_key(name): label_id for label_id, name in labels}
         return directory
 
 
@@ -57,7 +58,8 @@ class Row:
     cells: list[str]
     values: dict | None = None
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column name, reason)
-    unmatched_assignee: str | None = None  # the assignee value that matched no user, for the preview's mapping
+    # The assignee value that matched no user, or was mapped to one on the preview: the preview lists it to map.
+    unmatched_assignee: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -92,7 +94,7 @@ class RowChecker:
         self.seen_words: dict[str, dict[str, str]] = {"status": {}, "priority": {}}
         # Outcomes by cell text: a file repeats few statuses, priorities, assignees and label sets.
         self._words: dict[str, dict[str, str | None]] = {"status": {}, "priority": {}}
-        self._assignees: dict[str, tuple[int | None, str]] = {}
+        self._assignees: dict[str, tuple[int | None, str, bool]] = {}
         self._label_sets: dict[tuple[str, ...], tuple[list[str], list[tuple[str, str]]]] = {}
         self.assignee_column: tuple[str, int] | None = None
         for target in ASSIGNEE_TARGETS:
@@ -194,21 +196,23 @@ class RowChecker:
             outcome = self._find_assignee(target, raw)
             if len(self._assignees) < MEMO_MAX:
                 self._assignees[raw] = outcome
-        person_id, reason = outcome
+        person_id, reason, mapped = outcome
         if reason:
             row.problems.append((self._name(index), reason))
+        if reason or mapped:
             row.unmatched_assignee = raw
         return person_id
 
-    def _find_assignee(self, target: str, raw: str) -> tuple[int | None, str]:
-        """(the user id, "") for an assignee value, or (None, why it matches no one who can be assigned)."""
+    def _find_assignee(self, target: str, raw: str) -> tuple[int | None, str, bool]:
+        """(the user id or None, "", whether the preview's mapping chose it) for an assignee value, or
+        (None, why it matches no one who can be assigned, False)."""
         override = self.assignee_overrides.get(raw.lower())
         if override == UNASSIGNED:
-            return None, ""
+            return None, "", True
         directory = self.directory
         chosen = directory.by_id.get(whole_number(override)) if override else None
         if chosen is not None and chosen.active:
-            return chosen.id, ""
+            return chosen.id, "", True
         person: Person | None = None
         reason = ""
         if target == "assignee_email" or (target == "assignee" and "@" in raw):
@@ -227,10 +231,10 @@ class RowChecker:
             else:
                 reason = f"no active user with email, id or name '{raw}'"
         if person is not None and not person.active:
-            return None, f"{person.name} ({person.email}) is deactivated and cannot be assigned"
+            return None, f"{person.name} ({person.email}) is deactivated and cannot be assigned", False
         if person is None:
-            return None, reason
-        return person.id, ""
+            return None, reason, False
+        return person.id, "", False
 
     def _labels(self, cells: list[str], problems) -> list[str]:
         """Label names from every labels column, without duplicates (case ignored)."""
@@ -251,12 +255,13 @@ class RowChecker:
         seen: set[str] = set()
         for index, text in zip(self.label_columns, texts):
             for name in split_labels(text):
-                if len(name) > LABEL_NAME_MAX:
-                    column = self._name(index)
-                    problems.append((column, f"label '{name[:20]}…' is {len(name)} characters long; at most {LABEL_NAME_MAX} are allowed"))
+                too_long = name_length_problem(name)
+                if too_long:
+                    problems.append((self._name(index), f"label '{name[:20]}…' {too_long}"))
                     continue
-                if name.lower() not in seen:
-                    seen.add(name.lower())
+                key = name_key(name)
+                if key not in seen:
+                    seen.add(key)
                     names.append(name)
         return names, problems
 

@@ -16,9 +16,10 @@ from . import bp, export, service
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
 
+ME = "{me}"  # in the template's rows: the email of the person downloading it, so the file checks clean for them
 TEMPLATE_ROWS = [
     ["title", "description", "status", "priority", "assignee", "labels", "created_at", "resolved_at"],
-    ["Login page times out", "Steps:\n1. open /login\n2. wait", "open", "high", "ada@example.com", "bug; login", "", ""],
+    ["Login page times out", "Steps:\n1. open /login\n2. wait", "open", "high", ME, "bug; login", "", ""],
     ["Write the release notes", "", "in_progress", "medium", "", "docs", "2026-01-31T09:00:00Z", ""],
     ["Fix the typo on the home page", "", "resolved", "low", "", "", "2026-01-05T10:00:00Z", "2026-01-06T16:30:00Z"],
 ]
@@ -87,8 +88,9 @@ def new():
 
 @bp.get("/import/template.csv")
 def template():
-    """A CSV with the header and two example rows."""
-    body = "".join(export.csv_text(TEMPLATE_ROWS))
+    """A CSV with the header and three example rows, one assigned to the person downloading it."""
+    rows = [[current_user.email if cell == ME else cell for cell in row] for row in TEMPLATE_ROWS]
+    body = "".join(export.csv_text(rows))
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="tracker-import-template.csv"'})
 
 
@@ -110,7 +112,11 @@ def upload():
         return _upload_page(422, f"{service.clean_file_name(file.filename)}: {exc.message}", policy)
     if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
         return _go(url_for("imports.check", run_id=run.id))
-    return _import(run, policy, service.mapping_of(run))
+    file_name = run.file_name
+    try:
+        return _import(run, policy, service.mapping_of(run))
+    except FileProblem as exc:  # found past the first row, while importing: nothing was written
+        return _upload_page(422, f"{file_name}: {exc.message}", policy)
 
 
 def _owned_run(run_id: int):
@@ -121,8 +127,12 @@ def _owned_run(run_id: int):
 
 
 def _check_page(run, status: int = 200, message: str = "", errors: dict | None = None, mapping=None, policy=None):
-    """The preview: counts, first rows, invalid rows, the mapping form and the import form."""
-    report = service.check(db.session, run, mapping)
+    """The preview: counts, first rows, invalid rows, the mapping form and the import form; for a file that
+    cannot be read to the end, its problem and the way to upload a fixed one (422)."""
+    try:
+        report = service.check(db.session, run, mapping)
+    except FileProblem as exc:
+        return _unreadable_page(run, exc.message)
     return render(
         "imports/check.html",
         status=status,
@@ -136,6 +146,11 @@ def _check_page(run, status: int = 200, message: str = "", errors: dict | None =
         unassigned=UNASSIGNED,
         policies=service.POLICY_LABELS,
     )
+
+
+def _unreadable_page(run, problem: str):
+    """The check page of a staged file that cannot be read to the end: the problem, nothing else to do (422)."""
+    return render("imports/check.html", status=422, report=service.unreadable_report(run, problem), run=run)
 
 
 @bp.get("/imports/<int:run_id>/check")
@@ -174,7 +189,10 @@ def run_import(run_id: int):
     except InvalidInput as exc:
         return _check_page(run, 422, exc.message, exc.errors)
     service.save_mapping(db.session, run, mapping)
-    return _import(run, policy, mapping)
+    try:
+        return _import(run, policy, mapping)
+    except FileProblem as exc:  # found while importing: nothing was written
+        return _unreadable_page(run, exc.message)
 
 
 def _import(run, policy: str, mapping) -> Response:
@@ -211,7 +229,10 @@ def rejected(run_id: int):
     """The rejected (or, before importing, invalid) rows with an error column, ready to fix and import again."""
     run = _owned_run(run_id)
     stem = run.file_name.rsplit(".", 1)[0] or "import"
-    rows = service.rejected_rows(db.session, run)
+    try:
+        rows = service.rejected_rows(db.session, run)  # a staged file is read to its end before streaming starts
+    except FileProblem as exc:
+        return _unreadable_page(run, exc.message)
     return Response(
         stream_with_context(export.csv_text(rows)),
         mimetype="text/csv",

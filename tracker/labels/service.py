@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, InvalidInput, NotFound
@@ -59,19 +61,40 @@ def text_color(background: str) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
 
 
+def name_key(name: str) -> str:
+    """How label names are compared and kept unique (Label.name_key): the name in lower case."""
+    return name.lower()
+
+
+def name_length_problem(name: str) -> str:
+    """'' when a trimmed name and its key both fit the labels table, else what is too long, as 'is N characters
+    long; at most 50 are allowed'. The key is checked too: some letters (İ) become two in lower case."""
+    if len(name) > LABEL_NAME_MAX:
+        return f"is {len(name)} characters long; at most {LABEL_NAME_MAX} are allowed"
+    key_length = len(name_key(name))
+    if key_length > LABEL_NAME_MAX:
+        return (
+            f"is {key_length} characters long in lower case, as names are compared (some letters, like İ, "
+            f"become two); at most {LABEL_NAME_MAX} are allowed"
+        )
+    return ""
+
+
 def clean_name(session: Session, raw: str | None, exclude_id: int | None = None) -> str:
-    """A label name: 1–50 characters after trimming, without ';' or '|', unique regardless of case."""
+    """A label name: 1–50 characters after trimming (in lower case too), without ';' or '|', unique regardless
+    of case."""
     name = " ".join((raw or "").split())
     if not name:
         raise InvalidInput({"name": "Label name is required."})
-    if len(name) > LABEL_NAME_MAX:
-        raise InvalidInput({"name": f"Label name must be at most {LABEL_NAME_MAX} characters (it has {len(name)})."})
+    too_long = name_length_problem(name)
+    if too_long:
+        raise InvalidInput({"name": f"Label name {too_long}."})
     separators = [c for c in LABEL_SEPARATORS if c in name]
     if separators:
         raise InvalidInput(
             {"name": f"Label names cannot contain '{separators[0]}': CSV files use ';' and '|' to separate labels."}
         )
-    clash = session.execute(sa.select(Label).where(Label.name_key == name.lower())).scalar_one_or_none()
+    clash = session.execute(sa.select(Label).where(Label.name_key == name_key(name))).scalar_one_or_none()
     if clash is not None and clash.id != exclude_id:
         raise InvalidInput({"name": f"A label named '{clash.name}' already exists."})
     return name
@@ -121,10 +144,37 @@ def create_label(session: Session, actor: User, name: str | None, color: str | N
     if errors:
         raise InvalidInput(errors)
     now = utcnow()
-    label = Label(name=name, name_key=name.lower(), color=color, created_at=now, updated_at=now)
+    label = Label(name=name, name_key=name_key(name), color=color, created_at=now, updated_at=now)
     session.add(label)
-    session.commit()
+    _commit_name(session, name)
     return label
+
+
+def _commit_name(session: Session, name: str) -> None:
+    """Commit a created or renamed label; someone who took the name meanwhile makes it a clash (422)."""
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise InvalidInput({"name": f"A label named '{name}' already exists."}) from None
+
+
+def create_missing(session: Session, names: dict[str, str], now: datetime) -> dict[str, int]:
+    """Create the labels that do not exist yet (key -> name as first written) in the default colour, and return
+    the ids of all of them by key: one INSERT and one SELECT. A label someone else creates meanwhile is taken
+    as it is (INSERT ... ON CONFLICT (name_key) DO NOTHING), so concurrent imports naming it both succeed."""
+    if not names:
+        return {}
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(Label.__table__).on_conflict_do_nothing(index_elements=["name_key"]),
+        [
+            {"name": name, "name_key": key, "color": DEFAULT_COLOR, "created_at": now, "updated_at": now}
+            for key, name in names.items()
+        ],
+    )
+    found = session.execute(sa.select(Label.name_key, Label.id).where(Label.name_key.in_(list(names))))
+    return {key: label_id for key, label_id in found}
 
 
 def update_label(session: Session, actor: User, label_id: int, name: str | None, color: str | None) -> Label:
@@ -142,8 +192,8 @@ def update_label(session: Session, actor: User, label_id: int, name: str | None,
         errors.update(exc.errors)
     if errors:
         raise InvalidInput(errors)
-    label.name, label.name_key, label.color, label.updated_at = new_name, new_name.lower(), new_color, utcnow()
-    session.commit()
+    label.name, label.name_key, label.color, label.updated_at = new_name, name_key(new_name), new_color, utcnow()
+    _commit_name(session, new_name)
     return label
 
 
@@ -217,7 +267,7 @@ def resolve_ids(session: Session, raw: Iterable) -> list[int]:
 
 def by_names(session: Session, names: Iterable[str]) -> tuple[list[Label], list[str]]:
     """Labels matching these names regardless of case (one query), and the names that match none."""
-    keys = {" ".join(n.split()).lower(): n for n in names if n and n.strip()}
+    keys = {name_key(" ".join(n.split())): n for n in names if n and n.strip()}
     if not keys:
         return [], []
     found = list(session.execute(sa.select(Label).where(Label.name_key.in_(keys))).scalars())
