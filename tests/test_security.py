@@ -1,5 +1,7 @@
 """Headers, CSRF, escaping of user content, error pages that never leak a traceback."""
 
+import io
+
 import pytest
 import sqlalchemy as sa
 
@@ -53,6 +55,18 @@ def test_state_change_without_csrf_token_is_400_and_changes_nothing(csrf_on, cli
         assert response.status_code == 400
         assert "security token" in response.get_data(as_text=True)
     assert client.post("/logout").status_code == 400
+    assert snapshot() == before
+
+
+def test_a_script_posting_a_file_to_the_import_page_is_sent_to_the_api(csrf_on, client, make_user, snapshot):
+    from tracker.account import service as tokens
+
+    _, secret = tokens.create_token(db.session, make_user("member"), "script")
+    before = snapshot()
+    response = client.post("/import", data={"file": (io.BytesIO(b"title\nA\n"), "a.csv"), "dry_run": "1"},
+                           headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 400
+    assert "POST /api/issues/import" in response.get_data(as_text=True)
     assert snapshot() == before
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -54,7 +54,13 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        """A state change without a valid CSRF token."""
+        """A state change without a valid CSRF token (a script with a token has come to a page, not the API)."""
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            return error_response(
+                400,
+                "Pages take a signed-in browser's forms. Scripts send their token to the JSON API under /api "
+                "(CSV files: POST /api/issues/import; see /api/docs).",
+            )
         return error_response(400, "The form has expired or is missing its security token. Reload the page and try again.")
 
     @app.errorhandler(413)
