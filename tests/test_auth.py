@@ -1,6 +1,7 @@
 """First-run setup, sign-in and sign-out, throttling, and sign-in being required everywhere."""
 
 import html as htmllib
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from tests.conftest import PASSWORD
 from tracker import create_app
 from tracker.config import TestConfig
 from tracker.extensions import db
-from tracker.models import SignInFailure, User
+from tracker.models import SignInFailure, User, utcnow
 
 
 def text(response) -> str:
@@ -104,6 +105,16 @@ def test_failures_are_throttled_per_account(client, make_user):
     response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
     assert response.status_code == 429 and "Too many failed sign-in attempts" in text(response)
     assert client.get("/issues").status_code == 302
+
+
+def test_throttle_message_says_when_the_oldest_blocking_failure_expires(client, make_user):
+    make_user(email="grace@example.com")
+    now = utcnow()
+    for minutes_ago in (12, 10, 9, 8, 1):  # the window is 15 minutes: the one 12 minutes old expires in 3
+        db.session.add(SignInFailure(email="grace@example.com", address="10.0.0.1", failed_at=now - timedelta(minutes=minutes_ago)))
+    db.session.commit()
+    response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
+    assert response.status_code == 429 and "Try again in 3 minutes." in text(response)
 
 
 def test_failures_are_throttled_per_address(app, client, make_user):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -104,10 +105,16 @@ class SignInLimits(NamedTuple):
         return cls(config["SIGNIN_WINDOW_SECONDS"], config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"], config["SIGNIN_MAX_FAILURES_PER_ADDRESS"])
 
 
-def _recent_failures(session: Session, column, value: str, since) -> int:
-    return session.execute(
-        sa.select(sa.func.count()).select_from(SignInFailure).where(column == value, SignInFailure.failed_at >= since)
-    ).scalar_one()
+def _blocked_until(session: Session, column, value: str, since: datetime, maximum: int, window: timedelta) -> datetime | None:
+    """When the failures for this email or address since `since` drop below `maximum` again (None: they are
+    below it now): the moment the oldest failure that keeps the count at the limit leaves the window."""
+    failures = session.execute(
+        sa.select(SignInFailure.failed_at)
+        .where(column == value, SignInFailure.failed_at >= since)
+        .order_by(SignInFailure.failed_at.desc())
+        .limit(maximum)
+    ).scalars().all()
+    return failures[-1] + window if len(failures) >= maximum else None
 
 
 def authenticate(
@@ -122,13 +129,19 @@ def authenticate(
     """Return the active user with this email and password, or raise; failures are counted and throttled."""
     email = normalise_email(email)
     now = utcnow()
-    since = now - timedelta(seconds=window_seconds)
-    if (
-        _recent_failures(session, SignInFailure.email, email, since) >= max_per_account
-        or _recent_failures(session, SignInFailure.address, address, since) >= max_per_address
-    ):
-        minutes = max(1, window_seconds // 60)
-        raise Throttled(f"Too many failed sign-in attempts. Try again in {minutes} minutes.")
+    window = timedelta(seconds=window_seconds)
+    since = now - window
+    blocked = [
+        until
+        for until in (
+            _blocked_until(session, SignInFailure.email, email, since, max_per_account, window),
+            _blocked_until(session, SignInFailure.address, address, since, max_per_address, window),
+        )
+        if until is not None
+    ]
+    if blocked:
+        minutes = max(1, math.ceil((max(blocked) - now).total_seconds() / 60))
+        raise Throttled(f"Too many failed sign-in attempts. Try again in {minutes} minute{'' if minutes == 1 else 's'}.")
     user = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if user is None or not valid or not user.active:
