@@ -172,6 +172,17 @@ def test_jira_repeats_labels_and_other_columns():
     assert parse.ignored_columns(header, mapping) == ["Watchers", "Watchers"]
 
 
+def test_the_other_trackers_key_is_kept_at_the_end_of_the_description():
+    header = ["Summary", "Issue key", "Description"]
+    checker = RowChecker(header, parse.default_mapping(header), DIRECTORY, NOW)
+    assert checker.check(2, ["Crash", "PROJ-12", "Steps:\n1. open"]).values["description"] == "Steps:\n1. open\n\nJira key: PROJ-12"
+    assert checker.check(3, ["Crash", "PROJ-13", ""]).values["description"] == "Jira key: PROJ-13"
+    assert checker.check(4, ["Crash", "", "Body"]).values["description"] == "Body"
+    redmine = ["#", "Subject"]
+    checker = RowChecker(redmine, parse.default_mapping(redmine), DIRECTORY, NOW)
+    assert checker.check(2, ["4711", "Crash"]).values["description"] == "Redmine issue #4711"
+
+
 def test_redmine_columns_and_words():
     header = ["#", "Subject", "Status", "Priority", "Assignee", "Created", "Closed", "Description", "Tracker"]
     mapping = parse.default_mapping(header)

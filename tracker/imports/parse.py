@@ -357,7 +357,7 @@ TARGETS = {
     "labels": "Labels",
     "created_at": "Created at",
     "resolved_at": "Resolved at",
-    "key": "Key in the other tracker",
+    "key": "Key in the other tracker (kept at the end of the description)",
 }
 ASSIGNEE_TARGETS = ("assignee_email", "assignee_id", "assignee")
 FORMATS = {"native": "Tracker CSV", "jira": "Jira export", "redmine": "Redmine export"}

@@ -72,6 +72,10 @@ class Row:
         return "; ".join(reason for _column, reason in self.problems)
 
 
+# The line that keeps the issue's key in the tracker it was exported from, by the file's format.
+KEY_LABELS = {"jira": "Jira key: ", "redmine": "Redmine issue #", "native": "Key in the other tracker: "}
+
+
 class RowChecker:
     """Turns records into issue fields by a Mapping; never raises for a bad cell, only reports it."""
 
@@ -87,8 +91,9 @@ class RowChecker:
         self.assignee_overrides = {k.lower(): v for k, v in mapping.assignees.items()}
         self.single = {
             target: (mapping.columns_of(target) or [None])[0]
-            for target in ("title", "description", "status", "priority", "created_at", "resolved_at")
+            for target in ("title", "description", "status", "priority", "created_at", "resolved_at", "key")
         }
+        self.key_label = KEY_LABELS.get(mapping.format, KEY_LABELS["native"])
         self.label_columns = mapping.columns_of("labels")
         # Words met in the status and priority columns (compared form -> first spelling), for the preview.
         self.seen_words: dict[str, dict[str, str]] = {"status": {}, "priority": {}}
@@ -134,6 +139,9 @@ class RowChecker:
         values["title"] = title
 
         description = self._cell(cells, self.single["description"]).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        key = " ".join(self._cell(cells, self.single["key"]).split())
+        if key:  # the issue's key in the tracker it comes from, kept (and searchable) at the end of the description
+            description = f"{description}\n\n{self.key_label}{key}" if description else f"{self.key_label}{key}"
         if len(description) > DESCRIPTION_MAX:
             name = self._name(self.single["description"])
             problems.append((name, f"{name} is {len(description):,} characters long; at most {DESCRIPTION_MAX:,} are allowed"))
