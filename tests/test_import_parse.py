@@ -183,6 +183,11 @@ def test_the_other_trackers_key_is_kept_at_the_end_of_the_description():
     assert checker.check(2, ["4711", "Crash"]).values["description"] == "Redmine issue #4711"
 
 
+def test_common_spellings_of_our_words_and_jiras_normal_are_mapped():
+    assert parse.default_mapping(["title", "status"]).words("status")["in-progress"] == "in_progress"
+    assert parse.default_mapping(["Summary", "Issue key"]).words("priority")["normal"] == "medium"
+
+
 def test_redmine_columns_and_words():
     header = ["#", "Subject", "Status", "Priority", "Assignee", "Created", "Closed", "Description", "Tracker"]
     mapping = parse.default_mapping(header)

@@ -386,7 +386,7 @@ def test_unknown_import_is_404(client, login_as):
 JIRA = (
     "Summary,Issue key,Status,Priority,Assignee,Created,Resolved,Labels,Labels,Sprint\n"
     "Crash on save,PRJ-1,Done,Highest,ada@example.com,2025-01-05 10:00,2025-01-06 11:00,bug,backend,S1\n"
-    "Slow list,PRJ-2,To Do,Normal,Grace Hopper,2025-01-07 09:00,,perf,,S1\n"
+    "Slow list,PRJ-2,To Do,P3,Grace Hopper,2025-01-07 09:00,,perf,,S1\n"
 )
 
 
@@ -397,11 +397,11 @@ def test_jira_export_is_recognised_and_words_are_adjustable(client, login_as, ma
     run_id = run_id_of(upload(client, JIRA, dry_run="1"))
     body = text(client.get(f"/imports/{run_id}/check"))
     assert "Jira export" in body and "Ignored columns: Sprint." in body
-    assert "priority 'Normal' is not one of low, medium, high, critical" in body  # Jira has no Normal
+    assert "priority 'P3' is not one of low, medium, high, critical" in body  # a priority scheme of this Jira's own
     assert "no active user with email, id or name 'Grace Hopper'" in body
     form = {
         "column": ["title", "key", "status", "priority", "assignee", "created_at", "resolved_at", "labels", "labels", ""],
-        "priority_word": ["Highest", "Normal"],
+        "priority_word": ["Highest", "P3"],
         "priority_value": ["critical", "medium"],
         "assignee_value": ["Grace Hopper"],
         "assignee_choice": [str(grace.id)],

@@ -432,6 +432,7 @@ PRIORITY_WORDS = {
         "high": "high",
         "major": "high",
         "medium": "medium",
+        "normal": "medium",
         "low": "low",
         "minor": "low",
         "lowest": "low",
@@ -466,7 +467,7 @@ def detect_format(header: list[str]) -> str:
 def default_words(fmt: str, kind: str) -> dict[str, str]:
     """The word mapping a format starts with: our own codes and labels, plus the other tracker's words."""
     if kind == "status":
-        words = {s: s for s in STATUSES} | {STATUS_LABELS[s].lower(): s for s in STATUSES}
+        words = {s: s for s in STATUSES} | {s.replace("_", "-"): s for s in STATUSES} | {STATUS_LABELS[s].lower(): s for s in STATUSES}
         return words | STATUS_WORDS[fmt]
     words = {p: p for p in PRIORITIES} | {PRIORITY_LABELS[p].lower(): p for p in PRIORITIES}
     return words | PRIORITY_WORDS[fmt]
