@@ -93,6 +93,19 @@ def test_rename_and_recolour_keeps_issues(client, login_as, make_label, make_iss
     assert client.get("/labels/colors.css", headers={"If-None-Match": css.headers["ETag"]}).status_code == 304
 
 
+def test_inline_edit_has_its_own_field_ids_and_says_saved(client, login_as, make_label):
+    login_as("member")
+    label = make_label("bug")
+    html = client.get(f"/labels/{label.id}/edit").get_data(as_text=True)
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "every id on the page is unique"
+    assert '<label for="edit-name">' in html and 'id="edit-name"' in html and 'name="name"' in html
+    hx = {"HX-Request": "true", "HX-Target": "label-table"}
+    saved = client.post(f"/labels/{label.id}/edit", data={"name": "Defect", "color": "blue"}, headers=hx)
+    assert saved.status_code == 200 and "Saved label Defect." in text(saved)
+    assert "Saved label" not in text(client.get("/labels")), "nothing left to flash on the next page"
+
+
 def test_rename_to_existing_name_is_422(client, login_as, make_label):
     login_as("member")
     make_label("bug")

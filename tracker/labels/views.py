@@ -18,8 +18,12 @@ def _blank_form() -> LabelForm:
     return LabelForm(formdata=None, data={"color": "blue"})
 
 
-def _page(form: LabelForm, status: int = 200, editing: int | None = None, edit_form: LabelForm | None = None):
-    """The labels page (or, for htmx, its table) with the add form and, when editing, the row's edit form."""
+def _page(form: LabelForm, status: int = 200, editing: int | None = None, edit_form: LabelForm | None = None, saved: str = ""):
+    """The labels page (or, for htmx, its table) with the add form and, when editing, the row's edit form;
+    `saved` says which label an in-place edit just saved."""
+    if edit_form is not None:
+        for edit_field in (edit_form.name, edit_form.color):  # ids apart from the add form's (same field names)
+            edit_field.id = edit_field.label.field_id = f"edit-{edit_field.name}"
     return render(
         "labels/index.html",
         block=block_for(["label_table"]),
@@ -29,6 +33,7 @@ def _page(form: LabelForm, status: int = 200, editing: int | None = None, edit_f
         palette=service.PALETTE,
         editing=editing,
         edit_form=edit_form,
+        saved=saved,
     )
 
 
@@ -66,9 +71,9 @@ def edit(label_id: int):
     except InvalidInput as exc:
         apply_errors(edit_form, exc.errors)
         return _page(_blank_form(), status=422, editing=label_id, edit_form=edit_form)
-    flash(f"Saved label {label.name}.", "success")
     if block_for(["label_table"]):
-        return _page(_blank_form())
+        return _page(_blank_form(), saved=label.name)  # said in the swapped table, not flashed for the next page
+    flash(f"Saved label {label.name}.", "success")
     return redirect(url_for("labels.index"), 303)
 
 
