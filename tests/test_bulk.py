@@ -253,6 +253,7 @@ def test_bad_bulk_input_is_422(client, login_as, make_issue, snapshot, change, m
     before = snapshot()
     response = client.post("/issues/bulk", data=bulk_form([issue], **change))
     assert response.status_code == 422 and message in text(response)
+    assert "Please correct the marked fields" not in text(response), "the bar marks no field"
     assert snapshot() == before
 
 
@@ -312,6 +313,16 @@ def test_all_matching_with_a_bad_filter_changes_nothing(client, login_as, make_i
     assert response.status_code == 422 and message in text(response)
     bar = client.post("/issues/bulk", data=data, headers={"HX-Request": "true", "HX-Target": "bulk-form"})
     assert bar.status_code == 422 and "The filter is not valid, so no issue was changed." in text(bar)
+    assert snapshot() == before
+
+
+def test_blockers_of_an_all_matching_change_say_to_narrow_the_filter(client, login_as, make_issue, snapshot):
+    login_as("member")
+    make_issue(title="Shut", status="closed")
+    before = snapshot()
+    response = client.post("/issues/bulk", data={"all_matching": "1", "filter": "status=closed", "status": "in_progress"})
+    assert response.status_code == 422
+    assert "Narrow the filter to leave these out" in text(response) and "Untick these" not in text(response)
     assert snapshot() == before
 
 

@@ -43,9 +43,10 @@ class InvalidInput(DomainError):
 
     status = 422
     code = "invalid"
+    DEFAULT_MESSAGE = "Please correct the marked fields."
 
     def __init__(self, errors: dict[str, str], message: str | None = None):
-        super().__init__(message or "Please correct the marked fields.", errors)
+        super().__init__(message or self.DEFAULT_MESSAGE, errors)
         self.errors = errors
 
 

@@ -75,7 +75,9 @@ def bulk():
             versions = bulk_service.parse_versions(ids, request.form, required=True)
         result = bulk_service.apply_bulk(db.session, current_user, ids, versions, change)
     except InvalidInput as exc:
-        report.message, report.errors = exc.message, exc.errors
+        # The bar marks no field: it lists the problems under one sentence.
+        report.message = "Nothing was changed:" if exc.message == InvalidInput.DEFAULT_MESSAGE else exc.message
+        report.errors = exc.errors
         return _bulk_failed(view, labels, report, 422, selected, filter_errors)
     except bulk_service.BulkRejected as exc:
         report.message, report.blockers = exc.message, exc.blockers
