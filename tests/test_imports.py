@@ -326,6 +326,19 @@ def test_others_cannot_see_my_staged_file(client, login_as, login, make_user):
     assert issue_rows() == []
 
 
+def test_an_admin_importing_someones_file_is_named_as_the_importer(client, login_as, login, make_user):
+    bob = login_as("member")
+    run_id = run_id_of(upload(client, "title\nA\n", dry_run="1"))
+    admin = login(make_user("admin", name="Ada Admin"))
+    assert client.post(f"/imports/{run_id}/import", data={}).status_code == 303
+    db.session.expire_all()
+    run = db.session.get(ImportRun, run_id)
+    issue = db.session.execute(sa.select(Issue)).scalar_one()
+    assert run.user_id == admin.id and issue.reporter_id == admin.id and bob.id != admin.id
+    assert re.search(r"Imported from\s*<a[^>]*>issues.csv</a>\s*by\s*<strong>Ada Admin</strong>", text(client.get(f"/issues/{issue.id}")))
+    assert "Ada Admin" in text(client.get("/imports"))
+
+
 def test_a_second_import_of_the_same_file_is_refused(client, login_as):
     login_as("member")
     run_id = run_id_of(upload(client, "title\nA\n", dry_run="1"))

@@ -578,7 +578,9 @@ def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, m
     claimed = session.execute(
         sa.update(ImportRun)
         .where(ImportRun.id == run_id, ImportRun.state == "staged")
-        .values(state="imported", policy=policy, settings=mapping.to_settings(), finished_at=now)
+        # The importer (an admin may import someone's staged file) is who the history, the timelines and the
+        # issues' reporter name.
+        .values(state="imported", user_id=actor_id, policy=policy, settings=mapping.to_settings(), finished_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
