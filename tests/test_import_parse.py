@@ -196,11 +196,17 @@ def test_redmine_columns_and_words():
     assert mapping.words("priority")["normal"] == "medium" and mapping.words("status")["new"] == "open"
 
 
+def test_a_field_fed_by_three_columns_is_said_in_plain_words():
+    mapping = parse.Mapping.from_settings({}, ["a", "b", "c"])
+    mapping.columns = ["title", "title", "title"]
+    assert mapping.problems(["a", "b", "c"]) == ["Only one column can be used as title: 'a', 'b' and 'c' are all mapped to it."]
+
+
 def test_no_title_column_is_a_mapping_problem():
     mapping = parse.default_mapping(["name", "notes"])
     assert mapping.problems(["name", "notes"]) == [
         "The file has no title column (its columns are: 'name', 'notes'). "
-        "Name the column that holds each issue's title 'title', or choose it below."
+        "Name the column that holds each issue's title 'title', or map it to Title on the check page."
     ]
 
 

@@ -522,17 +522,19 @@ class Mapping:
             names = ", ".join(f"'{h}'" for h in header if h) or "none"
             messages.append(
                 f"The file has no title column (its columns are: {names}). "
-                "Name the column that holds each issue's title 'title', or choose it below."
+                "Name the column that holds each issue's title 'title', or map it to Title on the check page."
             )
         for target in TARGETS:
             used = self.columns_of(target)
             if target != "labels" and len(used) > 1:
-                names = " and ".join(f"'{header[i]}'" for i in used)
-                messages.append(f"Only one column can be used as {TARGETS[target].lower()}: {names} both are.")
+                names = ", ".join(f"'{header[i]}'" for i in used[:-1]) + f" and '{header[used[-1]]}'"
+                verb = "are all mapped to it" if len(used) > 2 else "both are"
+                messages.append(f"Only one column can be used as {TARGETS[target].lower()}: {names} {verb}.")
         assignee_columns = [i for t in ASSIGNEE_TARGETS for i in self.columns_of(t)]
         if len(assignee_columns) > 1:
-            names = " and ".join(f"'{header[i]}'" for i in sorted(assignee_columns))
-            messages.append(f"Only one column can give the assignee: {names} both do.")
+            ordered = sorted(assignee_columns)
+            names = ", ".join(f"'{header[i]}'" for i in ordered[:-1]) + f" and '{header[ordered[-1]]}'"
+            messages.append(f"Only one column can give the assignee: {names} {'all' if len(ordered) > 2 else 'both'} do.")
         return messages
 
 
