@@ -393,6 +393,8 @@ def test_bulk_status_blocked_by_workflow_or_missing_issue_is_422(client, member,
         ({"issue_ids": [1], "status": "closed", "note": "n" * 501}, "note", "at most 500 characters"),
         ({"issue_ids": ["x"], "status": "closed"}, "issue_ids", "Not a valid integer."),
         ({"status": "closed"}, "issue_ids", "Missing data for required field."),
+        ({"issue_ids": [1], "status": "closed", "versions": {"abc": 1}}, "versions", "'abc' is not one of the issue_ids"),
+        ({"issue_ids": [1], "status": "closed", "versions": {"2": 1}}, "versions", "'2' is not one of the issue_ids"),
     ],
 )
 def test_bulk_status_invalid_is_422(client, member, make_issue, snapshot, payload, field, message):

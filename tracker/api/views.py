@@ -12,13 +12,14 @@ from werkzeug.exceptions import HTTPException
 from ..account import service as account_service
 from ..bulk import service as bulk_service
 from ..comments import service as comments_service
-from ..errors import DomainError, StaleVersion
+from ..errors import DomainError, InvalidInput, StaleVersion
 from ..extensions import db
 from ..issues import queries
 from ..issues import service as issues_service
 from ..issues.timeline import load_timeline
 from ..labels import service as labels_service
 from ..models import User
+from ..numbers import whole_number
 from . import bp
 from .errors import domain_error, error_response, request_error
 from .schemas import (
@@ -182,7 +183,10 @@ def bulk_status(body):
     ids = bulk_service.parse_ids(body["issue_ids"])
     versions = None
     if "versions" in body:
-        given = {f"version_{issue_id}": version for issue_id, version in body["versions"].items()}
+        strays = [key for key in body["versions"] if whole_number(key) not in ids]
+        if strays:  # a misspelt or missing id would otherwise leave that issue unguarded without a word
+            raise InvalidInput({"versions": f"'{strays[0][:20]}' is not one of the issue_ids; versions are keyed by them."})
+        given = {f"version_{whole_number(key)}": version for key, version in body["versions"].items()}
         versions = bulk_service.parse_versions(ids, given, required=False)
     result = bulk_service.apply_bulk(db.session, actor(), ids, versions, change)
     return {
