@@ -1,6 +1,7 @@
 """Headers, CSRF, escaping of user content, error pages that never leak a traceback."""
 
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -70,11 +71,21 @@ def test_a_script_posting_a_file_to_the_import_page_is_sent_to_the_api(csrf_on, 
     assert snapshot() == before
 
 
+def test_pages_with_several_forms_repeat_no_id(csrf_on, client, login_as, make_issue, make_user):
+    admin = login_as("admin")
+    issue = make_issue()
+    for url in ("/account", "/labels", f"/admin/users/{admin.id}", f"/issues/{issue.id}", "/admin/users", f"/issues/{issue.id}/edit"):
+        html = client.get(url).get_data(as_text=True)
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), (url, sorted(i for i in ids if ids.count(i) > 1))
+        assert 'name="csrf_token"' in html, url
+
+
 def test_csrf_token_as_htmx_header_is_accepted(csrf_on, client, login_as, make_issue):
     login_as("member")
     issue = make_issue(title="Safe")
     page = client.get(f"/issues/{issue.id}/edit").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     data = {"title": "Changed", "description": "", "version": "1", "status": "open", "priority": "low", "assignee_id": ""}
     headers = {"HX-Request": "true", "HX-Target": "issue-main", "X-CSRFToken": token}
     assert client.post(f"/issues/{issue.id}/edit", data=data, headers=headers).status_code == 200
