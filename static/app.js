@@ -82,6 +82,16 @@
     if (number && title) document.title = number.textContent + " " + title.textContent + " · Tracker";
   }
 
+  /* The labels filter's summary names the ticked labels (the list swaps only the results, not the form). */
+  document.addEventListener("change", function (evt) {
+    var options = evt.target.closest && evt.target.closest(".label-filter .label-options");
+    if (!options) return;
+    var names = Array.prototype.map.call(options.querySelectorAll("input[name=label]:checked"), function (box) {
+      return box.value;
+    });
+    options.closest(".label-filter").querySelector("summary").textContent = names.length ? names.join(", ") : "Any labels";
+  });
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr && (xhr.getResponseHeader("HX-Trigger") || xhr.getResponseHeader("HX-Redirect"))) return; /* handled */

@@ -92,8 +92,12 @@ def test_labels_set_in_the_form_show_as_chips_and_filter_the_list(browsing, live
     expect(page).to_have_url(re.compile(r"[?&]label=bug(&|$)"))
     expect(page.locator("#issue-rows tr")).to_have_count(1)
     expect(page.locator("#issue-rows")).to_contain_text("Tagged issue")
+    expect(page.locator(".label-filter summary")).to_have_text("bug")  # the summary follows the ticks
     assert marker_survived(page)
     assert stored_issue(tagged.id).version == 2 and bug.id
+    page.locator(".label-options").get_by_role("checkbox", name="bug").uncheck()
+    expect(page.locator(".label-filter summary")).to_have_text("Any labels")
+    expect(page.locator("#issue-rows tr")).to_have_count(2)
 
 
 def test_stale_label_change_shows_the_conflict_view_with_sets_merged(browsing, live_server, make_user, make_issue):
