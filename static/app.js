@@ -82,6 +82,17 @@
     if (number && title) document.title = number.textContent + " " + title.textContent + " · Tracker";
   }
 
+  /* After Previous/Next the link that had focus is gone: move focus to the new page's "Showing …" line, so
+     keyboard and screen-reader users hear where they are (filter changes keep focus in the filter form). */
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var elt = evt.detail.elt;
+    var trigger = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (!elt || elt.id !== "issue-results" || !trigger || !trigger.closest || !trigger.closest(".pagination")) return;
+    var target = elt.querySelector(".result-summary") || elt.querySelector(".empty-state") || elt;
+    target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+
   /* The labels filter's summary names the ticked labels (the list swaps only the results, not the form). */
   document.addEventListener("change", function (evt) {
     var options = evt.target.closest && evt.target.closest(".label-filter .label-options");

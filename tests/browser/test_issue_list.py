@@ -52,6 +52,7 @@ def test_filter_search_history_and_paging_without_page_loads(browsing, live_serv
     expect(page.locator(".result-summary")).to_have_text(re.compile(r"Showing 11–20 of\s+30 issues"))
     expect(page.locator(".page-number")).to_have_text("Page 2 of 3")
     expect_titles(page, titles_of(issues, lambda i: True)[10:20])
+    expect(page.locator(".result-summary")).to_be_focused()  # not lost on <body> with the link it replaced
     assert marker_survived(page)
 
     resolved = titles_of(issues, lambda i: i.status == "resolved")
