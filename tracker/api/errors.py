@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..errorpages import own_headers
 from ..errors import DomainError
 
 # Codes for HTTP errors that reach the API without a domain error (routing, body size, bad JSON...).
@@ -66,6 +67,4 @@ def request_error(exc: HTTPException) -> Response:
         if status == 422:
             return error_response(422, "invalid", "Please correct the marked fields.", details)
         return error_response(status, HTTP_CODES.get(status, "error"), "The request body is not valid JSON.", details)
-    from ..errorpages import own_headers
-
     return http_error(status, exc.description or "", own_headers(exc))

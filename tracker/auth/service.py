@@ -114,7 +114,7 @@ def _blocked_until(session: Session, column, value: str, since: datetime, maximu
         .order_by(SignInFailure.failed_at.desc())
         .limit(maximum)
     ).scalars().all()
-    return failures[-1] + window if len(failures) >= maximum else None
+    return failures[-1] + window if failures and len(failures) >= maximum else None
 
 
 def authenticate(
@@ -156,9 +156,9 @@ def authenticate(
     return user
 
 
-def get_user(session: Session, user_id: int) -> User:
-    """Load a user or raise NotFound."""
-    user = session.get(User, user_id)
+def get_user(session: Session, user_id: int, fresh: bool = False) -> User:
+    """Load a user or raise NotFound; `fresh` reads the row as committed now, not as this session first loaded it."""
+    user = session.get(User, user_id, populate_existing=fresh)
     if user is None:
         raise NotFound(f"User {user_id} does not exist.")
     return user
@@ -187,14 +187,6 @@ def _lock_admins(session: Session) -> None:
         session.execute(sa.update(User).where(sa.false()).values(role=User.role).execution_options(synchronize_session=False))
 
 
-def _fresh_user(session: Session, user_id: int) -> User:
-    """The user as committed now (not as this session first loaded them), or NotFound; after _lock_admins."""
-    user = session.execute(sa.select(User).where(User.id == user_id).execution_options(populate_existing=True)).scalar_one_or_none()
-    if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
-    return user
-
-
 def _other_active_admins(session: Session, user_id: int) -> int:
     return session.execute(
         sa.select(sa.func.count())
@@ -209,7 +201,7 @@ def change_role(session: Session, user_id: int, role: str) -> User:
         get_user(session, user_id)
         raise InvalidInput({"role": f"Role '{role}' is not one of {', '.join(ROLES)}."})
     _lock_admins(session)
-    user = _fresh_user(session, user_id)
+    user = get_user(session, user_id, fresh=True)
     if user.role == "admin" and role != "admin" and user.active and _other_active_admins(session, user.id) == 0:
         session.rollback()
         raise InvalidInput({"role": f"{user.name} is the last active admin; make someone else admin first."})
@@ -221,7 +213,7 @@ def change_role(session: Session, user_id: int, role: str) -> User:
 def set_active(session: Session, user_id: int, active: bool) -> User:
     """Deactivate or reactivate a user; their issues stay; the last active admin stays active."""
     _lock_admins(session)
-    user = _fresh_user(session, user_id)
+    user = get_user(session, user_id, fresh=True)
     if not active and user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
         session.rollback()
         raise InvalidInput({"active": f"{user.name} is the last active admin and cannot be deactivated."})

@@ -374,9 +374,9 @@ def summarise(result: BulkResult) -> str:
         text = f"Updated {noun}: {', '.join(parts)}."
     if result.unchanged_ids:
         same = len(result.unchanged_ids)
-        if parts == [f"label −{getattr(change.remove_label, 'name', '')}"]:
+        if len(parts) == 1 and change.remove_label is not UNCHANGED:
             reason = "did not carry the label"
-        elif parts == [f"label +{getattr(change.add_label, 'name', '')}"]:
+        elif len(parts) == 1 and change.add_label is not UNCHANGED:
             reason = "already carried the label"
         else:
             reason = f"already had {'this value' if len(parts) == 1 else 'these values'}"
