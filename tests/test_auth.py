@@ -200,3 +200,29 @@ def test_htmx_request_without_session_navigates_to_sign_in(client, make_user):
     )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/issues?q%3Dx"
+
+
+def test_a_form_sent_after_the_session_ended_leads_to_sign_in_and_back(app, client, make_user, make_issue, snapshot):
+    """A signed-out browser's form (its session, and so its CSRF token, gone) is sent to sign in, not told the
+    form expired; signing in leads back to the page the form was on, since the form's URL may take only POST."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    issue = make_issue("Printer on fire")
+    before = snapshot()
+    cases = [
+        ("/issues/new", "http://localhost/issues/new", "/issues/new"),
+        (f"/issues/{issue.id}/edit", f"http://localhost/issues/{issue.id}", f"/issues/{issue.id}"),
+        (f"/issues/{issue.id}/comments", f"http://localhost/issues/{issue.id}?x=1", f"/issues/{issue.id}?x%3D1"),
+        (f"/issues/{issue.id}/comments", "https://elsewhere.example/issues/1", "/"),
+        (f"/issues/{issue.id}/comments", None, "/"),
+    ]
+    for url, referrer, back in cases:
+        headers = {"Referer": referrer} if referrer else {}
+        response = client.post(url, data={"title": "Hacked", "body": "Hi", "version": "1"}, headers=headers)
+        assert response.status_code == 302, url
+        assert response.headers["Location"] == f"/login?next={back}", (url, referrer)
+    response = client.post(
+        f"/issues/{issue.id}/edit", data={"title": "Hacked"},
+        headers={"HX-Request": "true", "HX-Current-URL": f"http://localhost/issues/{issue.id}"},
+    )
+    assert (response.status_code, response.headers["HX-Redirect"]) == (401, f"/login?next=/issues/{issue.id}")
+    assert snapshot() == before

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.extensions import db
+from tracker.issues import service as issue_service
 from tracker.models import Issue, IssueEvent, IssueLabel, Label
 
 HX = {"HX-Request": "true"}
@@ -573,3 +574,42 @@ def test_several_statuses_stay_selected_in_the_filter_form(client, login_as, mak
     assert 'multiple size="4"' in select
     assert '<option value="open" selected>' in select and '<option value="in_progress" selected>' in select
     assert '<option value="closed" >' in select
+
+
+def test_forms_say_whether_they_hold_a_draft_for_the_browser_to_keep(client, login, make_user, make_issue):
+    """The drafts script reads these: a form as stored ("fresh": a kept draft goes back into it) or sent back
+    with errors or a conflict ("unsaved": it is the draft); the signed-in person owns the drafts."""
+    member = login(make_user("member"))
+    other = make_user("member")
+    issue = make_issue("Printer on fire")
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert f'data-user="{member.id}"' in page
+    assert f'data-draft-notice="issue-{issue.id}"' in page and "data-edit" in page
+    assert f'data-draft="comment-on-{issue.id}" data-draft-state="fresh"' in page
+    assert f'data-draft="issue-{issue.id}" data-draft-state="fresh"' in client.get(f"/issues/{issue.id}/edit").get_data(as_text=True)
+    assert 'data-draft="new-issue" data-draft-state="fresh"' in client.get("/issues/new").get_data(as_text=True)
+
+    data = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
+    response = client.post(f"/issues/{issue.id}/edit", data=data)
+    assert response.status_code == 422
+    assert f'data-draft="issue-{issue.id}" data-draft-state="unsaved"' in response.get_data(as_text=True)
+    assert 'data-draft="new-issue" data-draft-state="unsaved"' in client.post("/issues/new", data=data).get_data(as_text=True)
+    response = client.post(f"/issues/{issue.id}/comments", data={"body": ""})
+    assert response.status_code == 422
+    assert f'data-draft="comment-on-{issue.id}" data-draft-state="unsaved"' in response.get_data(as_text=True)
+
+    issue_service.update_issue(db.session, other, issue.id, 1, {"description": "Meanwhile."})
+    response = client.post(f"/issues/{issue.id}/edit", data={**data, "title": "Mine"})
+    assert response.status_code == 409
+    conflict = response.get_data(as_text=True)
+    assert f'data-draft="issue-{issue.id}" data-draft-state="unsaved"' in conflict and "data-draft-discard" in conflict
+
+
+def test_sign_in_and_error_pages_keep_drafts_and_viewers_get_none(client, login, make_user, make_issue):
+    """A form sent from a page that lands on sign-in or an error page was not saved: those pages say so."""
+    issue = make_issue("Printer on fire")
+    assert "data-keeps-drafts" in client.get("/login").get_data(as_text=True)
+    login(make_user("viewer"))
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert "data-draft" not in page
+    assert "data-keeps-drafts" in client.get("/issues/999999").get_data(as_text=True)

@@ -12,7 +12,7 @@ from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import formatting
+from . import errorpages, formatting
 from .config import Config, config_from_environment, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 from .htmx import is_htmx
@@ -42,10 +42,13 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    # Before the CSRF check: a request from someone whose session ended goes to the sign-in page (htmx: a
+    # 401 that navigates there), not to "the form has expired"; the browser keeps what they typed meanwhile.
+    app.before_request(require_sign_in)
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from . import api, auth, cli, errorpages, security
+    from . import api, auth, cli, security
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
@@ -70,30 +73,43 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     formatting.register(app)
     cli.register(app)
 
-    @app.before_request
-    def require_sign_in():
-        """Every page but sign-in, first-run setup and static files needs a signed-in user."""
-        if request.endpoint in PUBLIC_ENDPOINTS or api.is_api_request() or current_user.is_authenticated:
-            return None  # the API authenticates each request with its bearer token, never the session
-        from .auth.service import has_users
-
-        if not has_users(db.session):
-            return redirect(url_for("auth.setup"))
-        if request.endpoint is None:
-            return None  # let the 404 page answer
-        if is_htmx():
-            # A redirect would be followed inside the page; make htmx navigate to the sign-in page instead.
-            current = urlsplit(request.headers.get("HX-Current-URL", ""))
-            back = (current.path + ("?" + current.query if current.query else "")) or request.path
-            return "", 401, {"HX-Redirect": url_for("auth.login", next=back)}
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-
     @app.get("/")
     def index():
         """The issue list is the home page."""
         return redirect(url_for("issues.index"))
 
     return app
+
+
+def require_sign_in():
+    """Every page but sign-in, first-run setup and static files needs a signed-in user."""
+    if request.endpoint in PUBLIC_ENDPOINTS or api.is_api_request() or current_user.is_authenticated:
+        return None  # the API authenticates each request with its bearer token, never the session
+    from .auth.service import has_users
+
+    if not has_users(db.session):
+        return redirect(url_for("auth.setup"))
+    if request.endpoint is None:
+        return None  # let the 404 page answer
+    if errorpages.sent_by_script():
+        return errorpages.scripts_go_to_the_api()
+    if is_htmx():
+        # A redirect would be followed inside the page; make htmx navigate to the sign-in page instead.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back = (current.path + ("?" + current.query if current.query else "")) or request.path
+        return "", 401, {"HX-Redirect": url_for("auth.login", next=back)}
+    return redirect(url_for("auth.login", next=_return_path()))
+
+
+def _return_path() -> str:
+    """Where signing in leads back to: this page, or for a form sent here, the page it was sent from (the
+    form's own URL may take only POST)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + ("?" + referrer.query if referrer.query else "")
+    return url_for("index")
 
 
 def _finish_config(app: Flask) -> None:

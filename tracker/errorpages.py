@@ -38,6 +38,20 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return body, status, headers
 
 
+def sent_by_script() -> bool:
+    """Whether the request carries an API token (a script), not a browser's session."""
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+def scripts_go_to_the_api():
+    """The answer to a script that brought its token to a page instead of the API."""
+    return error_response(
+        400,
+        "Pages take a signed-in browser's forms. Scripts send their token to the JSON API under /api "
+        "(CSV files: POST /api/issues/import; see /api/docs).",
+    )
+
+
 def own_headers(exc: HTTPException) -> dict[str, str]:
     """The headers an HTTP error carries besides its body's type: a 405's Allow, a 401's WWW-Authenticate."""
     return {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
@@ -55,12 +69,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         """A state change without a valid CSRF token (a script with a token has come to a page, not the API)."""
-        if request.headers.get("Authorization", "").lower().startswith("bearer "):
-            return error_response(
-                400,
-                "Pages take a signed-in browser's forms. Scripts send their token to the JSON API under /api "
-                "(CSV files: POST /api/issues/import; see /api/docs).",
-            )
+        if sent_by_script():
+            return scripts_go_to_the_api()
         return error_response(400, "The form has expired or is missing its security token. Reload the page and try again.")
 
     @app.errorhandler(413)

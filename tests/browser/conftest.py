@@ -96,6 +96,11 @@ class BrowserProblems:
 
     messages: list[str] = field(default_factory=list)
     reported: int = 0
+    expected: list[re.Pattern] = field(default_factory=list)
+
+    def expect_status(self, status: int) -> None:
+        """A test that provokes this status on purpose (a 401 after the session ended) lets Chromium log it."""
+        self.expected.append(re.compile(rf"^Failed to load resource: the server responded with a status of {status}\b"))
 
     def watch(self, page: Page) -> Page:
         """Record this page's problems."""
@@ -105,7 +110,7 @@ class BrowserProblems:
 
     def _on_console(self, message: ConsoleMessage) -> None:
         text = message.text
-        if EXPECTED_STATUS_LOG.match(text):
+        if EXPECTED_STATUS_LOG.match(text) or any(pattern.match(text) for pattern in self.expected):
             return
         if message.type == "error" or "Content Security Policy" in text:
             self.messages.append(f"console {message.type}: {text} ({message.location.get('url', '')})")

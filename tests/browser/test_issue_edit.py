@@ -74,7 +74,7 @@ def test_edit_in_place_updates_fields_history_and_version(browsing, live_server,
 
 
 def test_inline_edit_errors_and_cancel_keep_the_page(browsing, live_server, make_user, make_issue):
-    """An invalid inline save shows the message in the form; Cancel brings the unchanged issue back."""
+    """An invalid inline save shows the message in the form; Cancel (once confirmed) brings the unchanged issue back."""
     editor = make_user("member", name="Grace")
     issue = make_issue("Printer on fire", description="Smoke everywhere.")
     page = browsing.page(editor)
@@ -91,8 +91,11 @@ def test_inline_edit_errors_and_cancel_keep_the_page(browsing, live_server, make
     expect(page.get_by_label("Description")).to_have_value("Smoke, and now flames.")
     assert marker_survived(page)
 
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     page.get_by_role("link", name="Cancel").click()
     expect(page.locator(".issue-title")).to_have_text("Printer on fire")
+    assert questions == ["Discard the changes you have not saved?"]  # what was typed is not thrown away unasked
     expect(page.locator(".issue-description")).to_have_text("Smoke everywhere.")
     expect(page.locator(".issue-version")).to_have_text("1")
     assert marker_survived(page)
