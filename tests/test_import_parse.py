@@ -62,6 +62,30 @@ def test_encodings_are_detected(data, encoding, label):
     assert records[0][1][0].startswith("Café")
 
 
+def test_a_utf8_file_with_some_windows_1252_lines_reads_both_right():
+    """Two exports pasted together: the UTF-8 lines and the Windows-1252 line each read as written."""
+    data = (
+        "title,description\nCafé crème,Grüße aus Köln\n".encode("utf-8")
+        + "Déjà vu,“quoted” – 5 €\n".encode("cp1252")
+        + "Smörgåsbord,naïve\n".encode("utf-8")
+    )
+    table, records = read(data)
+    assert (table.encoding, table.encoding_label) == ("utf-8+cp1252", "UTF-8, with some Windows-1252 characters")
+    assert [cells for _, cells in records] == [
+        ["Café crème", "Grüße aus Köln"],
+        ["Déjà vu", "“quoted” – 5 €"],
+        ["Smörgåsbord", "naïve"],
+    ]
+
+
+def test_windows_1252_text_that_happens_to_hold_a_utf8_sequence_stays_windows_1252():
+    """'ß' then '–' (DF 96) is valid UTF-8 by chance; a file of Windows-1252 accents is still read as such."""
+    text = "title\nStraße–Ecke\nÉté à Zürich\nCrème brûlée\nNaïve façade\n"
+    table, records = read(text.encode("cp1252"))
+    assert table.encoding == "cp1252"
+    assert [cells[0] for _, cells in records] == ["Straße–Ecke", "Été à Zürich", "Crème brûlée", "Naïve façade"]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -303,6 +327,16 @@ def test_other_trackers_words_and_dates():
     assert [(r.values["status"], r.values["priority"]) for r in rows] == [("open", "critical"), ("resolved", "low")]
     assert rows[0].values["created_at"] == datetime(2025, 1, 5, 10, 30)
     assert rows[1].values["resolved_at"] == datetime(2025, 1, 6, 9, 0)
+
+
+def test_twelve_hour_iso_dates_are_read_and_local_day_month_dates_are_explained():
+    """2024-03-14 10:20 PM (Redmine with a 12-hour clock) is read; 14/03/2024 is refused with the reason."""
+    rows = check("title,created_at\nA,2024-03-14 10:20 PM\nB,2024-03-14 09:05:30 am\nC,14/03/2024\nD,yesterday\n")
+    assert [r.values["created_at"] for r in rows[:2]] == [datetime(2024, 3, 14, 22, 20), datetime(2024, 3, 14, 9, 5, 30)]
+    assert rows[2].error == (
+        "created_at '14/03/2024' could be day/month or month/day: write dates as year-month-day, like 2026-01-31 14:05"
+    )
+    assert rows[3].error == "created_at 'yesterday' is not a date and time like 2026-01-31T14:05:00Z"
 
 
 def test_resolved_at_is_dropped_for_open_issues():

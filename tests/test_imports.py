@@ -859,3 +859,19 @@ def test_rejected_rows_are_neutralised_and_import_again_cleanly(client, login_as
     assert issue.title == EVIL
     label_names = db.session.execute(sa.select(Label.name)).scalars().all()
     assert label_names == ["-bad"]
+
+
+def test_a_file_mixing_utf8_and_windows_1252_is_said_and_imported_as_written(client, login_as):
+    """The check page names the mix; the import keeps every character of both kinds of line."""
+    login_as("member")
+    data = "title,description\nCafé crème,Grüße\n".encode("utf-8") + "Déjà vu,“quoted” – 5 €\n".encode("cp1252")
+    response = upload(client, data, dry_run="1")
+    assert response.status_code == 303
+    body = text(client.get(response.headers["Location"]))
+    assert '<strong id="file-encoding">UTF-8, with some Windows-1252 characters</strong>' in body
+    response = client.post(f"/imports/{run_id_of(response)}/import", data={"policy": "all_or_nothing"})
+    assert response.status_code == 303
+    db.session.rollback()
+    assert db.session.execute(sa.select(Issue.title, Issue.description).order_by(Issue.id)).all() == [
+        ("Café crème", "Grüße"), ("Déjà vu", "“quoted” – 5 €"),
+    ]

@@ -20,6 +20,9 @@ from ..errors import DomainError
 from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
 
 CHUNK = 1 << 20  # bytes read, staged and decoded at a time
+# A UTF-8 file with some Windows-1252 bytes in it (two exports pasted together, a line typed in another
+# program): read as UTF-8, and each byte that is not UTF-8 as the Windows-1252 character it stands for.
+MIXED = "utf-8+cp1252"
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 ENCODING_LABELS = {
     "utf-8": "UTF-8",
@@ -27,6 +30,7 @@ ENCODING_LABELS = {
     "utf-16": "UTF-16 (with byte order mark)",
     "utf-32": "UTF-32 (with byte order mark)",
     "cp1252": "Windows-1252",
+    MIXED: "UTF-8, with some Windows-1252 characters",
 }
 # Spreadsheets run cells that start with these as formulas; exports put a ' in front, imports take it off.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -63,6 +67,23 @@ BINARY_MESSAGE = "This is not a CSV text file: it contains binary data. Export o
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
 
 
+def _cp1252_for_broken_utf8(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Decoding error handler for MIXED files: the bytes UTF-8 could not read, read as Windows-1252."""
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("tracker-cp1252", _cp1252_for_broken_utf8)
+_LEAD_BYTES = bytes(range(0xC0, 0x100))
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+
+
+def text_codec(encoding: str) -> tuple[str, str]:
+    """(Python codec, error handling) that read a file detected as `encoding`."""
+    if encoding == MIXED:
+        return "utf-8", "tracker-cp1252"
+    return encoding, "replace" if encoding == "cp1252" else "strict"
+
+
 class EncodingDetector:
     """Fed a file's bytes in order; then names the encoding that reads it, or raises FileProblem."""
 
@@ -76,6 +97,11 @@ class EncodingDetector:
         self._content = False
         self._controls = 0
         self._sampled = 0
+        # Characters read as UTF-8 beyond ASCII, and bytes UTF-8 cannot read: which way a file that is not
+        # all UTF-8 leans (Windows-1252 text rarely makes valid UTF-8 by chance).
+        self._utf8_chars = 0
+        self._broken_bytes = 0
+        self._lenient: codecs.IncrementalDecoder | None = None
 
     def feed(self, chunk: bytes) -> None:
         """Look at the next piece of the file."""
@@ -126,14 +152,22 @@ class EncodingDetector:
         if self._utf8_ok:
             try:
                 self._decoder.decode(chunk)
+                self._utf8_chars += len(chunk) - len(chunk.translate(None, _LEAD_BYTES))
             except UnicodeDecodeError:
                 self._utf8_ok = False
+                self._lenient = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        if self._lenient is not None:
+            text = self._lenient.decode(chunk)
+            broken = len(_ESCAPED_BYTES.findall(text))
+            self._broken_bytes += broken
+            self._utf8_chars += len(text) - len(text.encode("ascii", "ignore")) - broken
         if not self._content:
             stripped = chunk.strip()
             self._content = bool(stripped) and stripped != codecs.BOM_UTF8
 
     def finish(self) -> str:
-        """The Python codec that reads the file (utf-8, utf-8-sig, utf-16, utf-32 or cp1252)."""
+        """The encoding that reads the file: utf-8, utf-8-sig, utf-16, utf-32, cp1252 or MIXED (text_codec says
+        how to read it)."""
         if self._codec is None:
             head, self._head = self._head, b""
             if not head.strip():
@@ -159,7 +193,10 @@ class EncodingDetector:
                 raise FileProblem("The file starts with a UTF-8 byte order mark but is not valid UTF-8.")
             return "utf-8-sig"
         if self._codec == "utf-8":
-            return "utf-8" if self._utf8_ok else "cp1252"
+            if self._utf8_ok:
+                return "utf-8"
+            mostly_utf8 = self._utf8_chars >= 2 and self._utf8_chars * 4 >= self._broken_bytes
+            return MIXED if mostly_utf8 else "cp1252"
         return self._codec
 
 
@@ -253,12 +290,8 @@ def _is_blank(cells: list[str]) -> bool:
 
 def read_table(chunks: Iterable[bytes], encoding: str) -> Table:
     """Open the file: skip leading blank lines, detect the delimiter, read the header; records follow lazily."""
-    text = io.TextIOWrapper(
-        io.BufferedReader(_ChunkStream(chunks), CHUNK),
-        encoding=encoding,
-        errors="replace" if encoding == "cp1252" else "strict",
-        newline="",
-    )
+    codec, errors = text_codec(encoding)
+    text = io.TextIOWrapper(io.BufferedReader(_ChunkStream(chunks), CHUNK), encoding=codec, errors=errors, newline="")
     offset = 0
     peeked: list[str] = []
     try:
@@ -607,13 +640,17 @@ OTHER_DATE_FORMATS = {
 }
 
 
+# ISO 8601 dates with a 12-hour clock (Redmine with that time format, some spreadsheets), in any format.
+TWELVE_HOUR_ISO = ("%Y-%m-%d %I:%M %p", "%Y-%m-%d %I:%M:%S %p")
+
+
 def parse_when(value: str, fmt: str = "native") -> datetime:
     """A date and time (ISO 8601, or the other tracker's export format) as naive UTC; ValueError if not one."""
     text = value.strip()
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        for pattern in OTHER_DATE_FORMATS.get(fmt, ()):
+        for pattern in TWELVE_HOUR_ISO + OTHER_DATE_FORMATS.get(fmt, ()):
             try:
                 when = datetime.strptime(text, pattern)
                 break

@@ -5,6 +5,7 @@ No Flask and no database: the service builds a Directory (users and labels, one 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape
 SEEN_WORDS_MAX = 50  # distinct status or priority words listed on the preview
 MEMO_MAX = 4096  # distinct cell values whose outcome a checker remembers, per kind of cell
 UNASSIGNED = "none"  # what an assignee value can be mapped to on the preview besides a user id
+# 14/03/2024, 03.04.24...: a local date format, which this import does not guess (day or month first?).
+_NUMERIC_DATE = re.compile(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b")
 
 
 @dataclass
@@ -283,7 +286,12 @@ class RowChecker:
         try:
             when = parse_when(raw, self.mapping.format)
         except ValueError:
-            problems.append((name, f"{name} '{raw[:40]}' is not a date and time like 2026-01-31T14:05:00Z"))
+            if _NUMERIC_DATE.match(raw):
+                problems.append(
+                    (name, f"{name} '{raw[:40]}' could be day/month or month/day: write dates as year-month-day, like 2026-01-31 14:05")
+                )
+            else:
+                problems.append((name, f"{name} '{raw[:40]}' is not a date and time like 2026-01-31T14:05:00Z"))
             return None
         except OverflowError:
             problems.append((name, f"{name} '{raw[:40]}' is out of range"))
