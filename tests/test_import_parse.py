@@ -52,6 +52,8 @@ def check(content: str, directory: Directory = DIRECTORY):
         (codecs.BOM_UTF8 + "title\nCafé\n".encode("utf-8"), "utf-8-sig", "UTF-8 (with byte order mark)"),
         ("title\nCafé\n".encode("utf-16"), "utf-16", "UTF-16 (with byte order mark)"),
         (codecs.BOM_UTF16_BE + "title\nCafé\n".encode("utf-16-be"), "utf-16", "UTF-16 (with byte order mark)"),
+        ("title\nCafé\n".encode("utf-16-le"), "utf-16-le", "UTF-16 (little-endian, without byte order mark)"),
+        ("title\nCafé\n".encode("utf-16-be"), "utf-16-be", "UTF-16 (big-endian, without byte order mark)"),
         ("title\nCafé – “quoted”\n".encode("cp1252"), "cp1252", "Windows-1252"),
     ],
 )
@@ -99,6 +101,9 @@ def test_windows_1252_text_that_happens_to_hold_a_utf8_sequence_stays_windows_12
         (bytes(range(1, 9)) * 100, "it contains binary data"),
         (codecs.BOM_UTF8 + b"title\n\xff\xfe\xfa\n", "starts with a UTF-8 byte order mark but is not valid UTF-8"),
         (codecs.BOM_UTF16_LE + b"t\x00i\x00t", "cut off in the middle of a UTF-16 character"),
+        (b"t\x00i\x00t", "cut off in the middle of a UTF-16 character"),
+        (b"t\x00i\x00\x00\xd8A\x00", "looks like UTF-16 (every other byte is zero) but is not valid UTF-16"),
+        (b"t\x00i\x00\x00\x00", "it contains binary data"),
     ],
 )
 def test_unreadable_files_have_one_clear_message(data, message):

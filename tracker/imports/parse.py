@@ -29,6 +29,8 @@ ENCODING_LABELS = {
     "utf-8-sig": "UTF-8 (with byte order mark)",
     "utf-16": "UTF-16 (with byte order mark)",
     "utf-32": "UTF-32 (with byte order mark)",
+    "utf-16-le": "UTF-16 (little-endian, without byte order mark)",
+    "utf-16-be": "UTF-16 (big-endian, without byte order mark)",
     "cp1252": "Windows-1252",
     MIXED: "UTF-8, with some Windows-1252 characters",
 }
@@ -63,6 +65,7 @@ _SIGNATURES = (
     (b"\xff\xd8\xff", "This is a JPEG image, not CSV."),
     (b"\x1f\x8b", "This is a gzip archive, not CSV. Unpack it and upload the CSV file inside."),
 )
+_WIDE = ("utf-16", "utf-32", "utf-16-le", "utf-16-be")  # read by decoding, not byte by byte
 BINARY_MESSAGE = "This is not a CSV text file: it contains binary data. Export or save it as CSV and upload that."
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
 
@@ -82,6 +85,18 @@ def text_codec(encoding: str) -> tuple[str, str]:
     if encoding == MIXED:
         return "utf-8", "tracker-cp1252"
     return encoding, "replace" if encoding == "cp1252" else "strict"
+
+
+def _utf16_without_mark(head: bytes) -> str | None:
+    """utf-16-le or utf-16-be for a file that starts with two ASCII characters in UTF-16 without a byte order
+    mark (a zero byte after, or before, each), else None."""
+    if len(head) < 4:
+        return None
+    if head[1] == 0 and head[3] == 0 and head[0] and head[2] and head[0] < 0x80 and head[2] < 0x80:
+        return "utf-16-le"
+    if head[0] == 0 and head[2] == 0 and head[1] and head[3] and head[1] < 0x80 and head[3] < 0x80:
+        return "utf-16-be"
+    return None
 
 
 class EncodingDetector:
@@ -125,20 +140,21 @@ class EncodingDetector:
                 self._codec = name
                 break
         else:
-            self._codec = "utf-8"
-        if self._codec in ("utf-16", "utf-32"):
+            self._codec = _utf16_without_mark(head) or "utf-8"
+        if self._codec in _WIDE:
             self._decoder = codecs.getincrementaldecoder(self._codec)()
         else:
             self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
 
     def _scan(self, chunk: bytes) -> None:
-        if self._codec in ("utf-16", "utf-32"):
+        if self._codec in _WIDE:
             try:
                 text = self._decoder.decode(chunk)
             except UnicodeDecodeError:
-                raise FileProblem(
-                    f"The file starts with a {self._codec.upper()} byte order mark but is not valid {self._codec.upper()}."
-                ) from None
+                name = self._codec[:6].upper()
+                if self._codec in ("utf-16", "utf-32"):
+                    raise FileProblem(f"The file starts with a {name} byte order mark but is not valid {name}.") from None
+                raise FileProblem(f"The file looks like {name} (every other byte is zero) but is not valid {name}.") from None
             if "\x00" in text:
                 raise FileProblem(BINARY_MESSAGE)
             self._content = self._content or bool(text.strip())
@@ -174,11 +190,11 @@ class EncodingDetector:
                 raise FileProblem("The file is empty.")
             self._start(head)
             self._scan(head)
-        if self._codec in ("utf-16", "utf-32"):
+        if self._codec in _WIDE:
             try:
                 self._decoder.decode(b"", final=True)
             except UnicodeDecodeError:
-                raise FileProblem(f"The file is cut off in the middle of a {self._codec.upper()} character.") from None
+                raise FileProblem(f"The file is cut off in the middle of a {self._codec[:6].upper()} character.") from None
         elif self._utf8_ok:
             try:
                 self._decoder.decode(b"", final=True)
