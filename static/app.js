@@ -105,10 +105,11 @@
   });
 
   /* Drafts. What someone types into an issue or comment form is kept in this browser (localStorage, per
-     signed-in user) until it is saved or discarded, so a reload, a closed tab, a mis-click on Cancel or a
-     session that ended meanwhile loses nothing. A draft keeps the version it was typed against: restored
-     onto a newer version, saving it brings the conflict view, never a silent overwrite. Forms say what they
-     hold: data-draft-state="fresh" (as stored: a draft is restored into it) or "unsaved" (sent back with
+     signed-in user and per tab) until it is saved or discarded, so a reload, a closed tab, a mis-click on
+     Cancel or a session that ended meanwhile loses nothing. A draft keeps the version its changes were
+     typed against (on the conflict view: the version the person started from), so restoring it after
+     someone else saved brings the conflict view again, never a silent overwrite. Forms say what they hold:
+     data-draft-state="fresh" (as stored: a kept draft goes back into it) or "unsaved" (sent back with
      errors or a conflict: it is the draft). */
   var DRAFT_PREFIX = "tracker-draft:";
   var DRAFT_DAYS = 30;
@@ -119,19 +120,15 @@
     try { var store = window[kind]; store.getItem(DRAFT_PREFIX); return store; } catch (e) { return null; }
   }
   var drafts = storageOf("localStorage");
-  var submitted = storageOf("sessionStorage");
+  var tabStore = storageOf("sessionStorage");
+  /* Each tab keeps its own drafts (two tabs on one issue never overwrite or delete each other's typing);
+     the id lives in sessionStorage, so it survives a reload of the tab. */
+  var tabId = (tabStore && tabStore.getItem("tracker-tab")) || Math.random().toString(36).slice(2, 10);
+  if (tabStore) tabStore.setItem("tracker-tab", tabId);
 
   function draftOwner() { return document.body && document.body.dataset.user; }
-  function draftKey(name) { return DRAFT_PREFIX + draftOwner() + ":" + name; }
-
-  function readDraft(name) {
-    if (!drafts || !draftOwner()) return null;
-    try { return JSON.parse(drafts.getItem(draftKey(name))); } catch (e) { return null; }
-  }
-
-  function removeDraft(name) {
-    if (drafts && draftOwner()) drafts.removeItem(draftKey(name));
-  }
+  function draftStem(name) { return DRAFT_PREFIX + draftOwner() + ":" + name + ":"; }
+  function ownKey(name) { return draftStem(name) + tabId; }
 
   function draftKeys(test) {
     var keys = [];
@@ -142,22 +139,54 @@
     return keys;
   }
 
+  function parsedDraft(key) {
+    try { return JSON.parse(drafts.getItem(key)); } catch (e) { return null; }
+  }
+
+  /* This tab's draft of the form, else the newest another tab left ({key, draft}), else null. */
+  function findDraft(name) {
+    if (!drafts || !draftOwner()) return null;
+    var own = parsedDraft(ownKey(name));
+    if (own && own.values) return { key: ownKey(name), draft: own };
+    var stem = draftStem(name);
+    var found = null;
+    draftKeys(function (key) { return key.indexOf(stem) === 0; }).forEach(function (key) {
+      var draft = parsedDraft(key);
+      if (draft && draft.values && (!found || draft.saved > found.draft.saved)) found = { key: key, draft: draft };
+    });
+    return found;
+  }
+
+  function removeOwnDraft(name) {
+    if (drafts && draftOwner()) drafts.removeItem(ownKey(name));
+  }
+
+  function removeEveryDraft(name) {
+    var stem = draftStem(name);
+    draftKeys(function (key) { return key.indexOf(stem) === 0; }).forEach(function (key) { drafts.removeItem(key); });
+  }
+
   function isDraftField(el) {
     return el.name && ["hidden", "submit", "button", "reset", "file", "password"].indexOf(el.type) === -1;
   }
 
-  /* The form's fields as {name: [values]} (ticked boxes and chosen options only; hidden fields left out). */
-  function formValues(form) {
+  /* The form's fields as {name: [values]}: as they are now, or (initial) as the page was sent, which a
+     browser that refills forms on Back does not change. */
+  function formValues(form, initial) {
     var values = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!isDraftField(el)) return;
       var list = values[el.name] || (values[el.name] = []);
       if (el.type === "checkbox" || el.type === "radio") {
-        if (el.checked) list.push(el.value);
-      } else if (el.type === "select-multiple") {
-        Array.prototype.forEach.call(el.selectedOptions, function (option) { list.push(option.value); });
+        if (initial ? el.defaultChecked : el.checked) list.push(el.value);
+      } else if (el.tagName === "SELECT") {
+        var chosen = Array.prototype.filter.call(el.options, function (option) {
+          return initial ? option.defaultSelected : option.selected;
+        });
+        if (initial && !chosen.length && el.type === "select-one" && el.options.length) chosen = [el.options[0]];
+        chosen.forEach(function (option) { list.push(option.value); });
       } else {
-        list.push(el.value);
+        list.push(initial ? el.defaultValue : el.value);
       }
     });
     return values;
@@ -165,16 +194,17 @@
 
   function fieldLabel(form, name) {
     var el = form.elements[name];
-    if (el && el.length !== undefined && !el.tagName) el = el[0];
+    if (el && !el.tagName && el.length) el = el[0];
     var group = el && el.closest("fieldset");
     var label = el && el.id && form.querySelector('label[for="' + el.id + '"]');
-    var text = (label && label.textContent) || (group && group.querySelector("legend") && group.querySelector("legend").textContent) || name;
-    return text.replace(/\s+/g, " ").trim();
+    var legend = group && group.querySelector("legend");
+    return ((label && label.textContent) || (legend && legend.textContent) || name).replace(/\s+/g, " ").trim();
   }
 
-  /* Put values back into the form; the names of fields that cannot take them any more (a choice that is
-     gone, such as a deleted label or a status the workflow no longer offers) keep the form's value. */
+  /* Put values back into the form. Returns what could not be: a choice that is gone (a deleted label, a
+     status the workflow no longer offers) keeps the form's value. */
   function setValues(form, values) {
+    var missing = {};
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!isDraftField(el) || !Object.prototype.hasOwnProperty.call(values, el.name)) return;
       var wanted = values[el.name];
@@ -185,17 +215,26 @@
       } else {
         var before = el.value;
         el.value = wanted.length ? wanted[0] : "";
-        if (el.value !== (wanted.length ? wanted[0] : "")) el.value = before;
+        if (el.value !== (wanted.length ? wanted[0] : "")) { el.value = before; missing[el.name] = 1; }
       }
     });
     var now = formValues(form);
-    return Object.keys(values).filter(function (name) {
-      return Object.prototype.hasOwnProperty.call(now, name) && JSON.stringify(now[name]) !== JSON.stringify(values[name]);
+    Object.keys(values).forEach(function (name) {
+      if (!Object.prototype.hasOwnProperty.call(now, name) || missing[name]) return;
+      var gone = values[name].filter(function (value) { return now[name].indexOf(value) === -1; }).length;
+      if (gone) missing[name] = gone;
+    });
+    return Object.keys(missing).map(function (name) {
+      var el = form.elements[name];
+      var many = el && !el.tagName;
+      return fieldLabel(form, name) + (many ? " (" + missing[name] + " no longer there)" : "");
     });
   }
 
-  function formVersion(form) {
-    var field = form.querySelector('input[type="hidden"][name="version"]');
+  /* The version a draft's changes were made against: the conflict view's starting version, else the form's. */
+  function draftVersion(form) {
+    var field = form.querySelector('input[type="hidden"][name="base_version"]') ||
+      form.querySelector('input[type="hidden"][name="version"]');
     return field ? field.value : "";
   }
 
@@ -206,9 +245,9 @@
   function saveDraft(form) {
     var name = form.dataset.draft;
     if (!drafts || !draftOwner() || !name) return;
-    if (!isDirty(form)) { removeDraft(name); return; }
-    var draft = { values: formValues(form), version: formVersion(form), saved: Date.now() };
-    try { drafts.setItem(draftKey(name), JSON.stringify(draft)); } catch (e) { /* storage full or refused */ }
+    if (!isDirty(form)) { removeOwnDraft(name); return; }
+    var draft = { values: formValues(form), version: draftVersion(form), saved: Date.now() };
+    try { drafts.setItem(ownKey(name), JSON.stringify(draft)); } catch (e) { /* storage full or refused */ }
   }
 
   function draftButton(text, action) {
@@ -220,93 +259,117 @@
     return button;
   }
 
-  function draftNotice(text) {
-    var notice = document.createElement("div");
-    notice.className = "draft-notice";
-    notice.setAttribute("role", "status");
+  /* A notice: its sentence in a live region (filled once in the page, so screen readers announce it), then
+     its buttons. */
+  function fillNotice(notice, text, buttons) {
+    notice.textContent = "";
     var message = document.createElement("p");
-    message.textContent = text;
+    message.setAttribute("role", "status");
     notice.appendChild(message);
-    return notice;
+    buttons.forEach(function (button) { notice.appendChild(button); });
+    window.setTimeout(function () { message.textContent = text; }, 50);
+  }
+
+  function focusOn(el) {
+    if (!el) return;
+    if (!el.matches("input, select, textarea, button, a[href]")) el.setAttribute("tabindex", "-1");
+    el.focus();
   }
 
   function restoreDraft(form) {
     var name = form.dataset.draft;
-    var draft = readDraft(name);
-    if (!draft || !draft.values) return;
-    var start = form.dataset.draftStart;
-    var missed = setValues(form, draft.values);
-    if (JSON.stringify(formValues(form)) === start) { removeDraft(name); return; }
+    var found = findDraft(name);
+    if (!found) return;
+    var draft = found.draft;
     var versionField = form.querySelector('input[type="hidden"][name="version"]');
     var startVersion = versionField ? versionField.value : "";
+    var missed = setValues(form, draft.values);
+    if (JSON.stringify(formValues(form)) === form.dataset.draftStart) {
+      drafts.removeItem(found.key);  // nothing in it that is not saved
+      return;
+    }
     var newer = versionField && draft.version && draft.version !== startVersion;
     if (newer) versionField.value = draft.version;
+    if (found.key !== ownKey(name)) drafts.removeItem(found.key);  // this tab carries it on
+    saveDraft(form);
     var text = "Restored what you typed on " + draftTimeFormat.format(new Date(draft.saved)) + " and had not saved.";
     if (newer) text += " This issue has been saved since (version " + startVersion + "): saving will show both versions so you can merge them.";
-    if (missed.length) text += " Not restored, no longer a choice: " + missed.map(function (n) { return fieldLabel(form, n); }).join(", ") + ".";
-    var notice = draftNotice(text);
-    notice.appendChild(draftButton("Discard what I typed", function () {
-      removeDraft(name);
-      setValues(form, JSON.parse(start));
-      if (versionField) versionField.value = startVersion;
-      notice.remove();
-    }));
+    if (missed.length) text += " Left as saved, since what you chose is no longer there or allowed: " + missed.join(", ") + ".";
+    var notice = document.createElement("div");
+    notice.className = "draft-notice";
     var first = Array.prototype.find.call(form.children, function (child) {
       return !(child.tagName === "INPUT" && child.type === "hidden");
     });
     form.insertBefore(notice, first || null);
+    fillNotice(notice, text, [draftButton("Discard what I typed", function () {
+      removeOwnDraft(name);
+      setValues(form, JSON.parse(form.dataset.draftStart));
+      if (versionField) versionField.value = startVersion;
+      notice.remove();
+      focusOn(form.querySelector("input:not([type=hidden]), select, textarea"));
+    })]);
   }
 
-  /* The issue page says when this issue has an unsaved edit (after a reload, or signing in again). */
+  /* The page says when an issue or comment shown there has an unsaved edit (after a reload, or signing in
+     again), with a way back into its form. */
   function showDraftNotice(holder) {
     var name = holder.dataset.draftNotice;
-    var draft = readDraft(name);
-    holder.textContent = "";
-    holder.hidden = !draft || !!document.querySelector('form[data-draft="' + name + '"]');
-    if (holder.hidden) return;
-    var message = document.createElement("p");
-    message.textContent = "You have changes to this issue that are not saved yet (typed " + draftTimeFormat.format(new Date(draft.saved)) + ").";
-    holder.appendChild(message);
-    var edit = holder.closest("#issue-main") && holder.closest("#issue-main").querySelector("a[data-edit]");
-    if (edit) holder.appendChild(draftButton("Continue editing", function () { edit.click(); }));
-    holder.appendChild(draftButton("Discard them", function () { removeDraft(name); holder.hidden = true; }));
+    var found = findDraft(name);
+    var hide = !found || !!document.querySelector('form[data-draft="' + name + '"]');
+    if (hide) { holder.hidden = true; holder.textContent = ""; return; }
+    if (!holder.hidden) return;
+    holder.hidden = false;
+    var scope = holder.closest("[data-draft-scope]") || holder.parentNode;
+    var edit = scope.querySelector("a[data-edit]");
+    var buttons = [];
+    if (edit) buttons.push(draftButton("Continue editing", function () { edit.click(); }));
+    buttons.push(draftButton("Discard", function () {
+      removeEveryDraft(name);
+      holder.hidden = true;
+      holder.textContent = "";
+      focusOn(edit || scope);
+    }));
+    fillNotice(holder, holder.dataset.draftNoticeText + " (typed " + draftTimeFormat.format(new Date(found.draft.saved)) + ").", buttons);
   }
 
   function setUpDrafts(root) {
     var scope = root || document;
     var forms = scope.querySelectorAll ? scope.querySelectorAll("form[data-draft]") : [];
     if (scope.matches && scope.matches("form[data-draft]")) forms = [scope];
-    Array.prototype.forEach.call(forms, function (form) {
-      if (form.dataset.draftReady) return;
-      form.dataset.draftReady = "1";
-      form.dataset.draftStart = JSON.stringify(formValues(form));
-      if (form.dataset.draftState === "unsaved") saveDraft(form);
-      else restoreDraft(form);
-    });
+    Array.prototype.forEach.call(forms, setUpDraftForm);
     Array.prototype.forEach.call(document.querySelectorAll("[data-draft-notice]"), showDraftNotice);
   }
 
-  /* A form sent without htmx (a new issue): the next page tells whether it was saved. The sign-in page and
-     error pages mean it was not; the form back with errors is the draft itself; any other page means saved. */
+  function setUpDraftForm(form) {
+    if (form.dataset.draftReady) return;
+    form.dataset.draftReady = "1";
+    form.dataset.draftStart = JSON.stringify(formValues(form, true));
+    if (form.dataset.draftState === "unsaved") saveDraft(form);
+    else restoreDraft(form);
+  }
+
+  /* A form sent without htmx (a new issue) ends its draft only when the next page says it was saved (the
+     server marks that page); a sign-in page, an error or a failed connection keeps it. */
   function settleSubmittedDraft() {
-    var name = submitted && submitted.getItem(SUBMITTED);
+    var name = tabStore && tabStore.getItem(SUBMITTED);
     if (!name) return;
-    submitted.removeItem(SUBMITTED);
-    if (document.body.hasAttribute("data-keeps-drafts")) return;
-    if (document.querySelector('form[data-draft="' + name + '"][data-draft-state="unsaved"]')) return;
-    removeDraft(name);
+    tabStore.removeItem(SUBMITTED);
+    if (document.querySelector('[data-draft-saved="' + name + '"]')) removeOwnDraft(name);
   }
 
   function pruneDrafts() {
     var oldest = Date.now() - DRAFT_DAYS * 24 * 3600 * 1000;
     draftKeys(function (key) {
-      try { return (JSON.parse(drafts.getItem(key)) || {}).saved < oldest; } catch (e) { return true; }
+      var draft = parsedDraft(key);
+      return !draft || !(draft.saved >= oldest);
     }).forEach(function (key) { drafts.removeItem(key); });
   }
 
   function onFieldEdit(evt) {
     var form = evt.target.form;
-    if (form && form.dataset.draft && form.dataset.draftReady) saveDraft(form);
+    if (!form || !form.dataset.draft) return;
+    setUpDraftForm(form);  // typed into before htmx settled the swap that brought it
+    saveDraft(form);
   }
   document.addEventListener("input", onFieldEdit);
   document.addEventListener("change", onFieldEdit);
@@ -321,7 +384,7 @@
     }
     if (!form.dataset.draft || form.hasAttribute("hx-post")) return;
     saveDraft(form);
-    if (submitted) submitted.setItem(SUBMITTED, form.dataset.draft);
+    if (tabStore) tabStore.setItem(SUBMITTED, form.dataset.draft);
   });
 
   /* An htmx save that went through (2xx, not a sign-in redirect) ends its draft; a 409 or 422 keeps it. */
@@ -330,7 +393,7 @@
     var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt;
     var xhr = evt.detail.xhr;
     if (!elt || !elt.dataset || !elt.dataset.draft || !xhr) return;
-    if (xhr.status >= 200 && xhr.status < 300 && !xhr.getResponseHeader("HX-Redirect")) removeDraft(elt.dataset.draft);
+    if (xhr.status >= 200 && xhr.status < 300 && !xhr.getResponseHeader("HX-Redirect")) removeOwnDraft(elt.dataset.draft);
   });
 
   /* Cancel on a form with unsaved changes asks first; "Discard my changes" (the conflict view) does not. */
@@ -343,7 +406,7 @@
       evt.stopImmediatePropagation();
       return;
     }
-    removeDraft(form.dataset.draft);
+    removeOwnDraft(form.dataset.draft);
   }, true);
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -142,7 +142,10 @@ def test_author_edits_with_edited_mark(client, login_as, make_issue):
     me = login_as("member")
     issue = make_issue()
     comment = service.add_comment(db.session, me, issue.id, "first")
-    assert client.get(f"/comments/{comment.id}/edit").status_code == 200
+    form = client.get(f"/comments/{comment.id}/edit", headers={**HX, "HX-Target": f"comment-{comment.id}"})
+    assert form.status_code == 200
+    # Its own field id: swapped into the issue page, it sits beside the new-comment form's "body".
+    assert f'<label for="comment-{comment.id}-body">' in text(form) and f'id="comment-{comment.id}-body"' in text(form)
     response = client.post(f"/comments/{comment.id}/edit", data={"body": "second"}, headers={**HX, "HX-Target": f"comment-{comment.id}"})
     html = text(response)
     assert response.status_code == 200 and html.lstrip().startswith(f'<li id="comment-{comment.id}"')

@@ -605,11 +605,16 @@ def test_forms_say_whether_they_hold_a_draft_for_the_browser_to_keep(client, log
     assert f'data-draft="issue-{issue.id}" data-draft-state="unsaved"' in conflict and "data-draft-discard" in conflict
 
 
-def test_sign_in_and_error_pages_keep_drafts_and_viewers_get_none(client, login, make_user, make_issue):
-    """A form sent from a page that lands on sign-in or an error page was not saved: those pages say so."""
+def test_a_created_issue_ends_the_new_issue_draft_and_viewers_get_no_drafts(client, login, make_user, make_issue):
+    """The page after creating an issue carries the mark that ends the browser's draft of the form (only that
+    page: a sign-in page, an error or a failed connection keep it); viewers have nothing to draft."""
+    login(make_user("member"))
+    data = {"title": "Export times out", "description": "", "status": "open", "priority": "medium", "assignee_id": ""}
+    response = client.post("/issues/new", data=data, follow_redirects=True)
+    assert response.status_code == 200
+    assert '<span hidden data-draft-saved="new-issue"></span>' in response.get_data(as_text=True)
+    assert "data-draft-saved" not in client.get("/issues").get_data(as_text=True)
     issue = make_issue("Printer on fire")
-    assert "data-keeps-drafts" in client.get("/login").get_data(as_text=True)
     login(make_user("viewer"))
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
-    assert "data-draft" not in page
-    assert "data-keeps-drafts" in client.get("/issues/999999").get_data(as_text=True)
+    assert 'data-draft="' not in page and "data-draft-notice" not in page

@@ -9,6 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
 from tracker.extensions import db
+from tracker.comments import service as comments
 from tracker.issues import service as issue_service
 from tracker.models import Comment, Issue
 
@@ -22,8 +23,9 @@ RESTORED = "Restored what you typed on"
 
 
 def stored_drafts(page: Page) -> list[str]:
-    """The keys of the drafts this browser keeps."""
-    return page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tracker-draft:')).sort()")
+    """The drafts this browser keeps, as 'tracker-draft:<user id>:<form>' (each key also names its tab)."""
+    keys = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tracker-draft:')).sort()")
+    return [key.rsplit(":", 1)[0] for key in keys]
 
 
 def page_notice(page: Page):
@@ -103,18 +105,25 @@ def test_a_save_after_the_session_ended_keeps_the_edit_through_signing_in(browsi
     assert (row.description, row.version) == ("A long explanation nobody wants to type twice.", 2)
 
 
+def grace_types_a_title_while_bob_saves(browsing, live_server, make_user, make_issue, bobs_change: dict):
+    """Grace opens the editor and types a title; then Bob saves `bobs_change` (version 2). Her page and the issue."""
+    grace = make_user("member", name="Grace")
+    bob = make_user("member", name="Bob")
+    issue = make_issue("Printer on fire", description="Smoke everywhere.")
+    page = browsing.page(grace)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    open_inline_editor(page, issue.id)
+    page.get_by_label("Title").fill("Title from Grace")
+    issue_service.update_issue(db.session, bob, issue.id, 1, bobs_change)
+    return page, issue
+
+
 def test_a_draft_older_than_the_issue_brings_the_conflict_view_not_an_overwrite(
     browsing, live_server, make_user, make_issue
 ):
     """A draft typed against version 1, restored after someone saved version 2, is merged, not saved over it."""
-    editor = make_user("member", name="Grace")
-    other = make_user("member", name="Bob")
-    issue = make_issue("Printer on fire", description="Smoke everywhere.")
-    page = browsing.page(editor)
-    page.goto(live_server(f"/issues/{issue.id}"))
-    open_inline_editor(page, issue.id)
-    page.get_by_label("Title").fill("Title from Grace")
-    issue_service.update_issue(db.session, other, issue.id, 1, {"description": "Description from Bob."})
+    bobs_change = {"description": "Description from Bob."}
+    page, issue = grace_types_a_title_while_bob_saves(browsing, live_server, make_user, make_issue, bobs_change)
 
     page.reload()
     page_notice(page).get_by_role("button", name="Continue editing").click()
@@ -246,4 +255,89 @@ def test_drafts_are_each_persons_own_and_signing_out_forgets_them(browsing, live
     expect(page.get_by_label("Comment")).to_have_value("Grace's half-written thought")
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(live_server("/login"))
+    assert stored_drafts(page) == []
+
+
+def test_a_draft_from_the_conflict_view_brings_the_conflict_back(browsing, live_server, make_user, make_issue):
+    """The conflict view's form is kept against the version its owner started from: restored after a reload,
+    saving it shows the conflict again instead of saving over the other person's title."""
+    bobs_change = {"title": "Title from Bob"}
+    page, issue = grace_types_a_title_while_bob_saves(browsing, live_server, make_user, make_issue, bobs_change)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=f"#{issue.id} changed while you were editing")).to_be_visible()
+
+    page.reload()
+    page_notice(page).get_by_role("button", name="Continue editing").click()
+    expect(page.get_by_label("Title")).to_have_value("Title from Grace")
+    with page.expect_response(lambda r: r.request.method == "POST") as saved:
+        page.get_by_role("button", name="Save").click()
+    assert saved.value.status == 409
+    expect(page.locator("#choose-title")).to_be_visible()
+    row = stored_issue(issue.id)
+    assert (row.title, row.version) == ("Title from Bob", 2)
+
+
+def test_two_tabs_keep_their_own_drafts(browsing, live_server, make_user, make_issue):
+    """Typing in one tab and saving in another loses nothing from the first tab."""
+    editor = make_user("member", name="Grace")
+    issue = make_issue("Printer on fire", description="Smoke everywhere.")
+    first = browsing.page(editor)
+    second = first.context.new_page()
+    browsing.problems.watch(second)
+    for page in (first, second):
+        page.goto(live_server(f"/issues/{issue.id}"))
+        open_inline_editor(page, issue.id)
+    second.get_by_label("Description").fill("A long description typed in the second tab.")
+    first.get_by_label("Title").fill("Title from the first tab")
+    first.get_by_role("button", name="Save").click()
+    expect(first.locator(".issue-version")).to_have_text("2")
+
+    second.reload()
+    page_notice(second).get_by_role("button", name="Continue editing").click()
+    expect(second.get_by_label("Description")).to_have_value("A long description typed in the second tab.")
+    second.get_by_role("button", name="Save").click()  # typed against version 1: the merge
+    expect(second.get_by_role("heading", name=f"#{issue.id} changed while you were editing")).to_be_visible()
+    expect(second.get_by_label("Title")).to_have_value("Title from the first tab")
+    second.get_by_role("button", name="Save merged version").click()
+    expect(second.locator(".issue-version")).to_have_text("3")
+    row = stored_issue(issue.id)
+    assert (row.title, row.description) == ("Title from the first tab", "A long description typed in the second tab.")
+
+
+def test_a_new_issue_whose_sending_failed_is_kept(browsing, live_server, make_user):
+    """The connection fails while creating: only the created issue's page ends the draft, so it is still there."""
+    author = make_user("member", name="Grace")
+    page = browsing.page(author)
+    page.goto(live_server("/issues/new"))
+    page.get_by_label("Title").fill("Export times out")
+    page.route("**/issues/new", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    page.get_by_role("button", name="Create issue").click()
+    page.wait_for_load_state()
+    page.unroute("**/issues/new")
+    page.goto(live_server("/issues/new"))
+    expect(page.get_by_label("Title")).to_have_value("Export times out")
+    expect(form_notice(page)).to_contain_text(RESTORED)
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count(Issue.id))).scalar_one() == 0
+
+
+def test_an_unsaved_comment_edit_is_offered_on_the_comment(browsing, live_server, make_user, make_issue):
+    """Editing one's comment, then reloading: the comment says so and opens its form with the text back."""
+    author = make_user("member", name="Grace")
+    issue = make_issue("Printer on fire")
+    comment = comments.add_comment(db.session, author, issue.id, "First thought")
+    page = browsing.page(author)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    entry = page.locator(f"#comment-{comment.id}")
+    entry.get_by_role("link", name="Edit").click()
+    entry.get_by_label("Comment").fill("Second thought, longer")
+    assert stored_drafts(page) == [f"tracker-draft:{author.id}:comment-{comment.id}"]
+    page.reload()
+    expect(entry.locator(".comment-body")).to_have_text("First thought")
+    expect(entry.locator("[data-draft-notice]")).to_contain_text("You have an edit of this comment that is not saved yet")
+    entry.get_by_role("button", name="Continue editing").click()
+    expect(entry.get_by_label("Comment")).to_have_value("Second thought, longer")
+    entry.get_by_role("button", name="Save comment").click()
+    expect(entry.locator(".comment-body")).to_have_text("Second thought, longer")
+    expect(entry.locator("[data-draft-notice]")).to_be_hidden()
     assert stored_drafts(page) == []

@@ -39,9 +39,9 @@ def edit(comment_id: int):
     block = "comment_entry" if targets(f"comment-{comment_id}") else None
     if request.method == "GET":
         service.require_author(current_user, comment)
-        form = CommentForm(formdata=None, data={"body": comment.body})
+        form = _edit_form(comment_id, formdata=None, data={"body": comment.body})
         return render("comments/edit.html", block=block, form=form, comment=comment, editing=True)
-    form = CommentForm()
+    form = _edit_form(comment_id)
     try:
         comment = service.edit_comment(db.session, current_user, comment_id, form.body.data)
     except InvalidInput as exc:
@@ -50,6 +50,13 @@ def edit(comment_id: int):
     if block:
         return render("comments/edit.html", block=block, form=form, comment=comment, editing=False)
     return redirect(url_for("issues.show", issue_id=comment.issue_id, _anchor=f"comment-{comment.id}"), 303)
+
+
+def _edit_form(comment_id: int, **kwargs) -> CommentForm:
+    """The comment's edit form; its field's id is the comment's own (the page's new-comment form has the plain one)."""
+    form = CommentForm(**kwargs)
+    form.body.id = form.body.label.field_id = f"comment-{comment_id}-body"
+    return form
 
 
 @bp.post("/comments/<int:comment_id>/delete")
