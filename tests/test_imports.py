@@ -875,3 +875,29 @@ def test_a_file_mixing_utf8_and_windows_1252_is_said_and_imported_as_written(cli
     assert db.session.execute(sa.select(Issue.title, Issue.description).order_by(Issue.id)).all() == [
         ("Café crème", "Grüße"), ("Déjà vu", "“quoted” – 5 €"),
     ]
+
+
+def test_all_or_nothing_refused_as_the_check_said_takes_no_issue_numbers(client, login_as, snapshot, make_issue):
+    """The check found an invalid row; importing all-or-nothing anyway is refused before anything is written, so
+    on PostgreSQL the issue sequence does not move (the next issue gets the next number, without a gap)."""
+    login_as("member")
+    make_issue("Already there")
+    rows = "".join(f"Good {n},high\n" for n in range(200))
+    run_id = run_id_of(upload(client, f"title,priority\n{rows}Bad,urgent\n", dry_run="1"))
+    body = text(client.get(f"/imports/{run_id}/check"))
+    assert '<input type="hidden" name="checked_invalid" value="1">' in body
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    last_number = "SELECT pg_sequence_last_value(pg_get_serial_sequence('issues', 'id')::regclass)"
+    before, sequence = snapshot(), db.session.execute(sa.text(last_number)).scalar() if postgres else None
+    refused = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing", "checked_invalid": "1"})
+    assert refused.status_code == 422
+    assert "Nothing was imported: 1 row is invalid (the first, line 202: priority 'urgent'" in text(refused)
+    assert snapshot() == before
+    if postgres:
+        assert db.session.execute(sa.text(last_number)).scalar() == sequence
+    # A check that is out of date (its count says none) still refuses, while writing.
+    refused = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing", "checked_invalid": "0"})
+    assert refused.status_code == 422 and snapshot() == before
+    done = client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid", "checked_invalid": "1"})
+    assert done.status_code == 303
+    assert len(issue_rows()) == 201

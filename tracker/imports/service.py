@@ -547,13 +547,25 @@ class _Writer:
             self.record_ranges([(self.first_id, self.last_id)])
 
 
-def run_import(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping) -> ImportRun:
+def run_import(
+    session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping, expect_invalid: bool = False
+) -> ImportRun:
     """Import the staged file in one transaction with the policy; ImportRejected leaves nothing written.
+
+    With all-or-nothing, `expect_invalid` (the check the person saw found invalid rows) checks the file first
+    without writing: a refusal then takes no issue numbers from the sequence, which a refusal found while
+    writing does (PostgreSQL hands them out for good).
 
     Statements: a constant number (one COPY per table on PostgreSQL; per BATCH rows on SQLite).
     """
     require_owner(actor, run)
     policy = parse_policy(policy)
+    if expect_invalid and policy == "all_or_nothing":
+        report = check(session, run, mapping)
+        if report.problems:
+            raise ImportRejected(" ".join(report.problems))
+        if report.invalid:
+            raise ImportRejected(_nothing_imported(report.invalid, report.errors[0]))
     # PostgreSQL reads the file over another connection: this one streams the rows into a COPY meanwhile.
     if session.get_bind().dialect.name == "postgresql":
         chunks = _staged_chunks_apart(session, run.id)
@@ -593,11 +605,7 @@ def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, m
         writer.write(rows)
         if rows.first_error is not None:
             session.rollback()
-            noun = "row is" if rows.invalid == 1 else "rows are"
-            raise ImportRejected(
-                f"Nothing was imported: {rows.invalid:,} {noun} invalid (the first, line {rows.first_error.line}: "
-                f"{rows.first_error.error}). Fix the file, or import with 'skip invalid rows'."
-            )
+            raise ImportRejected(_nothing_imported(rows.invalid, rows.first_error))
         if writer.created != rows.yielded:
             raise ImportFailed(f"{rows.yielded:,} rows were written but {writer.created:,} issues found; nothing was imported.")
         insert_rows(session, ImportReject.__table__, REJECT_COLUMNS, rows.rejects(run_id))
@@ -630,6 +638,15 @@ def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, m
         rows.close()
     session.expire(run)
     return run
+
+
+def _nothing_imported(invalid: int, first: Row) -> str:
+    """Why an all-or-nothing import wrote nothing."""
+    noun = "row is" if invalid == 1 else "rows are"
+    return (
+        f"Nothing was imported: {invalid:,} {noun} invalid (the first, line {first.line}: {first.error}). "
+        "Fix the file, or import with 'skip invalid rows'."
+    )
 
 
 def rejected_rows(session: Session, run: ImportRun) -> Iterator[list[str]]:

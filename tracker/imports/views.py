@@ -12,6 +12,7 @@ from ..extensions import db
 from ..htmx import block_for, is_htmx, render
 from ..issues import queries
 from ..models import utcnow
+from ..numbers import whole_number
 from . import bp, export, service
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
@@ -189,17 +190,19 @@ def run_import(run_id: int):
     except InvalidInput as exc:
         return _check_page(run, 422, exc.message, exc.errors)
     service.save_mapping(db.session, run, mapping)
+    # The check page says how many rows it found invalid: with all-or-nothing those are refused before writing.
+    expect_invalid = (whole_number(request.form.get("checked_invalid")) or 0) > 0
     try:
-        return _import(run, policy, mapping)
+        return _import(run, policy, mapping, expect_invalid)
     except FileProblem as exc:  # found while importing: nothing was written
         return _unreadable_page(run, exc.message)
 
 
-def _import(run, policy: str, mapping) -> Response:
+def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response:
     """Run the import; a rejected all-or-nothing import shows the check again with the reason (422)."""
     run_id = run.id
     try:
-        service.run_import(db.session, current_user, run, policy, mapping)
+        service.run_import(db.session, current_user, run, policy, mapping, expect_invalid)
     except service.ImportRejected as exc:
         return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
     except service.AlreadyImported as exc:
