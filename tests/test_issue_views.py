@@ -618,3 +618,17 @@ def test_a_created_issue_ends_the_new_issue_draft_and_viewers_get_no_drafts(clie
     login(make_user("viewer"))
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     assert 'data-draft="' not in page and "data-draft-notice" not in page
+
+
+def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, login_as, make_issue):
+    """Every field of the form is in its query, empty or not; the list answers under the URL one would bookmark."""
+    login_as("member")
+    make_issue("Printer on fire", priority="high")
+    response = client.get("/issues?q=printer&status=&priority=high&assignee=&label=&sort=&created_from=")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/issues?priority=high&q=printer"
+    assert "Printer on fire" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert client.get("/issues?q=&status=").headers["Location"] == "/issues"
+    # htmx asks for the results only and pushes the short URL itself; a bad filter is answered as it came.
+    assert client.get("/issues?q=printer&status=", headers={"HX-Request": "true", "HX-Target": "issue-results"}).status_code == 200
+    assert client.get("/issues?status=done&q=").status_code == 400

@@ -27,8 +27,13 @@ from .timeline import load_timeline
 def index():
     """The filterable, sortable, paged list; an htmx request gets only the results."""
     view, errors, labels = queries.load_filter(db.session, request.args)
+    block = block_for(["issue_results"])
+    if not errors and not block and any(value == "" for _, value in request.args.items(multi=True)):
+        # The filter form sent without JavaScript names every field, empty or not (?status=&q=...): show the
+        # same list under the short URL one would bookmark, as the htmx form pushes it.
+        return redirect(url_for("issues.index", **view.query_args()))
     status = 400 if errors else 200
-    return _list_page(view, errors, labels, status=status, block=block_for(["issue_results"]))
+    return _list_page(view, errors, labels, status=status, block=block)
 
 
 def _list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
