@@ -60,21 +60,30 @@
     if (box) box.hidden = true;
   });
 
-  /* Dropping a file anywhere on the form puts it in the file input. */
+  /* Dropping a file anywhere on the page puts it in the file input: a drop that misses the form must not make
+     the browser leave the page to show the file. */
+  function carriesFiles(evt) {
+    var types = evt.dataTransfer && evt.dataTransfer.types;
+    return !!types && Array.prototype.indexOf.call(types, "Files") !== -1;
+  }
   document.addEventListener("dragover", function (evt) {
     var f = form();
-    if (f && f.contains(evt.target)) { evt.preventDefault(); f.classList.add("dragging"); }
+    if (!f || !carriesFiles(evt)) return;
+    evt.preventDefault();
+    evt.dataTransfer.dropEffect = "copy";
+    f.classList.add("dragging");
   });
   document.addEventListener("dragleave", function (evt) {
     var f = form();
-    if (f && evt.target === f) f.classList.remove("dragging");
+    /* Leaving the window (no element entered next) ends the drag over the page. */
+    if (f && !evt.relatedTarget) f.classList.remove("dragging");
   });
   document.addEventListener("drop", function (evt) {
     var f = form();
-    if (!f || !f.contains(evt.target) || !evt.dataTransfer || !evt.dataTransfer.files.length) return;
+    if (!f || !carriesFiles(evt)) return;
     evt.preventDefault();
     f.classList.remove("dragging");
     var input = f.querySelector('input[type="file"]');
-    if (input) input.files = evt.dataTransfer.files;
+    if (input && evt.dataTransfer.files.length) input.files = evt.dataTransfer.files;
   });
 })();

@@ -12,6 +12,7 @@ from tracker.imports.export import csv_text, export_cells
 from tracker.imports.parse import FileProblem
 from tracker.imports.validate import Directory, Person, RowChecker
 from tracker.labels.service import name_length_problem
+from tracker.markdown import render_markdown
 from tracker.models import PRIORITIES, STATUSES
 
 NOW = datetime(2026, 6, 1, 12, 0, 0)
@@ -209,7 +210,35 @@ def test_the_other_trackers_key_is_kept_at_the_end_of_the_description():
     assert checker.check(4, ["Crash", "", "Body"]).values["description"] == "Body"
     redmine = ["#", "Subject"]
     checker = RowChecker(redmine, parse.default_mapping(redmine), DIRECTORY, NOW)
-    assert checker.check(2, ["4711", "Crash"]).values["description"] == "Redmine issue #4711"
+    assert checker.check(2, ["4711", "Crash"]).values["description"] == "Redmine issue 4711"
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        (["#", "Subject"], "4711"),
+        (["#", "Subject"], "#4711"),
+        (["key", "title"], "#12"),
+        (["Issue key", "Summary"], "OPS-#7"),
+    ],
+)
+def test_the_other_trackers_key_never_links_to_an_issue_of_ours(header, key):
+    """#4711 in a description links to Tracker's issue 4711: a kept key must not, it names another tracker's."""
+    mapping = parse.default_mapping(header)
+    mapping.columns[0] = "key"
+    checker = RowChecker(header, mapping, DIRECTORY, NOW)
+    html = render_markdown(checker.check(2, [key, "Crash"]).values["description"])
+    assert "<a" not in html
+    assert key.lstrip("#") in html
+
+
+@pytest.mark.parametrize("word", ["Won't Do", "Won't Fix", "Cancelled", "Canceled", "Declined"])
+def test_jiras_closing_statuses_close_the_issue(word):
+    """Jira's templates close work that will not be done with these statuses: no mapping needed for them."""
+    header = ["Summary", "Status"]
+    checker = RowChecker(header, parse.default_mapping(header), DIRECTORY, NOW)
+    row = checker.check(2, ["Not doing this", word])
+    assert row.ok and row.values["status"] == "closed"
 
 
 def test_common_spellings_of_our_words_and_jiras_normal_are_mapped():

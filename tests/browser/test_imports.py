@@ -96,3 +96,55 @@ def test_a_file_that_is_not_csv_is_explained_in_place(browsing, live_server, mak
     expect(page.get_by_role("alert")).to_contain_text("book.xlsx: This is a zip file, perhaps an Excel workbook (.xlsx).")
     expect(page).to_have_url(live_server("/import"))
     expect(page.get_by_label("CSV file")).to_be_visible()
+
+
+def test_a_file_dropped_beside_the_form_is_taken_not_opened_by_the_browser(browsing, live_server, make_user):
+    """A drop that misses the drop zone must not make the browser leave the page to show the file."""
+    member = make_user("member")
+    page = browsing.page(member)
+    page.goto(live_server("/import"))
+    transfer = page.evaluate_handle(
+        "() => { const dt = new DataTransfer();"
+        " dt.items.add(new File(['title\\nDropped beside the form\\n'], 'beside.csv', {type: 'text/csv'}));"
+        " return dt; }"
+    )
+    over = page.evaluate(
+        "dt => { const e = new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true});"
+        " document.querySelector('.import-help').dispatchEvent(e); return e.defaultPrevented; }",
+        transfer,
+    )
+    dropped = page.evaluate(
+        "dt => { const e = new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true});"
+        " document.querySelector('.import-help').dispatchEvent(e); return e.defaultPrevented; }",
+        transfer,
+    )
+    assert over and dropped
+    assert page.evaluate("document.getElementById('import-file').files[0].name") == "beside.csv"
+    expect(page.locator("#import-form")).not_to_have_class(re.compile("dragging"))
+    page.get_by_role("button", name="Check file").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/check$"))
+    expect(page.locator("#first-rows")).to_contain_text("Dropped beside the form")
+
+
+JIRA_FILE = (
+    "Summary,Issue key,Status,Priority,Assignee,Created,Resolved,Labels,Labels\n"
+    "Login fails with SSO,PROJ-1,To Do,Highest,Someone Unknown,14/Mar/24 10:20 AM,,sso,login\n"
+    "Typo in footer,PROJ-3,Done,Minor,,02/Jan/24 11:00 AM,03/Jan/24 11:00 AM,ui,copy\n"
+)
+
+
+def test_the_check_page_fits_a_phone(browsing, live_server, make_user):
+    """On a phone the check page's wide tables scroll inside their cards, not the whole page sideways."""
+    member = make_user("member")
+    page = browsing.page(member)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server("/import"))
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "jira.csv", "mimeType": "text/csv", "buffer": JIRA_FILE.encode("utf-8")}
+    )
+    page.get_by_role("button", name="Check file").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/check$"))
+    expect(page.locator("#rows-read")).to_have_text("2")
+    page.wait_for_load_state("load")
+    # Waited for, not read once: the layout settles after the page's scripts localise the times.
+    page.wait_for_function("document.documentElement.scrollWidth <= 390", timeout=5000)

@@ -462,6 +462,12 @@ STATUS_WORDS = {
         "done": "resolved",
         "resolved": "resolved",
         "closed": "closed",
+        # Work that will not be done, as Jira's templates and service desks close it.
+        "won't do": "closed",
+        "won't fix": "closed",
+        "cancelled": "closed",
+        "canceled": "closed",
+        "declined": "closed",
     },
     "redmine": {
         "new": "open",

@@ -75,8 +75,10 @@ class Row:
         return "; ".join(reason for _column, reason in self.problems)
 
 
-# The line that keeps the issue's key in the tracker it was exported from, by the file's format.
-KEY_LABELS = {"jira": "Jira key: ", "redmine": "Redmine issue #", "native": "Key in the other tracker: "}
+# The line that keeps the issue's key in the tracker it was exported from, by the file's format. No "#" before
+# a number: in a description "#4711" links to Tracker's own issue 4711, not to the other tracker's.
+KEY_LABELS = {"jira": "Jira key: ", "redmine": "Redmine issue ", "native": "Key in the other tracker: "}
+_ISSUE_REFERENCE = re.compile(r"#(?=\d)")
 
 
 class RowChecker:
@@ -143,6 +145,9 @@ class RowChecker:
 
         description = self._cell(cells, self.single["description"]).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
         key = " ".join(self._cell(cells, self.single["key"]).split())
+        if self.mapping.format == "redmine":
+            key = key.removeprefix("#")
+        key = _ISSUE_REFERENCE.sub(r"\\#", key)  # escaped: the other tracker's number, not a link to ours
         if key:  # the issue's key in the tracker it comes from, kept (and searchable) at the end of the description
             description = f"{description}\n\n{self.key_label}{key}" if description else f"{self.key_label}{key}"
         if len(description) > DESCRIPTION_MAX:
