@@ -131,6 +131,28 @@ def test_all_or_nothing_with_an_invalid_row_writes_nothing(client, login_as, sna
     ]
 
 
+@pytest.mark.parametrize(
+    ("file_name", "disposition"),
+    [
+        ("issues.csv", 'attachment; filename="issues-rejected.csv"'),
+        ("Ärger über Tickets.csv", "attachment; filename=\"Arger uber Tickets-rejected.csv\"; "
+         "filename*=UTF-8''%C3%84rger%20%C3%BCber%20Tickets-rejected.csv"),
+        ("課題.csv", "attachment; filename=\"import-rejected.csv\"; filename*=UTF-8''%E8%AA%B2%E9%A1%8C-rejected.csv"),
+        ("résumé (final).csv", "attachment; filename=\"resume _final_-rejected.csv\"; "
+         "filename*=UTF-8''r%C3%A9sum%C3%A9%20%28final%29-rejected.csv"),
+        (".csv", 'attachment; filename="import-rejected.csv"'),
+    ],
+)
+def test_the_rejected_rows_download_keeps_the_files_name(client, login_as, file_name, disposition):
+    """Its name is the uploaded one's, as written (filename*), with an ASCII fallback for old clients."""
+    login_as("member")
+    run_id = run_id_of(upload(client, "title,priority\nBad,urgent\n", name=file_name, dry_run="1"))
+    response = client.get(f"/imports/{run_id}/rejected.csv")
+    assert response.status_code == 200
+    assert parse_csv(response.get_data(as_text=True))[0] == ["title", "priority", "error"]
+    assert response.headers["Content-Disposition"] == disposition
+
+
 def test_a_file_with_no_valid_row_offers_no_import(client, login_as):
     login_as("member")
     run_id = run_id_of(upload(client, "title,priority\nBad,urgent\nWorse,urgent\n", dry_run="1"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import quote
+
 from flask import Response, abort, current_app, flash, make_response, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -239,7 +242,7 @@ def rejected(run_id: int):
     return Response(
         stream_with_context(export.csv_text(rows)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{_ascii(stem)}-rejected.csv"'},
+        headers={"Content-Disposition": _attachment(stem, "-rejected.csv")},
     )
 
 
@@ -268,6 +271,14 @@ def export_csv():
     )
 
 
-def _ascii(name: str) -> str:
-    """A file name safe inside a Content-Disposition header."""
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-_. ") else "_" for c in name)[:100] or "import"
+def _attachment(stem: str, suffix: str) -> str:
+    """A Content-Disposition for a download named stem + suffix: an ASCII filename for old clients, and the name
+    as written (RFC 6266 filename*, UTF-8) when it has other letters, so 'Ärger.csv' is not saved as '_rger.csv'."""
+    stem = " ".join(stem.split())[:100]
+    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    plain = "".join(c if c.isalnum() or c in "-_. " else "_" for c in plain).strip()
+    if not any(c.isalnum() for c in plain):
+        plain = "import"
+    if plain == stem:
+        return f'attachment; filename="{plain}{suffix}"'
+    return f"attachment; filename=\"{plain}{suffix}\"; filename*=UTF-8''{quote(stem + suffix, safe='')}"
