@@ -86,4 +86,24 @@
     var input = f.querySelector('input[type="file"]');
     if (input && evt.dataTransfer.files.length) input.files = evt.dataTransfer.files;
   });
+
+  /* The check page: while the import runs, its button is disabled (a second click would only wait for the first)
+     and a busy line says the import is under way. Back from the result page (bfcache), the form is as it was. */
+  document.addEventListener("submit", function (evt) {
+    var button = document.getElementById("import-button");
+    if (!button || evt.submitter !== button || evt.defaultPrevented) return;
+    var busy = button.form.querySelector(".import-busy");
+    if (busy) busy.hidden = false;
+    /* After this event the browser has taken the form's data; disabling now would not drop anything it sends. */
+    button.setAttribute("data-busy", "");
+    window.setTimeout(function () { button.disabled = true; }, 0);
+  });
+  window.addEventListener("pageshow", function (evt) {
+    var button = document.getElementById("import-button");
+    if (!evt.persisted || !button || !button.hasAttribute("data-busy")) return;
+    var busy = button.form.querySelector(".import-busy");
+    if (busy) busy.hidden = true;
+    button.removeAttribute("data-busy");
+    button.disabled = false;
+  });
 })();

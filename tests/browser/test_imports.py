@@ -148,3 +148,26 @@ def test_the_check_page_fits_a_phone(browsing, live_server, make_user):
     page.wait_for_load_state("load")
     # Waited for, not read once: the layout settles after the page's scripts localise the times.
     page.wait_for_function("document.documentElement.scrollWidth <= 390", timeout=5000)
+
+
+def test_while_the_import_runs_its_button_waits_and_says_so(browsing, live_server, make_user):
+    """A large import takes a while: the button is disabled (no second click) and a busy line says it is under way."""
+    member = make_user("member")
+    page = browsing.page(member)
+    page.goto(live_server("/import"))
+    page.get_by_label("CSV file").set_input_files(
+        {"name": "team.csv", "mimeType": "text/csv", "buffer": b"title\nFirst\nSecond\n"}
+    )
+    page.get_by_role("button", name="Check file").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/check$"))
+    busy = page.get_by_role("status").filter(has_text="Importing 2 issues")
+    expect(busy).to_be_hidden()
+    # The page's own handler runs first; this later one keeps the form from leaving, so the page can be read
+    # as it looks while the import request is under way.
+    page.evaluate("document.addEventListener('submit', e => e.preventDefault())")
+    button = page.get_by_role("button", name="Import 2 issues")
+    button.click()
+    expect(busy).to_be_visible()
+    expect(busy).to_contain_text("Importing 2 issues. Keep this page open; nothing is saved until every row is in.")
+    expect(button).to_be_disabled()
+    assert _titles() == []
