@@ -126,6 +126,13 @@ def test_delimiters_are_detected(delimiter):
     assert records == [(2, ["A", "x, y; z", "high"])]
 
 
+def test_a_file_of_one_column_takes_each_line_whole():
+    """A header naming one column separates nothing: a comma or semicolon in a title is part of it."""
+    table, records = read(b'Title\nFix login, again\nOne; two\n"Quoted, ""as Excel does"""\n')
+    assert (table.header, table.delimiter_label) == (["Title"], "")
+    assert records == [(2, ["Fix login, again"]), (3, ["One; two"]), (4, ['Quoted, "as Excel does"'])]
+
+
 def test_excel_sep_line_names_the_delimiter():
     table, records = read(b"sep=;\ntitle;labels\nA;b,c\n")
     assert (table.delimiter, table.header, table.header_line) == (";", ["title", "labels"], 2)

@@ -153,6 +153,16 @@ def test_the_rejected_rows_download_keeps_the_files_name(client, login_as, file_
     assert response.headers["Content-Disposition"] == disposition
 
 
+def test_a_list_of_titles_imports_with_its_commas(client, login_as):
+    login_as("member")
+    run_id = run_id_of(upload(client, "title\nFix login, again\nWrite docs; then ship\n", dry_run="1"))
+    body = " ".join(text(client.get(f"/imports/{run_id}/check")).split())
+    assert "with <strong>one column</strong> (each line is one value)" in body
+    assert '<dd id="rows-invalid">0</dd>' in body
+    assert client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"}).status_code == 303
+    assert [row[0] for row in issue_rows()] == ["Fix login, again", "Write docs; then ship"]
+
+
 def test_a_file_with_no_valid_row_offers_no_import(client, login_as):
     login_as("member")
     run_id = run_id_of(upload(client, "title,priority\nBad,urgent\nWorse,urgent\n", dry_run="1"))

@@ -24,6 +24,9 @@ CHUNK = 1 << 20  # bytes read, staged and decoded at a time
 # program): read as UTF-8, and each byte that is not UTF-8 as the Windows-1252 character it stands for.
 MIXED = "utf-8+cp1252"
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+# A header naming one column separates nothing: each line is one value, commas and all. The reader is given a
+# character no text file holds (the upload refuses NUL bytes as binary) as its delimiter.
+ONE_COLUMN = "\x00"
 ENCODING_LABELS = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 (with byte order mark)",
@@ -275,7 +278,9 @@ class Table:
 
     @property
     def delimiter_label(self) -> str:
-        """The delimiter as a word."""
+        """The delimiter as a word ("" for a file of one column)."""
+        if self.delimiter == ONE_COLUMN:
+            return ""
         return DELIMITERS.get(self.delimiter, repr(self.delimiter))
 
 
@@ -290,8 +295,8 @@ def _count_outside_quotes(line: str, char: str) -> int:
 
 
 def sniff_delimiter(header_line: str) -> str:
-    """The delimiter used most often outside quotes in the header line (comma when none is)."""
-    best, best_count = ",", 0
+    """The delimiter used most often outside quotes in the header line (ONE_COLUMN when none is)."""
+    best, best_count = ONE_COLUMN, 0
     for candidate in DELIMITERS:
         n = _count_outside_quotes(header_line, candidate)
         if n > best_count:
