@@ -226,6 +226,17 @@ def test_create_issue_invalid_is_422_and_changes_nothing(client, member, snapsho
     assert snapshot() == before
 
 
+def test_a_viewer_cannot_be_assigned_through_the_api(client, member, make_user, make_issue, snapshot):
+    reader = make_user("viewer", name="Reader")
+    issue = make_issue()
+    before = snapshot()
+    message = "Reader is a viewer and cannot be assigned issues."
+    assert_error(client.post("/api/issues", json={"title": "ok", "assignee_id": reader.id}, headers=member), 422, "invalid", "assignee_id", message)
+    patch = client.patch(f"/api/issues/{issue.id}", json={"assignee_id": reader.id, "version": 1}, headers=member)
+    assert_error(patch, 422, "invalid", "assignee_id", message)
+    assert snapshot() == before
+
+
 def test_viewer_token_cannot_write(client, token_for, make_issue, snapshot):
     issue = make_issue()
     viewer = token_for("viewer")

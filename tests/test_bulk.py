@@ -234,6 +234,16 @@ def test_stale_row_is_409(client, login_as, make_issue, make_user, snapshot):
     assert snapshot() == before
 
 
+def test_bulk_cannot_assign_a_viewer(client, login_as, make_issue, make_user, snapshot):
+    login_as("member")
+    reader = make_user("viewer", name="Reader")
+    issue = make_issue()
+    before = snapshot()
+    response = client.post("/issues/bulk", data=bulk_form([issue], assignee_id=str(reader.id)))
+    assert response.status_code == 422 and "Reader is a viewer and cannot be assigned issues." in text(response)
+    assert snapshot() == before
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -20,7 +20,8 @@ ADA = Person(1, "Ada Lovelace", "ada@example.com", True)
 GRACE = Person(2, "Grace", "grace@example.com", True)
 GRACE_TOO = Person(3, "Grace", "grace2@example.com", True)
 OLD = Person(4, "Old Timer", "old@example.com", False)
-DIRECTORY = Directory.build([ADA, GRACE, GRACE_TOO, OLD], [(10, "bug"), (11, "UI")])
+VERA = Person(5, "Vera Viewer", "vera@example.com", True, "viewer")
+DIRECTORY = Directory.build([ADA, GRACE, GRACE_TOO, OLD, VERA], [(10, "bug"), (11, "UI")])
 
 
 def chunks(data: bytes, size: int = 7):
@@ -319,6 +320,9 @@ def test_empty_status_and_priority_take_the_defaults():
         ("title,assignee\nA,Grace\n", "2 active users are named 'Grace'; use an email instead"),
         ("title,assignee\nA,Nobody Here\n", "no active user with email, id or name 'Nobody Here'"),
         ("title,assignee\nA,old@example.com\n", "Old Timer (old@example.com) is deactivated and cannot be assigned"),
+        ("title,assignee\nA,vera@example.com\n", "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues"),
+        ("title,assignee\nA,Vera Viewer\n", "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues"),
+        ("title,assignee_id\nA,5\n", "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues"),
         ("title,labels\nA,ok;" + "l" * 51 + "\n", "is 51 characters long; at most 50 are allowed"),
         ("title,labels\nA," + "İ" * 30 + "\n", "is 60 characters long in lower case, as names are compared"),
         ("title,created_at\nA,yesterday\n", "created_at 'yesterday' is not a date and time like 2026-01-31T14:05:00Z"),

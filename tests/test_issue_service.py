@@ -70,6 +70,24 @@ def test_inactive_assignee_rejected_but_kept_when_unchanged(make_user, make_issu
     assert (updated.version, updated.assignee_id) == (2, gone.id)
 
 
+def test_viewers_cannot_be_assigned_but_an_old_assignment_stays(make_user, make_issue):
+    """Viewers cannot edit issues, so work is not assigned to them (as on GitHub or Jira); one assigned before
+    the rule (or before becoming a viewer) keeps the issue until someone changes the assignee."""
+    member = make_user()
+    reader = make_user("viewer", name="Reader")
+    with pytest.raises(InvalidInput) as info:
+        make_issue(assignee_id=reader.id)
+    assert info.value.errors["assignee_id"] == "Reader is a viewer and cannot be assigned issues."
+    was_member = make_user(name="Was member")
+    issue = make_issue(assignee_id=was_member.id)
+    was_member.role = "viewer"
+    db.session.commit()
+    updated = service.update_issue(db.session, member, issue.id, 1, {"title": "Renamed", "assignee_id": str(was_member.id)})
+    assert (updated.version, updated.assignee_id) == (2, was_member.id)
+    with pytest.raises(InvalidInput):
+        service.update_issue(db.session, member, make_issue().id, 1, {"assignee_id": str(was_member.id)})
+
+
 def test_update_bumps_version_records_event_and_maintains_resolved_at(make_user, make_issue):
     member = make_user()
     issue = make_issue()

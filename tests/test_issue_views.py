@@ -75,7 +75,7 @@ def test_filters_by_status_priority_assignee_and_none(client, login_as, make_use
 
 
 def test_my_issues_link_lists_my_unfinished_issues(client, login_as, make_user, make_issue):
-    me = login_as("viewer")
+    me = login_as("member")
     other = make_user(name="Other")
     mine = make_issue(title="Mine", assignee_id=me.id, status="in_progress")
     make_issue(title="Mine but done", assignee_id=me.id, status="closed")
@@ -393,6 +393,22 @@ def test_inactive_assignee_cannot_be_chosen(client, login_as, make_issue, make_u
     before = snapshot()
     response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, assignee_id=str(gone.id)))
     assert response.status_code == 422 and "Gone is deactivated and cannot be assigned." in text(response)
+    assert snapshot() == before
+
+
+def test_viewers_are_not_offered_as_assignees(client, login_as, make_issue, make_user, snapshot):
+    login_as("member")
+    reader = make_user("viewer", name="Reader")
+    worker = make_user(name="Worker")
+    issue = make_issue()
+    page = text(client.get(f"/issues/{issue.id}/edit"))
+    assert f'<option value="{worker.id}">Worker</option>' in page
+    assert f'value="{reader.id}"' not in page
+    assert f'value="{reader.id}"' not in text(client.get("/issues/new"))
+    assert f'value="{reader.id}"' not in text(client.get("/issues")).split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    before = snapshot()
+    response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, assignee_id=str(reader.id)))
+    assert response.status_code == 422 and "Reader is a viewer and cannot be assigned issues." in text(response)
     assert snapshot() == before
 
 

@@ -78,6 +78,11 @@ class User(UserMixin, db.Model):
         return self.role in ("admin", "member")
 
     @property
+    def assignable(self) -> bool:
+        """Issues are assigned to active people who can work on them: not to viewers, who cannot edit them."""
+        return self.active and self.can_edit
+
+    @property
     def is_admin(self) -> bool:
         """Admins also manage users."""
         return self.role == "admin"

@@ -123,7 +123,10 @@ class IssueFieldsSchema(Schema):
     description = Text(allow_none=True, metadata={"maxLength": DESCRIPTION_MAX})
     status = Text(metadata={"enum": list(STATUSES)})
     priority = Text(metadata={"enum": list(PRIORITIES)})
-    assignee_id = Id(allow_none=True, metadata={"description": "A user id; null leaves it unassigned."})
+    assignee_id = Id(
+        allow_none=True,
+        metadata={"description": "The id of an active admin or member (viewers cannot be assigned issues); null leaves it unassigned."},
+    )
     labels = fields.List(Text(metadata={"maxLength": LABEL_NAME_MAX}), metadata={"description": "Label names."})
 
 

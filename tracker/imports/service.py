@@ -317,7 +317,7 @@ def save_mapping(session: Session, run: ImportRun, mapping: Mapping) -> None:
 
 def directory(session: Session) -> Directory:
     """Every user and label, one query each."""
-    people = [Person(*row) for row in session.execute(sa.select(User.id, User.name, User.email, User.active))]
+    people = [Person(*row) for row in session.execute(sa.select(User.id, User.name, User.email, User.active, User.role))]
     labels = [tuple(row) for row in session.execute(sa.select(Label.id, Label.name))]
     return Directory.build(people, labels)
 

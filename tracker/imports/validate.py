@@ -29,6 +29,12 @@ class Person:
     name: str
     email: str
     active: bool
+    role: str = "member"
+
+    @property
+    def assignable(self) -> bool:
+        """As User.assignable: active, and not a viewer."""
+        return self.active and self.role != "viewer"
 
 
 @dataclass
@@ -227,7 +233,7 @@ class RowChecker:
             return None, "", True
         directory = self.directory
         chosen = directory.by_id.get(whole_number(override)) if override else None
-        if chosen is not None and chosen.active:
+        if chosen is not None and chosen.assignable:
             return chosen.id, "", True
         person: Person | None = None
         reason = ""
@@ -248,6 +254,8 @@ class RowChecker:
                 reason = f"no active user with email, id or name '{raw}'"
         if person is not None and not person.active:
             return None, f"{person.name} ({person.email}) is deactivated and cannot be assigned", False
+        if person is not None and not person.assignable:
+            return None, f"{person.name} ({person.email}) is a viewer and cannot be assigned issues", False
         if person is None:
             return None, reason, False
         return person.id, "", False

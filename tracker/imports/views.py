@@ -146,7 +146,7 @@ def _check_page(run, status: int = 200, message: str = "", errors: dict | None =
         errors=errors or {},
         policy=policy or run.policy or "all_or_nothing",
         targets=TARGETS,
-        users=[u for u in queries.people(db.session) if u.active],
+        users=[u for u in queries.people(db.session) if u.assignable],
         unassigned=UNASSIGNED,
         policies=service.POLICY_LABELS,
     )

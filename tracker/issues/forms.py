@@ -30,7 +30,8 @@ class IssueForm(FlaskForm):
         labels: Iterable[Label] = (),
         keep_status: str | None = None,
     ) -> None:
-        """Offer the statuses the workflow allows from `current_status`, and active users (plus the current one).
+        """Offer the statuses the workflow allows from `current_status`, and the people issues can be assigned to
+        (plus the current assignee, whoever it is).
 
         `keep_status`, the status the user chose, stays on offer even where the workflow does not allow it from
         `current_status` (someone moved the issue meanwhile), marked so, rather than the form silently showing
@@ -44,8 +45,8 @@ class IssueForm(FlaskForm):
         ]
         self.priority.choices = [SelectChoice(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
         self.assignee_id.choices = [SelectChoice("", "Unassigned")] + [
-            SelectChoice(str(u.id), u.name if u.active else f"{u.name} (deactivated)")
+            SelectChoice(str(u.id), u.name if u.assignable else f"{u.name} ({'viewer' if u.active else 'deactivated'})")
             for u in users
-            if u.active or u.id == current_assignee_id
+            if u.assignable or u.id == current_assignee_id
         ]
         self.label_options = list(labels)

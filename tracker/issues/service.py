@@ -111,6 +111,8 @@ def clean_fields_keeping(
                     errors["assignee_id"] = f"Unknown assignee '{raw['assignee_id']}'."
                 elif not user.active:
                     errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
+                elif not user.assignable:
+                    errors["assignee_id"] = f"{user.name} is a viewer and cannot be assigned issues."
     if "labels" in raw:
         values = raw["labels"]
         if isinstance(values, (str, int)):
