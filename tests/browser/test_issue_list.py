@@ -113,3 +113,20 @@ def test_assignee_filter_and_empty_result(browsing, live_server, seeded):
     page.get_by_role("link", name="Clear the filters").click()
     expect(page).to_have_url(live_server("/issues"))
     expect_titles(page, titles_of(issues, lambda i: True)[:10])
+
+
+def test_back_without_javascript_shows_the_filter_of_the_list_shown(browsing, live_server, seeded):
+    """Without JavaScript, going back to a list shows that list's filter, not the one typed on the later page."""
+    page = browsing.page(seeded["ada"], javascript=False)
+    page.goto(live_server("/issues"))
+    page.get_by_label("Status", exact=True).select_option("open")
+    page.get_by_label("Search", exact=True).fill("printer")
+    page.get_by_label("Sort", exact=True).select_option("id")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"/issues\?status=open&q=printer&sort=id$"))
+    page.go_back()
+    expect(page).to_have_url(live_server("/issues"))
+    expect(page.get_by_text("of 30 issues")).to_be_visible()
+    expect(page.get_by_label("Status", exact=True)).to_have_value("")
+    expect(page.get_by_label("Search", exact=True)).to_have_value("")
+    expect(page.get_by_label("Sort", exact=True)).to_have_value("-updated")

@@ -113,6 +113,21 @@ def test_dashboard_without_javascript(browsing, live_server, seeded):
     expect(summary(page, "Created")).to_have_text("2")
 
 
+def test_back_without_javascript_shows_the_period_of_the_report_shown(browsing, live_server, seeded):
+    """Going back without JavaScript, the controls show the report's own period, not the one chosen after."""
+    page = browsing.page(seeded["ada"], javascript=False)
+    page.goto(live_server("/reports"))
+    page.get_by_label("Period", exact=True).select_option("7")
+    page.get_by_label("From").fill("2026-01-01")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"/reports\?period=7"))
+    page.go_back()
+    expect(page).to_have_url(live_server("/reports"))
+    expect(summary(page, "Created")).to_have_text("5")
+    expect(page.get_by_label("Period", exact=True)).to_have_value("30")
+    expect(page.get_by_label("From")).not_to_have_value("2026-01-01")
+
+
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_printed_report_is_a_clean_pdf_with_the_figures(browsing, live_server, seeded, paper):
     """Chromium's PDF of /reports/print has the title, period, figures and names, and no navigation."""
@@ -141,3 +156,19 @@ def test_printed_report_is_a_clean_pdf_with_the_figures(browsing, live_server, s
     for number, page_text in enumerate(reader.pages):
         lines = " ".join((page_text.extract_text() or "").split())
         assert not lines.rstrip().endswith("Aging of open issues"), f"page {number + 1} ends with a lone heading"
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+@pytest.mark.parametrize("period", ["7", "30", "90"])
+def test_printed_section_notes_stay_whole_beside_their_heading(browsing, live_server, seeded, make_user, paper, period):
+    """No section's explanatory note is split across pages or left apart from its heading."""
+    bob = make_user("member", name="Bob Babbage")  # a third assignee: one more row in two tables
+    db.session.add(Issue(title="Third person's issue", reporter_id=bob.id, assignee_id=bob.id))
+    db.session.commit()
+    page = browsing.page(seeded["ada"])
+    page.goto(live_server(f"/reports/print?period={period}"))
+    notes = [" ".join(n.split()) for n in page.locator(".section-note").all_inner_texts()]
+    reader = PdfReader(io.BytesIO(page.pdf(format=paper, print_background=True)))
+    pages = [" ".join((p.extract_text() or "").split()) for p in reader.pages]
+    for note in notes:
+        assert any(note in text for text in pages), f"note split across pages ({paper}, {period} days): {note[:50]}"
