@@ -174,6 +174,30 @@ def test_others_cannot_edit_and_only_author_or_admin_delete(client, login, make_
     assert client.post(f"/comments/{comment.id}/delete").status_code == 404
 
 
+def test_deleting_a_comment_without_javascript_asks_first(client, login, make_user, make_issue):
+    """The issue page's Delete asks on a page of its own (GET changes nothing); only its POST deletes."""
+    author, other = make_user(), make_user()
+    issue = make_issue()
+    comment = service.add_comment(db.session, author, issue.id, "Worth **keeping**")
+    login(author)
+    page = text(client.get(f"/issues/{issue.id}"))
+    delete_url = f"/comments/{comment.id}/delete"
+    form = page[page.index(f'action="{delete_url}"') - 200 : page.index(f'action="{delete_url}"')]
+    assert 'method="get"' in form.split("<form")[-1]  # without htmx the button opens the question
+    asked = client.get(delete_url)
+    html = text(asked)
+    assert asked.status_code == 200 and "Delete this comment?" in html and "<strong>keeping</strong>" in html
+    assert f'<form method="post" action="{delete_url}"' in html and "Keep it" in html
+    db.session.expire_all()
+    assert db.session.get(Comment, comment.id).deleted_at is None
+    login(other)
+    refused = client.get(delete_url)
+    assert refused.status_code == 403 and "Only the author or an admin can delete this comment." in text(refused)
+    login(author)
+    assert client.post(delete_url).status_code == 303
+    assert client.get(delete_url).status_code == 404
+
+
 def test_comment_never_conflicts_with_an_edit(client, login_as, make_issue, make_user):
     login_as("member")
     issue = make_issue(title="Quiet")

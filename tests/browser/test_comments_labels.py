@@ -68,6 +68,24 @@ def test_edit_and_delete_own_comment_in_place(browsing, live_server, make_user, 
     expect(entry).to_contain_text("wrote a comment that was deleted")
 
 
+def test_delete_own_comment_without_javascript_asks_first(browsing, live_server, make_user, make_issue):
+    """Without JavaScript, Delete opens a question; "Keep it" keeps the comment, "Delete comment" deletes it."""
+    author = make_user("member")
+    issue = make_issue("Printer jams")
+    comment = comments.add_comment(db.session, author, issue.id, "First thought")
+    page = browsing.page(author, javascript=False)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    page.locator(f"#comment-{comment.id}").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", name="Delete this comment?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("First thought")
+    page.get_by_role("link", name="Keep it").click()
+    expect(page.locator(f"#comment-{comment.id}")).to_contain_text("First thought")
+    page.locator(f"#comment-{comment.id}").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete comment").click()
+    expect(page).to_have_url(re.compile(rf"/issues/{issue.id}#comment-{comment.id}$"))
+    expect(page.locator(f"#comment-{comment.id}")).to_contain_text("wrote a comment that was deleted")
+
+
 def test_labels_set_in_the_form_show_as_chips_and_filter_the_list(browsing, live_server, make_user, make_issue):
     member = make_user("member")
     bug = labels.create_label(db.session, member, "bug", "red")

@@ -87,11 +87,16 @@ def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str |
     return get_comment(session, comment_id)
 
 
+def require_deleter(actor: User, comment: Comment) -> None:
+    """Only the comment's author (who may still edit) or an admin deletes it."""
+    if not (actor.is_admin or (comment.author_id == actor.id and actor.can_edit)):
+        raise Forbidden("Only the author or an admin can delete this comment.")
+
+
 def delete_comment(session: Session, actor: User, comment_id: int) -> Comment:
     """The author or an admin deletes a comment; the timeline keeps a "deleted" entry, not the text."""
     comment = get_comment(session, comment_id)
-    if not (actor.is_admin or (comment.author_id == actor.id and actor.can_edit)):
-        raise Forbidden("Only the author or an admin can delete this comment.")
+    require_deleter(actor, comment)
     comment.body, comment.body_html = "", ""
     comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
     session.commit()

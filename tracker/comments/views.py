@@ -59,9 +59,14 @@ def _edit_form(comment_id: int, **kwargs) -> CommentForm:
     return form
 
 
-@bp.post("/comments/<int:comment_id>/delete")
+@bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
 def delete(comment_id: int):
-    """The author or an admin deletes a comment; the timeline keeps a "deleted" mark."""
+    """The author or an admin deletes a comment (asked first on a page of its own without JavaScript);
+    the timeline keeps a "deleted" mark."""
+    if request.method == "GET":
+        comment = service.get_comment(db.session, comment_id)
+        service.require_deleter(current_user, comment)
+        return render("comments/delete.html", comment=comment)
     comment = service.delete_comment(db.session, current_user, comment_id)
     block = "comment_entry" if targets(f"comment-{comment_id}") else None
     if block:
