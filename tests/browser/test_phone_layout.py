@@ -1,0 +1,109 @@
+"""Pages at a phone's width: wide tables scroll inside their section, never the whole page sideways."""
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
+
+from tracker.account.service import create_token
+from tracker.extensions import db
+from tracker.issues import service as issues
+from tracker.labels.service import create_label
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+LONG_LABEL = "needs-triage-from-the-support-team-and-product-ok"  # 49 characters; at most 50 are allowed
+LONG_WORD_LABEL = "pneumonoultramicroscopicsilicovolcanoconiosis"  # no place to wrap
+
+
+def page_width(page) -> int:
+    """The page's width once it fits the phone, waited for (scripts that localise times settle the layout after
+    load), or as it stands after five seconds."""
+    fits = f"document.documentElement.scrollWidth <= {PHONE['width']}"
+    try:
+        page.wait_for_function(fits, timeout=5000)
+    except PlaywrightTimeoutError:
+        pass
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+@pytest.mark.parametrize(
+    ("path", "heading"),
+    [
+        ("/reports", "Reports"),
+        ("/account", "Your account"),
+        ("/admin/users", "Users"),
+        ("/labels", "Labels"),
+        ("/issues/new", "New issue"),
+        ("/issues/{id}/edit", "Edit #{id}"),
+    ],
+)
+def test_page_fits_a_phone(browsing, live_server, make_user, make_issue, path, heading, javascript):
+    """Reports, account and tokens, users, labels and the issue form are no wider than a phone, long names too."""
+    admin = make_user("admin", name="Adelaide Administrator-Longname", email="adelaide.administrator@example.com")
+    make_user("member", name="Grace Hopper", email="grace.hopper.with.a.long.address@example.com")
+    create_label(db.session, admin, LONG_LABEL, "green")
+    create_label(db.session, admin, LONG_WORD_LABEL, "blue")
+    issue = make_issue(title="Printer on fire", assignee_id=admin.id)
+    create_token(db.session, admin, "CI nightly import on the build server")
+    page = browsing.page(admin, javascript=javascript)
+    page.set_viewport_size(PHONE)
+    path, heading = path.format(id=issue.id), heading.format(id=issue.id)
+    page.goto(live_server(path))
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    page.wait_for_load_state("load")
+    width = page_width(page)
+    assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px phone"
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_label_filter_opens_within_a_phone(browsing, live_server, make_user, make_issue, javascript):
+    """The issue list's label choices, long names too, open inside the screen."""
+    member = make_user("member")
+    for name in ("bug", LONG_LABEL):
+        create_label(db.session, member, name, "green")
+    make_issue(title="Printer on fire")
+    page = browsing.page(member, javascript=javascript)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/issues"))
+    page.locator(".label-filter summary").click()
+    choice = page.get_by_label(LONG_LABEL)
+    expect(choice).to_be_visible()
+    box = page.locator(".label-options").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert page_width(page) <= PHONE["width"]
+    choice.check()
+    expect(choice).to_be_checked()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_conflict_view_fits_a_phone(browsing, live_server, make_user, make_issue, javascript):
+    """The conflict view's five-column table scrolls in its own box; the page stays a phone's width."""
+    member, other = make_user("member"), make_user("member", name="Grace")
+    issue = make_issue(title="Printer on fire", description="It smokes.")
+    page = browsing.page(member, javascript=javascript)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server(f"/issues/{issue.id}/edit"))
+    issues.update_issue(db.session, other, issue.id, 1, {"description": "Theirs: the toner melts, " * 12})
+    page.get_by_label("Description").fill("Mine: the fuser overheats, " * 12)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=f"#{issue.id} changed while you were editing")).to_be_visible()
+    width = page_width(page)
+    assert width <= PHONE["width"], f"the conflict view is {width}px wide on a {PHONE['width']}px phone"
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_bulk_bar_fits_a_phone(browsing, live_server, make_user, make_issue, javascript):
+    """Ticking a row docks the bulk bar; on a phone its controls, long label names too, need no sideways scroll."""
+    member = make_user("member")
+    create_label(db.session, member, LONG_LABEL, "green")
+    make_issue(title="Printer on fire")
+    page = browsing.page(member, javascript=javascript)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/issues"))
+    page.get_by_role("checkbox", name="Select #").first.check()
+    bar = page.locator("#bulk-form")
+    expect(bar).to_be_visible()
+    widths = bar.evaluate("bar => [bar.scrollWidth, bar.clientWidth]")
+    assert widths[0] <= widths[1], f"the bulk bar's controls are {widths[0]}px wide in a {widths[1]}px bar"
