@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 
 ROLES = ("admin", "member", "viewer")
+EDITING_ROLES = ("admin", "member")  # create and edit issues, and are the ones issues are assigned to
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "critical")
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
@@ -75,7 +76,7 @@ class User(UserMixin, db.Model):
     @property
     def can_edit(self) -> bool:
         """Admins and members create and edit issues; viewers only read."""
-        return self.role in ("admin", "member")
+        return self.role in EDITING_ROLES
 
     @property
     def assignable(self) -> bool:

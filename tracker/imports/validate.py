@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..labels.service import name_key, name_length_problem
-from ..models import DESCRIPTION_MAX, DONE_STATUSES, PRIORITIES, STATUSES, TITLE_MAX
+from ..models import DESCRIPTION_MAX, DONE_STATUSES, EDITING_ROLES, PRIORITIES, STATUSES, TITLE_MAX
 from ..numbers import whole_number
 from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
 
@@ -33,8 +33,8 @@ class Person:
 
     @property
     def assignable(self) -> bool:
-        """As User.assignable: active, and not a viewer."""
-        return self.active and self.role != "viewer"
+        """As User.assignable: active, and in a role that edits issues (not a viewer)."""
+        return self.active and self.role in EDITING_ROLES
 
 
 @dataclass
