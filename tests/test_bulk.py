@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.bulk import service as bulk
+from tracker.errors import Forbidden
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service as labels
@@ -119,7 +120,7 @@ def test_stale_and_missing_issues_block_with_409(make_user, make_issue, snapshot
 
 def test_viewer_cannot_bulk(make_user, make_issue):
     issue = make_issue()
-    with pytest.raises(bulk.Forbidden):
+    with pytest.raises(Forbidden):
         bulk.apply_bulk(db.session, make_user("viewer"), [issue.id], None, bulk.BulkChange(priority="high"))
 
 

@@ -12,7 +12,7 @@ from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errorpages, formatting
+from . import error_handling, formatting
 from .config import Config, config_from_environment, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 from .htmx import is_htmx
@@ -68,7 +68,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(account_bp)
     api.init_app(app)
     auth.init_login(login_manager)
-    errorpages.register(app)
+    error_handling.register(app)
     security.register(app)
     formatting.register(app)
     cli.register(app)
@@ -83,7 +83,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
 def require_sign_in():
     """Every page but sign-in, first-run setup and static files needs a signed-in user."""
-    if request.endpoint in PUBLIC_ENDPOINTS or api.is_api_request() or current_user.is_authenticated:
+    if request.endpoint in PUBLIC_ENDPOINTS or error_handling.is_api_request() or current_user.is_authenticated:
         return None  # the API authenticates each request with its bearer token, never the session
     from .auth.service import has_users
 
@@ -91,8 +91,8 @@ def require_sign_in():
         return redirect(url_for("auth.setup"))
     if request.endpoint is None:
         return None  # let the 404 page answer
-    if errorpages.sent_by_script():
-        return errorpages.scripts_go_to_the_api()
+    if error_handling.sent_by_script():
+        return error_handling.scripts_go_to_the_api()
     if is_htmx():
         # A redirect would be followed inside the page; make htmx navigate to the sign-in page instead.
         current = urlsplit(request.headers.get("HX-Current-URL", ""))

@@ -1,13 +1,9 @@
-"""Domain errors and HTTP errors become pages (or, for htmx, a message event) in one place."""
+"""The HTML error page (for htmx also a message event, so the page can show the message in its banner)."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from flask import render_template
 
-from .errors import DomainError
-from .extensions import db
 from .htmx import error_trigger, is_htmx
 
 TITLES = {
@@ -24,69 +20,10 @@ TITLES = {
 }
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None):
-    """The error page; htmx requests also get an HX-Trigger event so the page can show the message. `headers`
-    are the HTTP error's own (a 405's Allow)."""
-    from .api.errors import http_error, is_api_request
-
-    if is_api_request():
-        return http_error(status, message, headers)  # JSON under /api, also for 404/405/413 outside any API view
+def html_error(status: int, message: str, headers: dict[str, str] | None = None):
+    """The error page with its status; `headers` are the HTTP error's own (a 405's Allow)."""
     body = render_template("errors.html", status=status, title=TITLES.get(status, "Error"), message=message)
     headers = dict(headers or {})
     if is_htmx():
         headers["HX-Trigger"] = error_trigger(message, status)
     return body, status, headers
-
-
-def sent_by_script() -> bool:
-    """Whether the request carries an API token (a script), not a browser's session."""
-    return request.headers.get("Authorization", "").lower().startswith("bearer ")
-
-
-def scripts_go_to_the_api():
-    """The answer to a script that brought its token to a page instead of the API."""
-    return error_response(
-        400,
-        "Pages take a signed-in browser's forms. Scripts send their token to the JSON API under /api "
-        "(CSV files: POST /api/issues/import; see /api/docs).",
-    )
-
-
-def own_headers(exc: HTTPException) -> dict[str, str]:
-    """The headers an HTTP error carries besides its body's type: a 405's Allow, a 401's WWW-Authenticate."""
-    return {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
-
-
-def register(app: Flask) -> None:
-    """Install the handlers."""
-
-    @app.errorhandler(DomainError)
-    def domain_error(exc: DomainError):
-        """A rule said no: its own status and message."""
-        db.session.rollback()
-        return error_response(exc.status, exc.message)
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
-        """A state change without a valid CSRF token (a script with a token has come to a page, not the API)."""
-        if sent_by_script():
-            return scripts_go_to_the_api()
-        return error_response(400, "The form has expired or is missing its security token. Reload the page and try again.")
-
-    @app.errorhandler(413)
-    def too_large(exc):
-        """An upload over the configured limit."""
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-        return error_response(413, f"The request is larger than the {limit} MB limit.")
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        """Any other HTTP error, with its own description."""
-        return error_response(exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"), own_headers(exc))
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        """A bug: roll back, log, and show a plain page instead of a traceback."""
-        db.session.rollback()
-        app.logger.exception("Unhandled error")
-        return error_response(500, "Something went wrong on our side; nothing was saved. Please try again.")

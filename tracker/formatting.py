@@ -1,12 +1,14 @@
-"""Template filters and globals: times, labels, people."""
+"""Template filters and globals: times, labels, people, and what the signed-in person may do."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Flask
+from flask_login import current_user
 from markupsafe import Markup, escape
 
+from . import access
 from .markdown import markdown_html
 from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 
@@ -59,4 +61,11 @@ def register(app: Flask) -> None:
         STATUS_LABELS=STATUS_LABELS,
         PRIORITY_LABELS=PRIORITY_LABELS,
         TRANSITIONS=TRANSITIONS,
+        may_be_assigned=access.may_be_assigned,
     )
+
+    @app.context_processor
+    def permissions():
+        """`may`: the permission rules' answers for the signed-in person (tracker/access.py), so templates ask
+        `may.edit_issues` or `may.delete_comment(comment)` instead of re-deriving a rule."""
+        return {"may": access.Permissions(current_user)}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 
 ROLES = ("admin", "member", "viewer")
-EDITING_ROLES = ("admin", "member")  # create and edit issues, and are the ones issues are assigned to
+EDITING_ROLES = ("admin", "member")  # create and edit issues (the rules themselves are in tracker/access.py)
 STATUSES = ("open", "in_progress", "resolved", "closed")
 PRIORITIES = ("low", "medium", "high", "critical")
 STATUS_LABELS = {"open": "Open", "in_progress": "In progress", "resolved": "Resolved", "closed": "Closed"}
@@ -73,20 +73,6 @@ class User(UserMixin, db.Model):
         """Whether the user may sign in."""
         return self.active
 
-    @property
-    def can_edit(self) -> bool:
-        """Admins and members create and edit issues; viewers only read."""
-        return self.role in EDITING_ROLES
-
-    @property
-    def assignable(self) -> bool:
-        """Issues are assigned to active people who can work on them: not to viewers, who cannot edit them."""
-        return self.active and self.can_edit
-
-    @property
-    def is_admin(self) -> bool:
-        """Admins also manage users."""
-        return self.role == "admin"
 
 
 class Issue(db.Model):

@@ -1,8 +1,9 @@
 """Views: list users, add users, edit a user's name and email, change roles, set a new password, deactivate and reactivate."""
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
+from .. import access
 from ..auth.service import change_role, create_user, get_user, set_active, set_password, update_profile
 from ..errors import InvalidInput
 from ..extensions import db
@@ -16,8 +17,7 @@ from .forms import NewPasswordForm, NewUserForm, ProfileForm
 @bp.before_request
 def admins_only():
     """Only admins manage users."""
-    if not current_user.is_authenticated or not current_user.is_admin:
-        abort(403, "Only admins can manage users.")
+    access.require_manage_users(current_user)
 
 
 def _page(form: NewUserForm, status: int = 200, error: str | None = None):

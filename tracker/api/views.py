@@ -9,6 +9,7 @@ from flask import current_app, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from .. import access
 from ..account import service as account_service
 from ..bulk import service as bulk_service
 from ..comments import service as comments_service
@@ -21,7 +22,8 @@ from ..labels import service as labels_service
 from ..models import User
 from ..numbers import whole_number
 from . import bp
-from .errors import domain_error, error_response, request_error
+from ..error_handling import own_headers
+from ..json_errors import domain_json_error, json_error, request_error
 from .schemas import (
     ID_MAX,
     BulkResultSchema,
@@ -60,7 +62,7 @@ def actor() -> User:
 def handle_domain_error(exc: DomainError):
     """Domain errors as JSON with their details."""
     db.session.rollback()
-    return domain_error(exc)
+    return domain_json_error(exc)
 
 
 @bp.errorhandler(StaleVersion)
@@ -69,20 +71,20 @@ def handle_stale_version(exc: StaleVersion):
     db.session.rollback()
     current = issues_service.get_issue(db.session, exc.issue_id)
     details = {"expected_version": exc.expected, "current_version": current.version}
-    return error_response(409, exc.code, exc.message, details, current=IssueSchema().dump(current))
+    return json_error(409, exc.code, exc.message, details, current=IssueSchema().dump(current))
 
 
 @bp.errorhandler(bulk_service.BulkRejected)
 def handle_bulk_rejected(exc: bulk_service.BulkRejected):
     """Blocking issues of a bulk change, each with why; nothing was changed."""
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, [asdict(b) for b in exc.blockers])
+    return json_error(exc.status, exc.code, exc.message, [asdict(b) for b in exc.blockers])
 
 
 @bp.errorhandler(HTTPException)
 def handle_http_error(exc: HTTPException):
     """Request errors (bad JSON, schema types, size) as JSON."""
-    return request_error(exc)
+    return request_error(exc, own_headers(exc))
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +129,6 @@ def list_issues(args):
 @bp.alt_response(403, response="FORBIDDEN")
 def create_issue(body):
     """Create an issue reported by the token's user."""
-    issues_service.require_editor(actor())
     issue = issues_service.create_issue(db.session, actor(), _fields(body))
     return issues_service.get_issue(db.session, issue.id)
 
@@ -164,9 +165,7 @@ def put_labels(body, issue_id: int):
 
 
 def _update(issue_id: int, version: int, body: dict[str, Any]):
-    """The guarded update behind PATCH and PUT labels: may the user write, does the issue exist, then the change."""
-    issues_service.require_editor(actor())
-    issues_service.get_issue(db.session, issue_id)
+    """The guarded update behind PATCH and PUT labels (the service checks who may write, then the issue)."""
     return issues_service.update_issue(db.session, actor(), issue_id, version, _fields(body))
 
 
@@ -178,7 +177,7 @@ def _update(issue_id: int, version: int, body: dict[str, Any]):
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 def bulk_status(body):
     """Move many issues to one status, all or nothing; blocking issues are listed with why."""
-    issues_service.require_editor(actor())
+    access.require_edit_issues(actor())  # before the body's rules: a viewer hears "not allowed" first
     change = bulk_service.parse_change(db.session, {"status": body["status"], "note": body.get("note", "")})
     ids = bulk_service.parse_ids(body["issue_ids"])
     versions = None

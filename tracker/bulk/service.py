@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..errors import DomainError, Forbidden, InvalidInput
+from .. import access
+from ..errors import DomainError, InvalidInput
 from ..issues.queries import IssueFilter
 from ..issues.queries import matching_ids as list_matching_ids
 from ..issues.service import clean_fields, transition_message
@@ -227,8 +228,7 @@ def apply_bulk(
     here. Statements: read issues, read label sets (label changes only), one guarded UPDATE, one label
     statement, one events INSERT: the same number for 10 or 10,000 issues.
     """
-    if not actor.can_edit:
-        raise Forbidden("Viewers cannot change issues.")
+    access.require_edit_issues(actor)
     if not ids:
         raise InvalidInput({"issue_ids": "Select at least one issue."})
     if len(ids) > BULK_MAX:

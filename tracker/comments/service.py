@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from ..errors import Forbidden, InvalidInput, NotFound
+from .. import access
+from ..errors import InvalidInput, NotFound
 from ..markdown import render_markdown
 from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
 
@@ -49,8 +50,7 @@ def issue_comments(session: Session, issue_id: int) -> list[Comment]:
 
 def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | None) -> Comment:
     """Post a comment; it joins the timeline but never changes the issue's version (no edit conflicts)."""
-    if not actor.can_edit:
-        raise Forbidden("Viewers can read comments but not post them.")
+    access.require_comment(actor)
     version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id)).scalar_one_or_none()
     if version is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
@@ -70,16 +70,10 @@ def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | No
     return comment
 
 
-def require_author(actor: User, comment: Comment) -> None:
-    """Only the comment's author (who may still edit) changes it."""
-    if comment.author_id != actor.id or not actor.can_edit:
-        raise Forbidden("Only the author can edit this comment.")
-
-
 def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str | None) -> Comment:
     """The author changes their comment; it keeps an "edited" mark."""
     comment = get_comment(session, comment_id)
-    require_author(actor, comment)
+    access.require_edit_comment(actor, comment)
     body = clean_body(raw_body)
     if body != comment.body:
         comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()
@@ -87,16 +81,10 @@ def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str |
     return get_comment(session, comment_id)
 
 
-def require_deleter(actor: User, comment: Comment) -> None:
-    """Only the comment's author (who may still edit) or an admin deletes it."""
-    if not (actor.is_admin or (comment.author_id == actor.id and actor.can_edit)):
-        raise Forbidden("Only the author or an admin can delete this comment.")
-
-
 def delete_comment(session: Session, actor: User, comment_id: int) -> Comment:
     """The author or an admin deletes a comment; the timeline keeps a "deleted" entry, not the text."""
     comment = get_comment(session, comment_id)
-    require_deleter(actor, comment)
+    access.require_delete_comment(actor, comment)
     comment.body, comment.body_html = "", ""
     comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
     session.commit()

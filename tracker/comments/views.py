@@ -3,6 +3,7 @@
 from flask import redirect, request, url_for
 from flask_login import current_user
 
+from .. import access
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
@@ -38,7 +39,7 @@ def edit(comment_id: int):
     comment = service.get_comment(db.session, comment_id)
     block = "comment_entry" if targets(f"comment-{comment_id}") else None
     if request.method == "GET":
-        service.require_author(current_user, comment)
+        access.require_edit_comment(current_user, comment)
         form = _edit_form(comment_id, formdata=None, data={"body": comment.body})
         return render("comments/edit.html", block=block, form=form, comment=comment, editing=True)
     form = _edit_form(comment_id)
@@ -65,7 +66,7 @@ def delete(comment_id: int):
     the timeline keeps a "deleted" mark."""
     if request.method == "GET":
         comment = service.get_comment(db.session, comment_id)
-        service.require_deleter(current_user, comment)
+        access.require_delete_comment(current_user, comment)
         return render("comments/delete.html", comment=comment)
     comment = service.delete_comment(db.session, current_user, comment_id)
     block = "comment_entry" if targets(f"comment-{comment_id}") else None

@@ -21,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from ..errors import DomainError, Forbidden, InvalidInput, NotFound
+from .. import access
+from ..errors import DomainError, InvalidInput, NotFound
 from ..issues.queries import MAX_PAGE, MultiValues
 from ..labels.service import create_missing, name_key
 from ..numbers import whole_number
@@ -123,12 +124,6 @@ class CheckReport:
         return FORMATS.get(self.mapping.format, self.mapping.format)
 
 
-def require_importer(actor: User) -> None:
-    """Admins and members import; viewers cannot create issues."""
-    if not actor.can_edit:
-        raise Forbidden("Viewers can read issues but not import them.")
-
-
 def clean_file_name(raw: str | None) -> str:
     """The uploaded file's name without any folders, at most 255 characters."""
     name = os.path.basename((raw or "").replace("\\", "/")).strip()
@@ -149,7 +144,7 @@ def parse_policy(raw: Any) -> str:
 
 def stage(session: Session, actor: User, file_name: str | None, stream) -> ImportRun:
     """Store the uploaded file in the database a chunk at a time and read its header; FileProblem if unreadable."""
-    require_importer(actor)
+    access.require_import(actor)
     now = utcnow()
     session.execute(sa.delete(ImportRun).where(ImportRun.state == "staged", ImportRun.created_at < now - STAGED_FOR))
     run = ImportRun(user_id=actor.id, file_name=clean_file_name(file_name), state="staged", settings={}, header=[], created_at=now)
@@ -212,18 +207,6 @@ def get_run(session: Session, run_id: int) -> ImportRun:
     if run is None:
         raise NotFound(f"Import {run_id} does not exist.")
     return run
-
-
-def may_manage(actor: User, run: ImportRun) -> bool:
-    """Whether the actor may check, import or download the run's rows: its uploader or an admin, never a viewer."""
-    return actor.can_edit and (run.user_id == actor.id or actor.is_admin)
-
-
-def require_owner(actor: User, run: ImportRun) -> None:
-    """Only the person who uploaded a file (or an admin) may check, import or download its rows."""
-    require_importer(actor)
-    if not may_manage(actor, run):
-        raise Forbidden("This file was uploaded by someone else.")
 
 
 def mapping_of(run: ImportRun) -> Mapping:
@@ -558,7 +541,7 @@ def run_import(
 
     Statements: a constant number (one COPY per table on PostgreSQL; per BATCH rows on SQLite).
     """
-    require_owner(actor, run)
+    access.require_manage_import(actor, run)
     policy = parse_policy(policy)
     if expect_invalid and policy == "all_or_nothing":
         report = check(session, run, mapping)

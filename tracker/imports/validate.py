@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .. import access
 from ..labels.service import name_key, name_length_problem
-from ..models import DESCRIPTION_MAX, DONE_STATUSES, EDITING_ROLES, PRIORITIES, STATUSES, TITLE_MAX
+from ..models import DESCRIPTION_MAX, DONE_STATUSES, PRIORITIES, STATUSES, TITLE_MAX
 from ..numbers import whole_number
 from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
 
@@ -30,11 +31,6 @@ class Person:
     email: str
     active: bool
     role: str = "member"
-
-    @property
-    def assignable(self) -> bool:
-        """As User.assignable: active, and in a role that edits issues (not a viewer)."""
-        return self.active and self.role in EDITING_ROLES
 
 
 @dataclass
@@ -233,7 +229,7 @@ class RowChecker:
             return None, "", True
         directory = self.directory
         chosen = directory.by_id.get(whole_number(override)) if override else None
-        if chosen is not None and chosen.assignable:
+        if chosen is not None and access.may_be_assigned(chosen):
             return chosen.id, "", True
         person: Person | None = None
         reason = ""
@@ -254,7 +250,7 @@ class RowChecker:
                 reason = f"no active user with email, id or name '{raw}'"
         if person is not None and not person.active:
             return None, f"{person.name} ({person.email}) is deactivated and cannot be assigned", False
-        if person is not None and not person.assignable:
+        if person is not None and not access.may_be_assigned(person):
             return None, f"{person.name} ({person.email}) is a viewer and cannot be assigned issues", False
         if person is None:
             return None, reason, False

@@ -9,7 +9,8 @@ from flask import Response, abort, current_app, flash, make_response, redirect, 
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..errorpages import error_response
+from .. import access
+from ..errorpages import html_error
 from ..errors import InvalidInput
 from ..extensions import db
 from ..htmx import block_for, is_htmx, render
@@ -68,7 +69,7 @@ def too_large(exc):
         "Split it into smaller files (each with the header row) and import them one by one."
     )
     if is_htmx() or request.endpoint != "imports.upload":
-        return error_response(413, message)
+        return html_error(413, message)
     return _upload_page(413, message)
 
 
@@ -86,7 +87,7 @@ def _drain() -> None:
 @bp.get("/import")
 def new():
     """The upload form with the columns described and a template to download."""
-    service.require_importer(current_user)
+    access.require_import(current_user)
     return _upload_page()
 
 
@@ -101,7 +102,7 @@ def template():
 @bp.post("/import")
 def upload():
     """Stage the file; dry_run=1 shows the check, otherwise import it at once with the policy."""
-    service.require_importer(current_user)
+    access.require_import(current_user)
     file = request.files.get("file")
     policy = request.form.get("policy", "")
     if file is None or not file.filename:
@@ -126,7 +127,7 @@ def upload():
 def _owned_run(run_id: int):
     """The run, if the signed-in user may work with it."""
     run = service.get_run(db.session, run_id)
-    service.require_owner(current_user, run)
+    access.require_manage_import(current_user, run)
     return run
 
 
@@ -146,7 +147,7 @@ def _check_page(run, status: int = 200, message: str = "", errors: dict | None =
         errors=errors or {},
         policy=policy or run.policy or "all_or_nothing",
         targets=TARGETS,
-        users=[u for u in queries.people(db.session) if u.assignable],
+        users=[u for u in queries.people(db.session) if access.may_be_assigned(u)],
         unassigned=UNASSIGNED,
         policies=service.POLICY_LABELS,
     )
@@ -222,7 +223,7 @@ def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response
 def show(run_id: int):
     """An import's result: issues created, rows rejected, the rejected rows to download."""
     run = service.get_run(db.session, run_id)
-    may_manage = service.may_manage(current_user, run)
+    may_manage = access.may_manage_import(current_user, run)
     if run.state == "staged":
         if may_manage:
             return redirect(url_for("imports.check", run_id=run_id), 303)

@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from .. import access
 from ..models import PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, Label, User
 
 
@@ -45,8 +46,8 @@ class IssueForm(FlaskForm):
         ]
         self.priority.choices = [SelectChoice(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
         self.assignee_id.choices = [SelectChoice("", "Unassigned")] + [
-            SelectChoice(str(u.id), u.name if u.assignable else f"{u.name} ({'viewer' if u.active else 'deactivated'})")
+            SelectChoice(str(u.id), u.name if access.may_be_assigned(u) else f"{u.name} ({'viewer' if u.active else 'deactivated'})")
             for u in users
-            if u.assignable or u.id == current_assignee_id
+            if access.may_be_assigned(u) or u.id == current_assignee_id
         ]
         self.label_options = list(labels)

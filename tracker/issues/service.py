@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..errors import Forbidden, InvalidInput, NotFound, StaleVersion
+from .. import access
+from ..errors import InvalidInput, NotFound, StaleVersion
 from ..numbers import whole_number
 from ..models import (
     DESCRIPTION_MAX,
@@ -28,12 +29,6 @@ from ..models import (
     utcnow,
 )
 from ..labels import service as labels_service
-
-
-def require_editor(actor: User) -> None:
-    """Raise Forbidden unless the actor may create and change issues."""
-    if not actor.can_edit:
-        raise Forbidden("Viewers can read issues but not change them.")
 
 
 def parse_version(raw: Any) -> int:
@@ -111,7 +106,7 @@ def clean_fields_keeping(
                     errors["assignee_id"] = f"Unknown assignee '{raw['assignee_id']}'."
                 elif not user.active:
                     errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
-                elif not user.assignable:
+                elif not access.may_be_assigned(user):
                     errors["assignee_id"] = f"{user.name} is a viewer and cannot be assigned issues."
     if "labels" in raw:
         values = raw["labels"]
@@ -149,7 +144,7 @@ def resolved_at_for(old_status: str | None, new_status: str, old_resolved_at: da
 
 def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue:
     """Create an issue reported by `actor` at version 1 and record its creation."""
-    require_editor(actor)
+    access.require_edit_issues(actor)
     values = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": None, "labels": []}
     values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS})
     cleaned = clean_fields(session, values)
@@ -198,7 +193,7 @@ def update_issue(
     Fields named in `take_theirs` keep the issue's current value (a choice made on the conflict view).
     Raises StaleVersion when someone else saved first, InvalidInput for broken rules, NotFound, Forbidden.
     """
-    require_editor(actor)
+    access.require_edit_issues(actor)
     expected = parse_version(version)
     issue = get_issue(session, issue_id)
     cleaned = clean_fields(session, raw, issue)

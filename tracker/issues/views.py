@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from .. import access
 from ..bulk import service as bulk_service
 from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
@@ -60,8 +61,7 @@ def _list_page(view, errors, labels, status=200, block=None, bulk=None, selected
 @bp.post("/bulk")
 def bulk():
     """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
-    if not current_user.can_edit:
-        abort(403, "Viewers cannot change issues.")
+    access.require_edit_issues(current_user)
     view, filter_errors, labels = queries.load_filter(
         db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
     )
@@ -149,8 +149,7 @@ def _choices(form: IssueForm, status: str | None, assignee_id: int | None, keep_
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     """Create an issue; invalid input re-renders the form (422) with everything typed kept."""
-    if not current_user.can_edit:
-        abort(403, "Viewers can read issues but not create them.")
+    access.require_edit_issues(current_user)
     form = IssueForm()
     _choices(form, None, None)
     if request.method == "POST":
@@ -189,8 +188,7 @@ def timeline(issue_id: int):
 @bp.route("/<int:issue_id>/edit", methods=["GET", "POST"])
 def edit(issue_id: int):
     """Edit form with the version hidden; stale saves get the 409 conflict view with a merged form."""
-    if not current_user.can_edit:
-        abort(403, "Viewers can read issues but not change them.")
+    access.require_edit_issues(current_user)
     issue = service.get_issue(db.session, issue_id)
     block = block_for(["issue_main"])
     if request.method == "GET":

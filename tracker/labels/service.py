@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..errors import Forbidden, InvalidInput, NotFound
+from .. import access
+from ..errors import InvalidInput, NotFound
 from ..models import LABEL_NAME_MAX, LABEL_SEPARATORS, Issue, IssueEvent, IssueLabel, Label, User, utcnow
 from ..numbers import whole_number
 
@@ -30,12 +31,6 @@ PALETTE = {
 }
 DEFAULT_COLOR = PALETTE["blue"]
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-
-
-def require_editor(actor: User) -> None:
-    """Admins and members manage labels; viewers only see them."""
-    if not actor.can_edit:
-        raise Forbidden("Viewers cannot change labels.")
 
 
 def parse_color(raw: str | None) -> str:
@@ -131,7 +126,7 @@ def usage(session: Session, label_id: int) -> int:
 
 def create_label(session: Session, actor: User, name: str | None, color: str | None) -> Label:
     """Create a label."""
-    require_editor(actor)
+    access.require_manage_labels(actor)
     errors = {}
     try:
         name = clean_name(session, name)
@@ -179,7 +174,7 @@ def create_missing(session: Session, names: dict[str, str], now: datetime) -> di
 
 def update_label(session: Session, actor: User, label_id: int, name: str | None, color: str | None) -> Label:
     """Rename and/or recolour a label (issues keep it)."""
-    require_editor(actor)
+    access.require_manage_labels(actor)
     label = get_label(session, label_id)
     errors = {}
     try:
@@ -203,7 +198,7 @@ def delete_label(session: Session, actor: User, label_id: int) -> int:
     A constant number of statements: one guarded UPDATE ... RETURNING locks the issues and gives their new
     versions, one query reads their label sets, one insert writes all events, two deletes remove the label.
     """
-    require_editor(actor)
+    access.require_manage_labels(actor)
     label = get_label(session, label_id)
     now = utcnow()
     carrying = sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == label_id).scalar_subquery()

@@ -2,9 +2,10 @@
 
 import hashlib
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_login import current_user
 
+from .. import access
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
@@ -59,8 +60,7 @@ def create():
 @bp.route("/<int:label_id>/edit", methods=["GET", "POST"])
 def edit(label_id: int):
     """Rename or recolour a label, inline in the table (htmx) or as a page."""
-    if not current_user.can_edit:
-        abort(403, "Viewers cannot change labels.")
+    access.require_manage_labels(current_user)
     label = service.get_label(db.session, label_id)
     if request.method == "GET":
         edit_form = LabelForm(formdata=None, data={"name": label.name, "color": label.color})
@@ -80,8 +80,7 @@ def edit(label_id: int):
 @bp.route("/<int:label_id>/delete", methods=["GET", "POST"])
 def delete(label_id: int):
     """Ask first (saying how many issues carry the label), then delete and record it in their timelines."""
-    if not current_user.can_edit:
-        abort(403, "Viewers cannot change labels.")
+    access.require_manage_labels(current_user)
     label = service.get_label(db.session, label_id)
     if request.method == "GET":
         return render("labels/delete.html", label=label, count=service.usage(db.session, label_id))

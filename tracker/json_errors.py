@@ -1,14 +1,13 @@
-"""API errors: every failure is JSON {"error", "message", "details"}, whatever raised it."""
+"""The JSON error renderer (the API): every failure is JSON {"error", "message", "details"}, whatever raised it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from ..errorpages import own_headers
-from ..errors import DomainError
+from .errors import DomainError
 
 # Codes for HTTP errors that reach the API without a domain error (routing, body size, bad JSON...).
 HTTP_CODES = {
@@ -25,15 +24,9 @@ HTTP_CODES = {
     500: "server_error",
     503: "unavailable",
 }
-PREFIX = "/api/"
 
 
-def is_api_request() -> bool:
-    """Whether the request is for the JSON API (so errors are JSON and the session plays no part)."""
-    return request.path.startswith(PREFIX) or request.path == PREFIX.rstrip("/")
-
-
-def error_response(status: int, code: str, message: str, details: Any = None, **extra: Any) -> Response:
+def json_error(status: int, code: str, message: str, details: Any = None, **extra: Any) -> Response:
     """The JSON error body with its status; 401 also says how to authenticate."""
     response = jsonify({"error": code, "message": message, "details": details, **extra})
     response.status_code = status
@@ -42,20 +35,21 @@ def error_response(status: int, code: str, message: str, details: Any = None, **
     return response
 
 
-def http_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def http_json_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """An HTTP error (404, 405, 413, 500...) as JSON, with the error's own headers (a 405's Allow)."""
-    response = error_response(status, HTTP_CODES.get(status, "error"), message)
+    response = json_error(status, HTTP_CODES.get(status, "error"), message)
     response.headers.update(headers or {})
     return response
 
 
-def domain_error(exc: DomainError) -> Response:
+def domain_json_error(exc: DomainError) -> Response:
     """A domain error as JSON, with its details (per-field messages, blocking issues)."""
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return json_error(exc.status, exc.code, exc.message, exc.details)
 
 
-def request_error(exc: HTTPException) -> Response:
-    """An HTTP error raised in an API view; webargs' 422/400 carry per-field messages by location."""
+def request_error(exc: HTTPException, headers: dict[str, str]) -> Response:
+    """An HTTP error raised in an API view (`headers`: its own, such as a 405's Allow); webargs' 422/400 carry
+    per-field messages by location."""
     status = exc.code or 500
     messages = (getattr(exc, "data", None) or {}).get("messages")
     if messages:
@@ -65,6 +59,6 @@ def request_error(exc: HTTPException) -> Response:
             for field, problem in (fields_.items() if isinstance(fields_, dict) else [("body", fields_)])
         }
         if status == 422:
-            return error_response(422, "invalid", "Please correct the marked fields.", details)
-        return error_response(status, HTTP_CODES.get(status, "error"), "The request body is not valid JSON.", details)
-    return http_error(status, exc.description or "", own_headers(exc))
+            return json_error(422, "invalid", "Please correct the marked fields.", details)
+        return json_error(status, HTTP_CODES.get(status, "error"), "The request body is not valid JSON.", details)
+    return http_json_error(status, exc.description or "", headers)

@@ -1,0 +1,177 @@
+"""Who may do what: every permission rule of the tracker, in one place.
+
+Each rule is a `may_*` function that answers yes or no for a person (and the thing concerned), and a `require_*`
+function that raises Forbidden with the rule's one message. Services call `require_*`; templates receive the
+`may_*` answers through `Permissions` (bound to the signed-in person), so a page never re-derives a rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import Forbidden
+from .models import EDITING_ROLES, Comment, ImportRun, User
+
+# One message per rule: the page's 403 and the API's error say the same.
+EDIT_ISSUES_DENIED = "Viewers can read issues but not change them."
+COMMENT_DENIED = "Viewers can read comments but not post them."
+EDIT_COMMENT_DENIED = "Only the author can edit this comment."
+DELETE_COMMENT_DENIED = "Only the author or an admin can delete this comment."
+MANAGE_LABELS_DENIED = "Viewers cannot change labels."
+IMPORT_DENIED = "Viewers can read issues but not import them."
+MANAGE_IMPORT_DENIED = "This file was uploaded by someone else."
+MANAGE_USERS_DENIED = "Only admins can manage users."
+MANAGE_TOKENS_DENIED = "Sign in to manage your API tokens."
+
+
+def _active(user: Any) -> bool:
+    """An active person: an anonymous visitor (no `active`) or a deactivated user may do nothing. Works on a
+    User and on the plain records an import checks against (`active` and `role`)."""
+    return bool(getattr(user, "active", False))
+
+
+def may_edit_issues(user: Any) -> bool:
+    """Admins and members create, edit and bulk-change issues; viewers only read."""
+    return _active(user) and user.role in EDITING_ROLES
+
+
+def may_be_assigned(user: Any) -> bool:
+    """Issues are assigned to active people who can work on them: not to viewers, who cannot edit them."""
+    return may_edit_issues(user)
+
+
+def may_comment(user: Any) -> bool:
+    """Who may post comments (the same people who change issues)."""
+    return may_edit_issues(user)
+
+
+def may_edit_comment(user: Any, comment: Comment) -> bool:
+    """Only the comment's author, while they may still comment, changes it."""
+    return may_comment(user) and comment.author_id == user.id
+
+
+def may_delete_comment(user: Any, comment: Comment) -> bool:
+    """The comment's author (while they may still comment) or an admin deletes it."""
+    return may_manage_users(user) or may_edit_comment(user, comment)
+
+
+def may_manage_labels(user: Any) -> bool:
+    """Admins and members create, rename, recolour and delete labels."""
+    return may_edit_issues(user)
+
+
+def may_import(user: Any) -> bool:
+    """Who may bring issues in from a file (they create issues)."""
+    return may_edit_issues(user)
+
+
+def may_manage_import(user: Any, run: ImportRun) -> bool:
+    """The person who staged a file, or an admin, checks, maps, imports or discards it."""
+    return may_import(user) and (run.user_id == user.id or user.role == "admin")
+
+
+def may_manage_users(user: Any) -> bool:
+    """Admins add people, change roles, names, emails and passwords, deactivate and reactivate."""
+    return _active(user) and user.role == "admin"
+
+
+def may_manage_tokens(user: Any) -> bool:
+    """Everyone signed in keeps their own API tokens (a token acts as its owner, with the owner's role); the
+    service looks tokens up among the person's own, so someone else's token is simply not found."""
+    return _active(user)
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise Forbidden(message)
+
+
+def require_edit_issues(user: User) -> None:
+    """Raise Forbidden unless the person may create and change issues."""
+    _require(may_edit_issues(user), EDIT_ISSUES_DENIED)
+
+
+def require_comment(user: User) -> None:
+    """Raise Forbidden unless the person may post comments."""
+    _require(may_comment(user), COMMENT_DENIED)
+
+
+def require_edit_comment(user: User, comment: Comment) -> None:
+    """Raise Forbidden unless the person may change this comment."""
+    _require(may_edit_comment(user, comment), EDIT_COMMENT_DENIED)
+
+
+def require_delete_comment(user: User, comment: Comment) -> None:
+    """Raise Forbidden unless the person may delete this comment."""
+    _require(may_delete_comment(user, comment), DELETE_COMMENT_DENIED)
+
+
+def require_manage_labels(user: User) -> None:
+    """Raise Forbidden unless the person may change labels."""
+    _require(may_manage_labels(user), MANAGE_LABELS_DENIED)
+
+
+def require_import(user: User) -> None:
+    """Raise Forbidden unless the person may import issues."""
+    _require(may_import(user), IMPORT_DENIED)
+
+
+def require_manage_import(user: User, run: ImportRun) -> None:
+    """Raise Forbidden unless the person may check, import or discard this staged file (viewers get the
+    import rule's own message)."""
+    require_import(user)
+    _require(may_manage_import(user, run), MANAGE_IMPORT_DENIED)
+
+
+def require_manage_users(user: User) -> None:
+    """Raise Forbidden unless the person is an admin."""
+    _require(may_manage_users(user), MANAGE_USERS_DENIED)
+
+
+def require_manage_tokens(user: User) -> None:
+    """Raise Forbidden unless the person may keep API tokens."""
+    _require(may_manage_tokens(user), MANAGE_TOKENS_DENIED)
+
+
+class Permissions:
+    """The rules' answers for one person, as templates ask them: `may.edit_issues`, `may.delete_comment(c)`."""
+
+    def __init__(self, user: Any):
+        self.user = user
+
+    @property
+    def edit_issues(self) -> bool:
+        """May create, edit and bulk-change issues (and so be assigned them)."""
+        return may_edit_issues(self.user)
+
+    @property
+    def comment(self) -> bool:
+        """May post comments."""
+        return may_comment(self.user)
+
+    @property
+    def manage_labels(self) -> bool:
+        """May change labels."""
+        return may_manage_labels(self.user)
+
+    @property
+    def import_issues(self) -> bool:
+        """May import issues from a file."""
+        return may_import(self.user)
+
+    @property
+    def manage_users(self) -> bool:
+        """Is an admin."""
+        return may_manage_users(self.user)
+
+    def edit_comment(self, comment: Comment) -> bool:
+        """May change this comment."""
+        return may_edit_comment(self.user, comment)
+
+    def delete_comment(self, comment: Comment) -> bool:
+        """May delete this comment."""
+        return may_delete_comment(self.user, comment)
+
+    def manage_import(self, run: ImportRun) -> bool:
+        """May check, import or discard this staged file."""
+        return may_manage_import(self.user, run)
