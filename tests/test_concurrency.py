@@ -5,7 +5,8 @@ import threading
 
 import sqlalchemy as sa
 
-from tracker.auth.service import change_role, create_first_admin, set_active
+from tracker.admin.service import change_role, set_active
+from tracker.auth.service import create_first_admin
 from tracker.errors import InvalidInput
 from tracker.extensions import db
 from tracker.models import Issue, IssueEvent, User

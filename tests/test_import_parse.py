@@ -513,7 +513,7 @@ def test_export_then_import_round_trips(issues):
 
 
 def test_id_ranges_groups_consecutive_ids():
-    from tracker.imports.bulk import id_ranges
+    from tracker.imports.copying import id_ranges
 
     assert id_ranges([]) == []
     assert id_ranges([5]) == [(5, 5)]

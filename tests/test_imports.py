@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.imports import service
+from tracker.imports import service, staging, writer
 from tracker.imports.parse import FileProblem
 from tracker.models import ImportChunk, ImportedRange, ImportReject, ImportRun, Issue, IssueEvent, IssueLabel, Label, User
 
@@ -404,7 +404,7 @@ def test_import_history_pages_and_links_each_import_to_its_issues(client, login_
         )
     db.session.add(ImportRun(user_id=me.id, file_name="staged.csv", state="staged", policy="all_or_nothing"))
     db.session.commit()
-    monkeypatch.setattr(service, "HISTORY_PAGE_SIZE", 2)
+    monkeypatch.setattr(staging, "HISTORY_PAGE_SIZE", 2)
 
     newest = text(client.get("/imports"))
     assert re.findall(r"<td>(\w+\.csv)</td>", newest) == ["empty2.csv", "empty1.csv"]
@@ -619,8 +619,8 @@ def test_the_import_entry_opens_the_first_page_of_the_timeline(app, make_user):
     from tracker.issues.timeline import load_timeline
 
     me = make_user()
-    run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title\nOne\n"))
-    service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(b"title\nOne\n"))
+    service.run_import(db.session, me, run, "all_or_nothing", staging.mapping_of(run))
     issue_id = db.session.execute(sa.select(Issue.id)).scalar_one()
     issues_service.update_issue(db.session, me, issue_id, 1, {"title": "One, renamed"})
     issues_service.update_issue(db.session, me, issue_id, 2, {"title": "One, renamed again"})
@@ -636,13 +636,13 @@ def test_the_import_entry_opens_the_first_page_of_the_timeline(app, make_user):
 
 def test_import_statement_count_does_not_grow_with_rows(app, make_user, count_statements, monkeypatch):
     me = make_user()
-    monkeypatch.setattr(service, "BATCH", 10_000)
+    monkeypatch.setattr(writer, "BATCH", 10_000)
 
     def statements_for(rows: int) -> int:
         content = "title,labels\n" + "".join(f"Issue {n},l{rows}-{n % 3}\n" for n in range(rows))
-        run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode()))
+        run = staging.stage(db.session, me, "x.csv", io.BytesIO(content.encode()))
         with count_statements() as statements:
-            service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+            service.run_import(db.session, me, run, "all_or_nothing", staging.mapping_of(run))
         return len(statements)
 
     assert statements_for(5) == statements_for(500)
@@ -656,10 +656,10 @@ def test_import_statement_count_does_not_grow_with_rows(app, make_user, count_st
 
 def test_import_in_several_batches_keeps_every_row(app, make_user, monkeypatch):
     me = make_user()
-    monkeypatch.setattr(service, "BATCH", 7)
+    monkeypatch.setattr(writer, "BATCH", 7)
     content = "title,priority\n" + "".join(f"Issue {n},{'bad' if n % 10 == 0 else 'low'}\n" for n in range(50))
-    run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode()))
-    service.run_import(db.session, me, run, "skip_invalid", service.mapping_of(run))
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(content.encode()))
+    service.run_import(db.session, me, run, "skip_invalid", staging.mapping_of(run))
     titles = db.session.execute(sa.select(Issue.title).order_by(Issue.id)).scalars().all()
     assert titles == [f"Issue {n}" for n in range(50) if n % 10]
     assert db.session.execute(sa.select(ImportReject.line).order_by(ImportReject.line)).scalars().all() == [2, 12, 22, 32, 42]
@@ -669,11 +669,11 @@ def test_import_in_several_batches_keeps_every_row(app, make_user, monkeypatch):
 
 def test_a_database_error_while_writing_is_import_failed_and_writes_nothing(app, make_user, monkeypatch, caplog):
     me = make_user()
-    run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title\nA\nB\n"))
-    good = service._Writer.fields
-    monkeypatch.setattr(service._Writer, "fields", lambda self, row: ("x", *good(self, row)[1:2], "bogus", *good(self, row)[3:]))
-    with caplog.at_level(logging.ERROR, logger=service.__name__), pytest.raises(service.ImportFailed):
-        service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(b"title\nA\nB\n"))
+    good = writer.Writer.fields
+    monkeypatch.setattr(writer.Writer, "fields", lambda self, row: ("x", *good(self, row)[1:2], "bogus", *good(self, row)[3:]))
+    with caplog.at_level(logging.ERROR, logger=service.__name__), pytest.raises(writer.ImportFailed):
+        service.run_import(db.session, me, run, "all_or_nothing", staging.mapping_of(run))
     assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 0
     assert db.session.get(ImportRun, run.id).state == "staged"
     [record] = [r for r in caplog.records if r.name == service.__name__]
@@ -714,7 +714,7 @@ def _create_label_meanwhile(name: str) -> None:
 def test_a_label_another_import_creates_meanwhile_is_used(app, make_user, monkeypatch):
     """The import read the labels before someone else created 'Shared': it takes theirs instead of failing."""
     me = make_user()
-    run = service.stage(db.session, me, "x.csv", io.BytesIO(b"title,labels\nA,shared; mine\nB,SHARED\n"))
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(b"title,labels\nA,shared; mine\nB,SHARED\n"))
     real_directory = service.directory
 
     def directory_then_race(session):
@@ -723,7 +723,7 @@ def test_a_label_another_import_creates_meanwhile_is_used(app, make_user, monkey
         return found
 
     monkeypatch.setattr(service, "directory", directory_then_race)
-    service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    service.run_import(db.session, me, run, "all_or_nothing", staging.mapping_of(run))
     db.session.rollback()
     labels = dict(db.session.execute(sa.select(Label.name, Label.id)).all())
     assert sorted(labels) == ["Shared", "mine"], "theirs kept its spelling; no second 'shared'"
@@ -735,14 +735,14 @@ def test_two_imports_creating_the_same_label_at_once_both_succeed(app, postgres_
     """PostgreSQL: while another transaction holds a new 'shared' label uncommitted, an import naming it waits on
     the unique key, then takes that label once it commits (it used to fail with a unique key clash, 503)."""
     me = make_user()
-    run_id = service.stage(db.session, me, "x.csv", io.BytesIO(b"title,labels\nA,shared\n")).id
+    run_id = staging.stage(db.session, me, "x.csv", io.BytesIO(b"title,labels\nA,shared\n")).id
     outcome: list = []
 
     def importing() -> None:
         with app.app_context():
             try:
-                run = service.get_run(db.session, run_id)
-                service.run_import(db.session, db.session.get(User, me.id), run, "all_or_nothing", service.mapping_of(run))
+                run = staging.get_run(db.session, run_id)
+                service.run_import(db.session, db.session.get(User, me.id), run, "all_or_nothing", staging.mapping_of(run))
                 outcome.append("ok")
             except Exception as exc:  # noqa: BLE001 - the test reports whatever happened
                 outcome.append(repr(exc))
@@ -776,13 +776,13 @@ def test_staged_file_spans_several_chunks(app, make_user, monkeypatch):
     from tracker.imports import parse
 
     me = make_user()
-    monkeypatch.setattr(service, "CHUNK", 64)
+    monkeypatch.setattr(staging, "CHUNK", 64)
     content = "title,description\n" + "".join(f'Issue {n},"text, with ""quotes""\nand a newline"\n' for n in range(40))
-    run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode("utf-16")))
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(content.encode("utf-16")))
     assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() > 10
     report = service.check(db.session, run)
     assert (report.rows_read, report.valid, report.encoding_label) == (40, 40, parse.ENCODING_LABELS["utf-16"])
-    service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
+    service.run_import(db.session, me, run, "all_or_nothing", staging.mapping_of(run))
     issue = db.session.execute(sa.select(Issue).where(Issue.title == "Issue 39")).scalar_one()
     assert issue.description == 'text, with "quotes"\nand a newline'
 
@@ -790,7 +790,7 @@ def test_staged_file_spans_several_chunks(app, make_user, monkeypatch):
 def test_stage_rolls_back_on_a_bad_file(app, make_user):
     me = make_user()
     with pytest.raises(FileProblem):
-        service.stage(db.session, me, "x.csv", io.BytesIO(b"\x00\x01"))
+        staging.stage(db.session, me, "x.csv", io.BytesIO(b"\x00\x01"))
     assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
 
 

@@ -46,11 +46,12 @@ def test_imported_issue_page_statement_count_is_constant(app, client, login_as, 
     import io
 
     from tracker.imports import service as imports
+    from tracker.imports import staging
 
     me = login_as("member")
     people = [make_user(name=f"Person {n}") for n in range(6)]
-    run = imports.stage(db.session, me, "x.csv", io.BytesIO(b"title\nQuiet\nBusy\n"))
-    imports.run_import(db.session, me, run, "all_or_nothing", imports.mapping_of(run))
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(b"title\nQuiet\nBusy\n"))
+    imports.run_import(db.session, me, run, "all_or_nothing", staging.mapping_of(run))
     quiet, busy = db.session.execute(sa.select(Issue.id).order_by(Issue.id)).scalars().all()
     service.update_issue(db.session, me, quiet, 1, {"assignee_id": str(people[0].id)})
     version = 1

@@ -3,7 +3,8 @@
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
-from ..auth.service import SignInLimits, change_password, update_profile
+from ..admin.service import update_profile
+from ..auth.service import SignInLimits, change_password
 from ..errors import InvalidInput, Throttled
 from ..extensions import db
 from ..forms import apply_errors

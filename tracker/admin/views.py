@@ -4,7 +4,8 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
 from .. import access
-from ..auth.service import change_role, create_user, get_user, set_active, set_password, update_profile
+from ..auth.service import create_user, get_user, set_password
+from .service import change_role, set_active, update_profile
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..imports import service as imports_service
+from ..imports import staging
 from . import bp
 from ..json_errors import json_error
 from .schemas import ImportFormSchema, ImportResultSchema
@@ -51,7 +52,7 @@ def import_issues(form):
     """
     policy = imports_service.parse_policy(form.get("policy"))
     upload = form["file"]
-    run = imports_service.stage(db.session, actor(), upload.filename, upload.stream)
+    run = staging.stage(db.session, actor(), upload.filename, upload.stream)
     report = imports_service.check(db.session, run)
     if form["dry_run"]:
         return _result(run, report, True, policy), 200
@@ -59,4 +60,4 @@ def import_issues(form):
         run = imports_service.run_import(db.session, actor(), run, policy, report.mapping)
     except imports_service.ImportRejected as exc:
         return json_error(422, exc.code, exc.message, _result(run, report, False, policy))
-    return _result(imports_service.get_run(db.session, run.id), report, False, policy), 201
+    return _result(staging.get_run(db.session, run.id), report, False, policy), 201

@@ -1,4 +1,5 @@
-"""Users and sign-in: creation rules, password checks, throttling of failed attempts."""
+"""Users and sign-in: creation rules, password checks, throttling of failed attempts (administration of
+existing users is in admin/service.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def password_problem(password: str | None) -> str | None:
     return None
 
 
-def _clean_profile(session: Session, name: str, email: str, errors: dict[str, str], user_id: int | None = None) -> tuple[str, str]:
+def clean_profile(session: Session, name: str, email: str, errors: dict[str, str], user_id: int | None = None) -> tuple[str, str]:
     """The name with its spaces tidied and the email normalised; problems go into `errors`."""
     name = " ".join((name or "").split())
     email = normalise_email(email)
@@ -61,7 +62,7 @@ def _clean_profile(session: Session, name: str, email: str, errors: dict[str, st
 def create_user(session: Session, name: str, email: str, password: str, role: str = "member") -> User:
     """Create a user after checking every field; raise InvalidInput with a message per field."""
     errors: dict[str, str] = {}
-    name, email = _clean_profile(session, name, email, errors)
+    name, email = clean_profile(session, name, email, errors)
     if problem := password_problem(password):
         errors["password"] = problem
     if role not in ROLES:
@@ -70,11 +71,11 @@ def create_user(session: Session, name: str, email: str, password: str, role: st
         raise InvalidInput(errors)
     user = User(name=name, email=email, password_hash=generate_password_hash(password), role=role, active=True)
     session.add(user)
-    _commit_profile(session, email)
+    commit_profile(session, email)
     return user
 
 
-def _commit_profile(session: Session, email: str) -> None:
+def commit_profile(session: Session, email: str) -> None:
     """Commit a new or changed user; someone taking the same email at the same moment is a clear 422."""
     try:
         session.commit()
@@ -85,7 +86,7 @@ def _commit_profile(session: Session, email: str) -> None:
 
 def create_first_admin(session: Session, name: str, email: str, password: str) -> User:
     """Create the first admin; only while no user exists (two setups at once: the second is refused)."""
-    _lock_admins(session)
+    lock_admins(session)
     if has_users(session):
         session.rollback()
         raise InvalidInput({"email": "Tracker is already set up; sign in instead."})
@@ -176,7 +177,7 @@ def user_by_email(session: Session, email: str) -> User:
 ADMINS_LOCK = 7_401_001
 
 
-def _lock_admins(session: Session) -> None:
+def lock_admins(session: Session) -> None:
     """Serialise the changes that must keep one active admin, until this transaction ends. Without it two admins
     demoting or deactivating themselves at once would each count the other and leave none; two first-run setups
     would each find no user. PostgreSQL: a transaction-level advisory lock. SQLite: a write that changes nothing
@@ -185,41 +186,6 @@ def _lock_admins(session: Session) -> None:
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(ADMINS_LOCK)))
     else:
         session.execute(sa.update(User).where(sa.false()).values(role=User.role).execution_options(synchronize_session=False))
-
-
-def _other_active_admins(session: Session, user_id: int) -> int:
-    return session.execute(
-        sa.select(sa.func.count())
-        .select_from(User)
-        .where(User.role == "admin", User.active.is_(True), User.id != user_id)
-    ).scalar_one()
-
-
-def change_role(session: Session, user_id: int, role: str) -> User:
-    """Give a user another role; the last active admin keeps theirs."""
-    if role not in ROLES:
-        get_user(session, user_id)
-        raise InvalidInput({"role": f"Role '{role}' is not one of {', '.join(ROLES)}."})
-    _lock_admins(session)
-    user = get_user(session, user_id, fresh=True)
-    if user.role == "admin" and role != "admin" and user.active and _other_active_admins(session, user.id) == 0:
-        session.rollback()
-        raise InvalidInput({"role": f"{user.name} is the last active admin; make someone else admin first."})
-    user.role = role
-    session.commit()
-    return user
-
-
-def set_active(session: Session, user_id: int, active: bool) -> User:
-    """Deactivate or reactivate a user; their issues stay; the last active admin stays active."""
-    _lock_admins(session)
-    user = get_user(session, user_id, fresh=True)
-    if not active and user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
-        session.rollback()
-        raise InvalidInput({"active": f"{user.name} is the last active admin and cannot be deactivated."})
-    user.active = active
-    session.commit()
-    return user
 
 
 def change_password(
@@ -254,16 +220,4 @@ def set_password(session: Session, user_id: int, new: str) -> User:
         raise InvalidInput({"password": problem})
     user.password_hash = generate_password_hash(new)
     session.commit()
-    return user
-
-
-def update_profile(session: Session, user_id: int, name: str, email: str) -> User:
-    """Change a user's name and email (the email they sign in with); their issues and history follow."""
-    user = get_user(session, user_id)
-    errors: dict[str, str] = {}
-    name, email = _clean_profile(session, name, email, errors, user_id=user.id)
-    if errors:
-        raise InvalidInput(errors)
-    user.name, user.email = name, email
-    _commit_profile(session, email)
     return user

@@ -17,7 +17,7 @@ from ..htmx import block_for, is_htmx, render
 from ..issues import queries
 from ..models import utcnow
 from ..numbers import whole_number
-from . import bp, export, service
+from . import bp, export, service, staging
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
 
@@ -112,21 +112,21 @@ def upload():
     except InvalidInput as exc:
         return _upload_page(422, exc.errors["policy"])
     try:
-        run = service.stage(db.session, current_user, file.filename, file.stream)
+        run = staging.stage(db.session, current_user, file.filename, file.stream)
     except FileProblem as exc:
-        return _upload_page(422, f"{service.clean_file_name(file.filename)}: {exc.message}", policy)
+        return _upload_page(422, f"{staging.clean_file_name(file.filename)}: {exc.message}", policy)
     if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
         return _go(url_for("imports.check", run_id=run.id))
     file_name = run.file_name
     try:
-        return _import(run, policy, service.mapping_of(run))
+        return _import(run, policy, staging.mapping_of(run))
     except FileProblem as exc:  # found past the first row, while importing: nothing was written
         return _upload_page(422, f"{file_name}: {exc.message}", policy)
 
 
 def _owned_run(run_id: int):
     """The run, if the signed-in user may work with it."""
-    run = service.get_run(db.session, run_id)
+    run = staging.get_run(db.session, run_id)
     access.require_manage_import(current_user, run)
     return run
 
@@ -209,7 +209,7 @@ def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response
         service.run_import(db.session, current_user, run, policy, mapping, expect_invalid)
     except service.ImportRejected as exc:
         return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
-    except service.AlreadyImported as exc:
+    except staging.AlreadyImported as exc:
         flash(exc.message, "info")
         return _go(url_for("imports.show", run_id=run_id))
     summary = f"Imported {run.created_count:,} issue{'' if run.created_count == 1 else 's'} from {run.file_name}"
@@ -222,7 +222,7 @@ def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response
 @bp.get("/imports/<int:run_id>")
 def show(run_id: int):
     """An import's result: issues created, rows rejected, the rejected rows to download."""
-    run = service.get_run(db.session, run_id)
+    run = staging.get_run(db.session, run_id)
     may_manage = access.may_manage_import(current_user, run)
     if run.state == "staged":
         if may_manage:
@@ -251,7 +251,7 @@ def rejected(run_id: int):
 def index():
     """Every import: who, when, which file, what it created and rejected, and with which policy; 50 a page."""
     try:
-        history = service.history(db.session, request.args.get("page"))
+        history = staging.history(db.session, request.args.get("page"))
     except InvalidInput as exc:
         abort(400, " ".join(exc.errors.values()))
     return render("imports/index.html", history=history, policies=service.POLICY_LABELS)
