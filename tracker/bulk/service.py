@@ -215,6 +215,23 @@ def insert_events(session: Session, actor_id: int, events: list[dict], note: str
     )
 
 
+@dataclass
+class _Read:
+    """The selected issues as read at the start of a bulk change: their fields and, for a label change, labels."""
+
+    rows: dict[int, Any]
+    label_sets: dict[int, set[int]]
+
+
+@dataclass
+class _Plan:
+    """What a bulk change will write: one event per changed issue, and which issues it leaves as they are."""
+
+    events: list[dict] = field(default_factory=list)
+    changed_ids: list[int] = field(default_factory=list)
+    unchanged_ids: list[int] = field(default_factory=list)
+
+
 def apply_bulk(
     session: Session,
     actor: User,
@@ -233,6 +250,26 @@ def apply_bulk(
         raise InvalidInput({"issue_ids": "Select at least one issue."})
     if len(ids) > BULK_MAX:
         raise TooMany(f"A bulk change can touch at most {BULK_MAX:,} issues; {len(ids):,} were selected.")
+    read = _read(session, ids, _changes_labels(change))
+    blockers = find_blockers(ids, read.rows, versions, change)
+    if blockers:
+        raise BulkRejected(blockers)
+    plan = _plan(ids, read, change)
+    result = BulkResult(changed_ids=plan.changed_ids, unchanged_ids=plan.unchanged_ids, change=change)
+    result.summary = summarise(result)
+    if plan.changed_ids:
+        _write(session, actor, change, read, plan)
+        result.versions = {i: read.rows[i].version + 1 for i in plan.changed_ids}
+    return result
+
+
+def _changes_labels(change: BulkChange) -> bool:
+    """Whether the change adds or removes a label."""
+    return change.add_label is not UNCHANGED or change.remove_label is not UNCHANGED
+
+
+def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
+    """The selected issues' fields in one query and, when labels change, their label sets in another."""
     rows = {
         row.id: row
         for row in session.execute(
@@ -241,14 +278,17 @@ def apply_bulk(
             )
         )
     }
-    label_change = change.add_label is not UNCHANGED or change.remove_label is not UNCHANGED
     label_sets: dict[int, set[int]] = defaultdict(set)
-    if label_change:
+    if with_labels:
         for issue_id, label_id in session.execute(
             sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(IssueLabel.issue_id.in_(ids))
         ):
             label_sets[issue_id].add(label_id)
+    return _Read(rows, label_sets)
 
+
+def find_blockers(ids: list[int], rows: Mapping[int, Any], versions: dict[int, int] | None, change: BulkChange) -> list[Blocker]:
+    """Every selected issue that stops the change: gone, changed since it was shown, or not allowed the status."""
     blockers: list[Blocker] = []
     for issue_id in ids:
         row = rows.get(issue_id)
@@ -266,41 +306,45 @@ def apply_bulk(
             continue
         if change.status is not UNCHANGED and row.status != change.status and change.status not in TRANSITIONS[row.status]:
             blockers.append(Blocker(issue_id, transition_message(row.status, change.status), "invalid", row.title))
-    if blockers:
-        raise BulkRejected(blockers)
+    return blockers
 
-    events: list[dict] = []
-    changed_ids: list[int] = []
-    unchanged_ids: list[int] = []
+
+def _plan(ids: list[int], read: _Read, change: BulkChange) -> _Plan:
+    """Per issue, what actually changes (old -> new), as the event the timeline will show."""
+    plan = _Plan()
     for issue_id in ids:
-        row = rows[issue_id]
+        row = read.rows[issue_id]
         changes: dict[str, Any] = {}
         for name in ("status", "priority", "assignee_id"):
             new = getattr(change, name)
             if new is not UNCHANGED and getattr(row, name) != new:
                 changes[name] = [getattr(row, name), new]
-        if label_change:
-            old = label_sets[issue_id]
-            new_set = set(old)
-            if change.add_label is not UNCHANGED:
-                new_set.add(change.add_label.id)
-            if change.remove_label is not UNCHANGED:
-                new_set.discard(change.remove_label.id)
-            if new_set != old:
-                changes["labels"] = [sorted(old), sorted(new_set)]
-                changes["label_names"] = {
-                    str(label.id): label.name for label in (change.add_label, change.remove_label) if label is not UNCHANGED
-                }
+        if _changes_labels(change):
+            changes.update(_label_change(read.label_sets[issue_id], change))
         if changes:
-            changed_ids.append(issue_id)
-            events.append({"issue_id": issue_id, "changes": changes, "version": row.version + 1})
+            plan.changed_ids.append(issue_id)
+            plan.events.append({"issue_id": issue_id, "changes": changes, "version": row.version + 1})
         else:
-            unchanged_ids.append(issue_id)
-    result = BulkResult(changed_ids=changed_ids, unchanged_ids=unchanged_ids, change=change)
-    result.summary = summarise(result)
-    if not changed_ids:
-        return result
+            plan.unchanged_ids.append(issue_id)
+    return plan
 
+
+def _label_change(old: set[int], change: BulkChange) -> dict[str, Any]:
+    """The labels entry of one issue's event (with the names of the labels concerned), or nothing."""
+    new_set = set(old)
+    if change.add_label is not UNCHANGED:
+        new_set.add(change.add_label.id)
+    if change.remove_label is not UNCHANGED:
+        new_set.discard(change.remove_label.id)
+    if new_set == old:
+        return {}
+    names = {str(label.id): label.name for label in (change.add_label, change.remove_label) if label is not UNCHANGED}
+    return {"labels": [sorted(old), sorted(new_set)], "label_names": names}
+
+
+def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan: _Plan) -> None:
+    """One guarded UPDATE of every changed issue, one statement per label change, one INSERT of the events;
+    committed together, or BulkRejected (a race) / BulkFailed (the database) with nothing written."""
     now = utcnow()
     values: dict[str, Any] = {"version": Issue.version + 1, "updated_at": now}
     for name in ("status", "priority", "assignee_id"):
@@ -312,20 +356,21 @@ def apply_bulk(
             values["resolved_at"] = sa.case((keep, Issue.resolved_at), else_=sa.literal(now, sa.DateTime))
         else:
             values["resolved_at"] = None
-    guard = version_guard(session.get_bind().dialect.name, [(i, rows[i].version) for i in changed_ids])
+    changed_ids = plan.changed_ids
+    guard = version_guard(session.get_bind().dialect.name, [(i, read.rows[i].version) for i in changed_ids])
     try:
         updated = session.execute(
             sa.update(Issue).where(guard).values(**values).execution_options(synchronize_session=False)
         ).rowcount
         if updated != len(changed_ids):
             session.rollback()
-            raise BulkRejected(_raced(session, changed_ids, {i: rows[i].version for i in changed_ids}))
+            raise BulkRejected(_raced(session, changed_ids, {i: read.rows[i].version for i in changed_ids}))
         if change.remove_label is not UNCHANGED:
             session.execute(
                 sa.delete(IssueLabel).where(IssueLabel.label_id == change.remove_label.id, IssueLabel.issue_id.in_(changed_ids))
             )
         if change.add_label is not UNCHANGED:
-            missing = [i for i in changed_ids if change.add_label.id not in label_sets[i]]
+            missing = [i for i in changed_ids if change.add_label.id not in read.label_sets[i]]
             if missing:
                 session.execute(
                     sa.insert(IssueLabel).from_select(
@@ -333,13 +378,11 @@ def apply_bulk(
                         sa.select(Issue.id, sa.literal(change.add_label.id)).where(Issue.id.in_(missing)),
                     )
                 )
-        insert_events(session, actor.id, events, change.note, now)
+        insert_events(session, actor.id, plan.events, change.note, now)
         session.commit()
     except sa.exc.SQLAlchemyError as exc:
         session.rollback()
         raise BulkFailed("The bulk change could not be saved and nothing was changed. Please try again.") from exc
-    result.versions = {i: rows[i].version + 1 for i in changed_ids}
-    return result
 
 
 def _raced(session: Session, ids: list[int], read: dict[int, int]) -> list[Blocker]:

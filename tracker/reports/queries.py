@@ -341,39 +341,18 @@ def top_assignees(session: Session, scope: Scope, limit: int = TOP_ASSIGNEES) ->
         .select_from(per.outerjoin(User, User.id == per.c.assignee_id))
         .subquery("ranked")
     )
-    people = sa.select(
-        sa.literal(0).label("section"),
-        ranked.c.position,
-        ranked.c.rank,
-        ranked.c.assignee_id,
-        ranked.c.name,
-        ranked.c.active,
-        ranked.c.total,
-        *(ranked.c[s] for s in STATUSES),
-        ranked.c.resolved_in_period,
+    counts = ("total", *STATUSES, "resolved_in_period")
+    people = _assignee_arm(
+        0,
+        {c: ranked.c[c] for c in counts},
+        position=ranked.c.position,
+        rank=ranked.c.rank,
+        assignee_id=ranked.c.assignee_id,
+        name=ranked.c.name,
+        active=ranked.c.active,
     ).where(ranked.c.position <= limit, ranked.c.assignee_id.is_not(None))
-    unassigned = sa.select(
-        sa.literal(1),
-        sa.literal(1),
-        sa.null(),
-        per.c.assignee_id,
-        sa.null(),
-        sa.null(),
-        per.c.total,
-        *(per.c[s] for s in STATUSES),
-        per.c.resolved_in_period,
-    ).where(nobody)
-    total = sa.select(
-        sa.literal(2),
-        sa.literal(1),
-        sa.null(),
-        sa.null(),
-        sa.null(),
-        sa.null(),
-        sa.func.coalesce(sa.func.sum(per.c.total), 0),
-        *(sa.func.coalesce(sa.func.sum(per.c[s]), 0) for s in STATUSES),
-        sa.func.coalesce(sa.func.sum(per.c.resolved_in_period), 0),
-    )
+    unassigned = _assignee_arm(1, {c: per.c[c] for c in counts}, assignee_id=per.c.assignee_id).where(nobody)
+    total = _assignee_arm(2, {c: sa.func.coalesce(sa.func.sum(per.c[c]), 0) for c in counts})
     union = sa.union_all(people, unassigned, total).subquery("rows")
     rows = session.execute(sa.select(union).order_by(union.c.section, union.c.position)).all()
     result = []
@@ -392,6 +371,23 @@ def top_assignees(session: Session, scope: Scope, limit: int = TOP_ASSIGNEES) ->
             )
         )
     return result
+
+
+# The columns of every arm of top_assignees' UNION, in this order.
+_ASSIGNEE_COLUMNS = ("section", "position", "rank", "assignee_id", "name", "active", "total", *STATUSES, "resolved_in_period")
+
+
+def _assignee_arm(section: int, counts: dict[str, Any], position: Any = 1, **columns: Any) -> sa.Select:
+    """One arm of top_assignees' UNION (0 people, 1 unassigned, 2 the total): every column by name, NULL where
+    the arm has none, so the arms line up by construction."""
+    given = {"section": section, "position": position, **columns, **counts}
+    values = (given.get(name) for name in _ASSIGNEE_COLUMNS)
+    return sa.select(
+        *(
+            (sa.literal(v) if isinstance(v, int) else sa.null() if v is None else v).label(name)
+            for name, v in zip(_ASSIGNEE_COLUMNS, values)
+        )
+    )
 
 
 @dataclass
