@@ -21,7 +21,7 @@ MANAGE_LABELS_DENIED = "Viewers cannot change labels."
 IMPORT_DENIED = "Viewers can read issues but not import them."
 MANAGE_IMPORT_DENIED = "This file was uploaded by someone else."
 MANAGE_USERS_DENIED = "Only admins can manage users."
-MANAGE_TOKENS_DENIED = "Sign in to manage your API tokens."
+MANAGE_TOKENS_DENIED = "Only active people keep API tokens; reactivate this person first."
 
 
 def _active(user: Any) -> bool:

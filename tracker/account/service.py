@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .. import access
 from ..auth.service import user_by_email
 from ..errors import InvalidInput, NotFound, Unauthorized
 from ..models import API_TOKEN_NAME_MAX, ApiToken, User, utcnow
@@ -35,6 +36,7 @@ def clean_name(raw: str | None) -> str:
 
 def create_token(session: Session, user: User, raw_name: str | None) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns it and its secret, which is never stored and cannot be shown again."""
+    access.require_manage_tokens(user)
     name = clean_name(raw_name)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -52,6 +54,7 @@ def user_tokens(session: Session, user: User) -> list[ApiToken]:
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
     """Delete one of the user's own tokens; requests with it fail from now on."""
+    access.require_manage_tokens(user)
     token = session.execute(
         sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
     ).scalar_one_or_none()

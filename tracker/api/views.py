@@ -88,10 +88,10 @@ def handle_http_error(exc: HTTPException):
 
 
 def _fields(body: dict[str, Any]) -> dict[str, Any]:
-    """Issue fields from JSON to the service's shape: label names become label ids."""
+    """Issue fields from JSON to the service's shape: the API names labels (the service resolves the names)."""
     raw = dict(body)
     if "labels" in raw:
-        raw["labels"] = labels_service.ids_for_names(db.session, raw["labels"] or [])
+        raw["label_names"] = raw.pop("labels")
     return raw
 
 

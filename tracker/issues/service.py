@@ -54,7 +54,8 @@ def parse_assignee_id(raw: Any) -> int | None:
 
 
 def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None = None) -> dict[str, Any]:
-    """Validate and normalise the editable fields present in `raw`; raise InvalidInput listing every problem."""
+    """Validate and normalise the editable fields present in `raw` (labels as ids, or as `label_names`); raise
+    InvalidInput listing every problem."""
     cleaned, errors = clean_fields_keeping(session, raw, current)
     if errors:
         raise InvalidInput(errors)
@@ -108,6 +109,11 @@ def clean_fields_keeping(
                     errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
                 elif not access.may_be_assigned(user):
                     errors["assignee_id"] = f"{user.name} is a viewer and cannot be assigned issues."
+    if "label_names" in raw:  # the API names labels; unknown names are refused
+        try:
+            cleaned["labels"] = labels_service.ids_for_names(session, raw["label_names"] or [])
+        except InvalidInput as exc:
+            errors.update(exc.errors)
     if "labels" in raw:
         values = raw["labels"]
         if isinstance(values, (str, int)):
@@ -146,7 +152,9 @@ def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue
     """Create an issue reported by `actor` at version 1 and record its creation."""
     access.require_edit_issues(actor)
     values = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": None, "labels": []}
-    values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS})
+    values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS or k == "label_names"})
+    if "label_names" in values:
+        del values["labels"]
     cleaned = clean_fields(session, values)
     label_ids = cleaned.pop("labels")
     now = utcnow()

@@ -1,0 +1,224 @@
+"""Every route, for every kind of person: one table of the status codes the permission rules give.
+
+A rule changed in tracker/access.py shows here for every page and API call at once; a new route must be added to
+the table (the first test fails until it is). Requests that would change something send a body the rules refuse
+(so every person meets the same data), except where success itself is the point.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from tracker.account import service as tokens
+from tracker.comments import service as comments
+from tracker.extensions import db
+from tracker.imports import staging
+from tracker.labels import service as labels
+from tracker.models import User
+
+ROLES = ("anonymous", "viewer", "member", "admin", "deactivated")
+
+# Status codes per person: anonymous, viewer, member, admin, deactivated (a member whose account was then
+# deactivated, still holding the cookie or token of before).
+PAGE_ANY = (302, 200, 200, 200, 302)  # every signed-in person reads it
+PAGE_EDITOR = (302, 403, 200, 200, 302)  # people who change issues
+PAGE_ADMIN = (302, 403, 403, 200, 302)
+API_ANY = (401, 200, 200, 200, 401)
+PUBLIC = (200, 200, 200, 200, 200)
+
+
+def s(*codes: int) -> tuple[int, ...]:
+    """A row of the table, one status per person in ROLES order."""
+    assert len(codes) == len(ROLES)
+    return codes
+
+
+# (method, URL with {placeholders}, body (dict: form; ("json", dict): JSON; ("file", ...): upload), statuses)
+TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
+    ("GET", "/", None, s(302, 302, 302, 302, 302)),
+    ("GET", "/static/app.css", None, PUBLIC),
+    ("GET", "/login", None, s(200, 302, 302, 302, 200)),
+    ("POST", "/login", {"email": "nobody@example.com", "password": "wrong password"}, s(422, 302, 302, 302, 422)),
+    ("GET", "/setup", None, s(302, 302, 302, 302, 302)),  # set up already: to sign-in (or, signed in, onwards)
+    ("POST", "/setup", {}, s(302, 302, 302, 302, 302)),
+    ("POST", "/logout", {}, s(302, 303, 303, 303, 302)),
+    # account: everyone signed in keeps their own name, password and tokens
+    ("GET", "/account", None, PAGE_ANY),
+    ("POST", "/account/name", {"profile-name": ""}, s(302, 422, 422, 422, 302)),
+    ("POST", "/account/password", {}, s(302, 422, 422, 422, 302)),
+    ("POST", "/account/tokens", {"name": ""}, s(302, 422, 422, 422, 302)),
+    ("POST", "/account/tokens/{other_token}/revoke", {}, s(302, 404, 404, 404, 302)),  # someone else's: not found
+    # users: admins only
+    ("GET", "/admin/users", None, PAGE_ADMIN),
+    ("POST", "/admin/users", {"name": ""}, s(302, 403, 403, 422, 302)),
+    ("GET", "/admin/users/{other_user}", None, PAGE_ADMIN),
+    ("POST", "/admin/users/{other_user}", {"name": ""}, s(302, 403, 403, 422, 302)),
+    ("POST", "/admin/users/{other_user}/active", {"active": "maybe"}, s(302, 403, 403, 422, 302)),
+    ("POST", "/admin/users/{other_user}/password", {"password": "short"}, s(302, 403, 403, 422, 302)),
+    ("POST", "/admin/users/{other_user}/role", {"role": "owner"}, s(302, 403, 403, 422, 302)),
+    # issues
+    ("GET", "/issues", None, PAGE_ANY),
+    ("GET", "/issues/new", None, PAGE_EDITOR),
+    ("POST", "/issues/new", {"title": ""}, s(302, 403, 422, 422, 302)),
+    ("GET", "/issues/{issue}", None, PAGE_ANY),
+    ("GET", "/issues/{issue}/timeline", None, PAGE_ANY),
+    ("GET", "/issues/{issue}/edit", None, PAGE_EDITOR),
+    ("POST", "/issues/{issue}/edit", {"version": "1", "title": ""}, s(302, 403, 422, 422, 302)),
+    ("POST", "/issues/bulk", {"issue_ids": "{issue}"}, s(302, 403, 422, 422, 302)),
+    ("GET", "/issues/export.csv", None, PAGE_ANY),
+    # comments: the author edits; the author or an admin deletes
+    ("POST", "/issues/{issue}/comments", {"body": " "}, s(302, 403, 422, 422, 302)),
+    ("GET", "/comments/{others_comment}/edit", None, s(302, 403, 403, 403, 302)),
+    ("POST", "/comments/{others_comment}/edit", {"body": " "}, s(302, 403, 403, 403, 302)),
+    ("GET", "/comments/{own_comment}/edit", None, s(302, 403, 200, 200, 302)),  # a viewer's from when they were a member
+    ("POST", "/comments/{own_comment}/edit", {"body": " "}, s(302, 403, 422, 422, 302)),
+    ("GET", "/comments/{others_comment}/delete", None, s(302, 403, 403, 200, 302)),
+    ("GET", "/comments/{own_comment}/delete", None, s(302, 403, 200, 200, 302)),
+    # labels: read by all, changed by people who change issues
+    ("GET", "/labels", None, PAGE_ANY),
+    ("GET", "/labels/colors.css", None, PAGE_ANY),
+    ("POST", "/labels", {"name": "", "color": "blue"}, s(302, 403, 422, 422, 302)),
+    ("GET", "/labels/{label}/edit", None, PAGE_EDITOR),
+    ("POST", "/labels/{label}/edit", {"name": "", "color": "blue"}, s(302, 403, 422, 422, 302)),
+    ("GET", "/labels/{label}/delete", None, PAGE_EDITOR),
+    # imports: people who change issues import; a staged file is its uploader's (or an admin's)
+    ("GET", "/import", None, PAGE_EDITOR),
+    ("POST", "/import", {}, s(302, 403, 422, 422, 302)),
+    ("GET", "/import/template.csv", None, PAGE_ANY),
+    ("GET", "/imports", None, PAGE_ANY),
+    ("GET", "/imports/{imported_run}", None, PAGE_ANY),
+    ("GET", "/imports/{imported_run}/rejected.csv", None, s(302, 403, 403, 200, 302)),  # the importer's or an admin's
+    ("GET", "/imports/{others_run}", None, s(302, 404, 404, 303, 302)),  # not imported yet: the check, for who may
+    ("GET", "/imports/{others_run}/check", None, s(302, 403, 403, 200, 302)),
+    ("POST", "/imports/{others_run}/check", {"column": ["bogus"]}, s(302, 403, 403, 422, 302)),
+    ("POST", "/imports/{others_run}/import", {"policy": "bogus"}, s(302, 403, 403, 422, 302)),
+    ("GET", "/imports/{own_run}/check", None, s(302, 403, 200, 200, 302)),  # a viewer's from when they were a member
+    ("POST", "/imports/{own_run}/import", {"policy": "bogus"}, s(302, 403, 422, 422, 302)),
+    # reports: read by all
+    ("GET", "/reports", None, PAGE_ANY),
+    ("GET", "/reports/print", None, PAGE_ANY),
+    ("GET", "/reports/assignees.csv", None, PAGE_ANY),
+    # the JSON API: a personal token, never the session; the docs are public
+    ("GET", "/api/docs", None, PUBLIC),
+    ("GET", "/api/openapi.json", None, PUBLIC),
+    ("GET", "/api/issues", None, API_ANY),
+    ("POST", "/api/issues", ("json", {"title": "From the API"}), s(401, 403, 201, 201, 401)),
+    ("GET", "/api/issues/{issue}", None, API_ANY),
+    ("PATCH", "/api/issues/{issue}", ("json", {"version": 1, "title": ""}), s(401, 403, 422, 422, 401)),
+    ("PUT", "/api/issues/{issue}/labels", ("json", {"version": 1, "labels": ["no such label"]}), s(401, 403, 422, 422, 401)),
+    ("GET", "/api/issues/{issue}/comments", None, API_ANY),
+    ("POST", "/api/issues/{issue}/comments", ("json", {"body": " "}), s(401, 403, 422, 422, 401)),
+    ("GET", "/api/issues/{issue}/timeline", None, API_ANY),
+    ("POST", "/api/issues/bulk-status", ("json", {"issue_ids": [], "status": "closed"}), s(401, 403, 422, 422, 401)),
+    ("POST", "/api/issues/import", ("file", b"title\n"), s(401, 403, 422, 422, 401)),
+    ("GET", "/api/users", None, API_ANY),
+    ("GET", "/api/labels", None, API_ANY),
+    ("GET", "/api/reports/top-assignees", None, API_ANY),
+    ("GET", "/api/reports/latency", None, API_ANY),
+    # last, as they succeed: deleting
+    ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
+    ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),
+    ("POST", "/labels/{label}/delete", {}, s(302, 403, 303, 303, 302)),
+]
+
+
+def test_the_table_covers_every_route(app):
+    """Each route and method of the app appears in the table (a new route needs its row)."""
+    covered = set()
+    for method, url, _body, _codes in TABLE:
+        adapter = app.url_map.bind("localhost")
+        path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
+                                            "own_comment", "imported_run", "others_run", "own_run")})
+        endpoint, _args = adapter.match(path, method=method)
+        covered.add((endpoint, method))
+    missing = sorted(
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+        if (rule.endpoint, method) not in covered
+    )
+    assert not missing, f"routes without a row in the access table: {missing}"
+
+
+@pytest.fixture
+def world(app, make_user, make_issue):
+    """The things the table's URLs name, owned by people other than the one asking (and some by them)."""
+
+    def build(me: User | None) -> dict[str, int]:
+        owner = make_user("member", name="Owner")
+        make_user("admin", name="Another admin")
+        issue = make_issue("Shared issue", reporter=owner)
+        others_comment = comments.add_comment(db.session, owner, issue.id, "Not yours")
+        label = labels.create_label(db.session, owner, "bug", "red")
+        _token, _secret = tokens.create_token(db.session, owner, "owner's script")
+        others_run = staging.stage(db.session, owner, "theirs.csv", io.BytesIO(b"title\nOne\n"))
+        imported = staging.stage(db.session, owner, "done.csv", io.BytesIO(b"title\nTwo\n"))
+        from tracker.imports import service as imports
+
+        imports.run_import(db.session, owner, imported, "all_or_nothing", staging.mapping_of(imported))
+        ids = {
+            "issue": issue.id,
+            "label": label.id,
+            "other_user": owner.id,
+            "other_token": _token.id,
+            "others_comment": others_comment.id,
+            "others_run": others_run.id,
+            "imported_run": imported.id,
+            "own_comment": others_comment.id,
+            "own_run": others_run.id,
+        }
+        if me is not None:
+            # Made as a member would have made them: a viewer may have been a member then.
+            role, me.role = me.role, "member"
+            own = comments.add_comment(db.session, me, issue.id, "Mine")
+            own_run = staging.stage(db.session, me, "mine.csv", io.BytesIO(b"title\nThree\n"))
+            me.role = role
+            db.session.commit()
+            ids.update(own_comment=own.id, own_run=own_run.id)
+        return ids
+
+    return build
+
+
+def _request(client, method: str, url: str, body, headers: dict[str, str]):
+    """Send one row's request: a form, JSON or a CSV upload."""
+    if body is None:
+        return client.open(url, method=method, headers=headers)
+    if isinstance(body, tuple) and body[0] == "json":
+        return client.open(url, method=method, json=body[1], headers=headers)
+    if isinstance(body, tuple) and body[0] == "file":
+        return client.open(url, method=method, data={"file": (io.BytesIO(body[1]), "x.csv")}, headers=headers)
+    return client.open(url, method=method, data=body, headers=headers)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_answers_each_person_as_the_rules_say(app, client, make_user, login, world, role):
+    """One request per row; the status is the one the table gives this person."""
+    me = None if role == "anonymous" else make_user("member" if role == "deactivated" else role, name="Me")
+    ids = world(me)
+    headers: dict[str, str] = {}
+    if me is not None:
+        _token, secret = tokens.create_token(db.session, me, "mine")
+        headers = {"Authorization": f"Bearer {secret}"}
+        login(me)
+    if role == "deactivated":
+        db.session.execute(sa.update(User).where(User.id == me.id).values(active=False))
+        db.session.commit()
+    column = ROLES.index(role)
+    wrong = []
+    for method, url, body, codes in TABLE:
+        path = url.format(**ids)
+        if isinstance(body, dict):
+            body = {key: (value.format(**ids) if isinstance(value, str) else value) for key, value in body.items()}
+        api = path.startswith("/api/")
+        response = _request(client, method, path, body, headers if api else {})
+        if path == "/logout" and response.status_code in (302, 303) and me is not None:
+            login(me)  # stay signed in for the rows below
+        if response.status_code != codes[column]:
+            wrong.append(f"{method} {url}: {response.status_code}, expected {codes[column]}")
+        response.close()
+        db.session.rollback()
+    assert not wrong, f"as {role}:\n" + "\n".join(wrong)
