@@ -25,7 +25,9 @@ def test_every_page_leads_to_setup_while_no_user_exists(client):
 
 
 def test_setup_creates_first_admin_and_signs_in(client):
-    response = client.post("/setup", data={"name": "Ada Lovelace", "email": " Ada@Example.com ", "password": "analytical"})
+    response = client.post(
+        "/setup", data={"name": "Ada Lovelace", "email": " Ada@Example.com ", "password": "analytical"}
+    )
     assert response.status_code == 303
     user = db.session.execute(sa.select(User)).scalar_one()
     assert (user.name, user.email, user.role, user.active) == ("Ada Lovelace", "ada@example.com", "admin", True)
@@ -38,7 +40,10 @@ def test_setup_creates_first_admin_and_signs_in(client):
     ("data", "message"),
     [
         ({"name": "", "email": "a@b.co", "password": "longenough"}, "Name is required."),
-        ({"name": "A", "email": "not-an-email", "password": "longenough"}, "Enter an email address like name@example.com."),
+        (
+            {"name": "A", "email": "not-an-email", "password": "longenough"},
+            "Enter an email address like name@example.com.",
+        ),
         ({"name": "A", "email": "a@b.co", "password": "short"}, "Password must be at least 8 characters."),
     ],
 )
@@ -111,7 +116,9 @@ def test_throttle_message_says_when_the_oldest_blocking_failure_expires(client, 
     make_user(email="grace@example.com")
     now = utcnow()
     for minutes_ago in (12, 10, 9, 8, 1):  # the window is 15 minutes: the one 12 minutes old expires in 3
-        db.session.add(SignInFailure(email="grace@example.com", address="10.0.0.1", failed_at=now - timedelta(minutes=minutes_ago)))
+        db.session.add(
+            SignInFailure(email="grace@example.com", address="10.0.0.1", failed_at=now - timedelta(minutes=minutes_ago))
+        )
     db.session.commit()
     response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
     assert response.status_code == 429 and "Try again in 3 minutes." in text(response)
@@ -148,7 +155,9 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(database_u
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client, make_user):
     make_user()
-    client.post("/login", data={"email": "nobody@example.com", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.9"})
+    client.post(
+        "/login", data={"email": "nobody@example.com", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
     assert db.session.execute(sa.select(SignInFailure.address)).scalars().all() == ["127.0.0.1"]
 
 
@@ -172,7 +181,17 @@ def test_static_files_need_no_sign_in(client, make_user):
 
 def test_cli_creates_user_with_password_from_stdin(runner):
     result = runner.invoke(
-        args=["user", "create", "--name", "Linus", "--email", "linus@example.com", "--role", "viewer", "--password-stdin"],
+        args=[
+            "user",
+            "create",
+            "--name",
+            "Linus",
+            "--email",
+            "linus@example.com",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
         input="s3cret-password\n",
     )
     assert result.exit_code == 0, result.output

@@ -228,7 +228,13 @@ def test_create_issue_redirects_to_it(client, login_as, make_user):
     grace = make_user(name="Grace")
     response = client.post(
         "/issues/new",
-        data={"title": "Export is slow", "description": "Takes **ages**", "status": "open", "priority": "high", "assignee_id": str(grace.id)},
+        data={
+            "title": "Export is slow",
+            "description": "Takes **ages**",
+            "status": "open",
+            "priority": "high",
+            "assignee_id": str(grace.id),
+        },
     )
     assert response.status_code == 303
     issue = db.session.execute(sa.select(Issue)).scalar_one()
@@ -250,7 +256,14 @@ def test_invalid_create_rerenders_with_messages_and_keeps_input(client, login_as
     login_as("member")
     before = snapshot()
     response = client.post(
-        "/issues/new", data={"title": "   ", "description": "Keep this text", "status": "open", "priority": "urgent", "assignee_id": ""}
+        "/issues/new",
+        data={
+            "title": "   ",
+            "description": "Keep this text",
+            "status": "open",
+            "priority": "urgent",
+            "assignee_id": "",
+        },
     )
     html = text(response)
     assert response.status_code == 422
@@ -289,7 +302,10 @@ def test_unknown_issue_is_404(client, login_as):
 
 def test_description_is_rendered_markdown_safely(client, login_as, make_issue):
     login_as("viewer")
-    description = "Steps:\n1. open **the board**\n2. see #7\n\nFirst line\nsecond line\n\n<script>alert(1)</script> [x](javascript:alert(1))"
+    description = (
+        "Steps:\n1. open **the board**\n2. see #7\n\nFirst line\nsecond line\n\n"
+        "<script>alert(1)</script> [x](javascript:alert(1))"
+    )
     issue = make_issue("Board", description=description)
     body = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     shown = body.split('class="markdown description-body">', 1)[1].split("</div>", 1)[0]
@@ -359,7 +375,9 @@ def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login
         ({"labels": "99999999999999"}, 422, "Unknown label '99999999999999'."),
     ],
 )
-def test_bad_edits_never_change_the_database(client, login_as, make_issue, make_user, snapshot, changes, status, message):
+def test_bad_edits_never_change_the_database(
+    client, login_as, make_issue, make_user, snapshot, changes, status, message
+):
     login_as("member")
     issue = make_issue(title="Stable", status="closed")
     if status is None:  # closed -> in_progress breaks the workflow
@@ -405,7 +423,10 @@ def test_viewers_are_not_offered_as_assignees(client, login_as, make_issue, make
     assert f'<option value="{worker.id}">Worker</option>' in page
     assert f'value="{reader.id}"' not in page
     assert f'value="{reader.id}"' not in text(client.get("/issues/new"))
-    assert f'value="{reader.id}"' not in text(client.get("/issues")).split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    assert (
+        f'value="{reader.id}"'
+        not in text(client.get("/issues")).split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    )
     before = snapshot()
     response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, assignee_id=str(reader.id)))
     assert response.status_code == 422 and "Reader is a viewer and cannot be assigned issues." in text(response)
@@ -493,13 +514,22 @@ def test_conflict_keep_mine(client, login_as, make_issue, make_user):
     issue = make_issue(title="Original")
     started = form_for(issue)
     _someone_else_saves(issue, make_user, title="Their title")
-    data = {**started, "title": "My title", "version": "2", "base_version": "1", "conflict": "title", "choose_title": "mine"}
+    data = {
+        **started,
+        "title": "My title",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "title",
+        "choose_title": "mine",
+    }
     assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).title == "My title"
 
 
-def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, login_as, make_issue, make_user, snapshot):
+def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(
+    client, login_as, make_issue, make_user, snapshot
+):
     from tracker.labels import service as labels_service
 
     me = login_as("member")
@@ -510,8 +540,16 @@ def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, l
     db.session.delete(db.session.get(Label, gone.id))
     db.session.commit()
     before = snapshot()
-    data = {**started, "title": "", "description": "Every word I typed", "priority": "critical", "labels": [str(gone.id)],
-            "version": "2", "base_version": "1", "conflict": "priority"}
+    data = {
+        **started,
+        "title": "",
+        "description": "Every word I typed",
+        "priority": "critical",
+        "labels": [str(gone.id)],
+        "version": "2",
+        "base_version": "1",
+        "conflict": "priority",
+    }
     response = client.post(f"/issues/{issue.id}/edit", data=data)
     html = text(response)
     assert response.status_code == 422
@@ -521,7 +559,9 @@ def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, l
     assert snapshot() == before
 
 
-def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(client, login_as, make_issue, make_user, snapshot):
+def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(
+    client, login_as, make_issue, make_user, snapshot
+):
     login_as("member")
     issue = make_issue(title="Original", status="open")
     started = form_for(issue)
@@ -533,7 +573,14 @@ def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(
     assert '<option selected value="in_progress">In progress (not allowed from Closed)</option>' in html
     assert "Closed" in html and "In progress" in html
     before = snapshot()
-    data = {**started, "status": "in_progress", "version": "2", "base_version": "1", "conflict": "status", "choose_status": "mine"}
+    data = {
+        **started,
+        "status": "in_progress",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "status",
+        "choose_status": "mine",
+    }
     kept = client.post(f"/issues/{issue.id}/edit", data=data)
     assert kept.status_code == 422
     assert '<option selected value="in_progress">' in text(kept), "the form still shows the status the user kept"
@@ -548,7 +595,14 @@ def test_merged_form_goes_stale_again(client, login_as, make_issue, make_user):
     _someone_else_saves(issue, make_user, title="Second")
     db.session.expire_all()
     _someone_else_saves(db.session.get(Issue, issue.id), make_user, priority="critical")
-    data = {**form_for(issue), "title": "Mine", "version": "2", "base_version": "1", "conflict": "title", "choose_title": "mine"}
+    data = {
+        **form_for(issue),
+        "title": "Mine",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "title",
+        "choose_title": "mine",
+    }
     response = client.post(f"/issues/{issue.id}/edit", data=data)
     html = text(response)
     assert response.status_code == 409
@@ -602,14 +656,18 @@ def test_forms_say_whether_they_hold_a_draft_for_the_browser_to_keep(client, log
     assert f'data-user="{member.id}"' in page
     assert f'data-draft-notice="issue-{issue.id}"' in page and "data-edit" in page
     assert f'data-draft="comment-on-{issue.id}" data-draft-state="fresh"' in page
-    assert f'data-draft="issue-{issue.id}" data-draft-state="fresh"' in client.get(f"/issues/{issue.id}/edit").get_data(as_text=True)
+    assert f'data-draft="issue-{issue.id}" data-draft-state="fresh"' in client.get(f"/issues/{issue.id}/edit").get_data(
+        as_text=True
+    )
     assert 'data-draft="new-issue" data-draft-state="fresh"' in client.get("/issues/new").get_data(as_text=True)
 
     data = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
     response = client.post(f"/issues/{issue.id}/edit", data=data)
     assert response.status_code == 422
     assert f'data-draft="issue-{issue.id}" data-draft-state="unsaved"' in response.get_data(as_text=True)
-    assert 'data-draft="new-issue" data-draft-state="unsaved"' in client.post("/issues/new", data=data).get_data(as_text=True)
+    assert 'data-draft="new-issue" data-draft-state="unsaved"' in client.post("/issues/new", data=data).get_data(
+        as_text=True
+    )
     response = client.post(f"/issues/{issue.id}/comments", data={"body": ""})
     assert response.status_code == 422
     assert f'data-draft="comment-on-{issue.id}" data-draft-state="unsaved"' in response.get_data(as_text=True)
@@ -646,5 +704,10 @@ def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, 
     assert "Printer on fire" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert client.get("/issues?q=&status=").headers["Location"] == "/issues"
     # htmx asks for the results only and pushes the short URL itself; a bad filter is answered as it came.
-    assert client.get("/issues?q=printer&status=", headers={"HX-Request": "true", "HX-Target": "issue-results"}).status_code == 200
+    assert (
+        client.get(
+            "/issues?q=printer&status=", headers={"HX-Request": "true", "HX-Target": "issue-results"}
+        ).status_code
+        == 200
+    )
     assert client.get("/issues?status=done&q=").status_code == 400

@@ -153,7 +153,14 @@ def test_form_without_labels_field_leaves_labels_alone(client, login_as, make_la
     login_as("member")
     bug = make_label("bug")
     issue = make_issue(labels=[str(bug.id)])
-    data = {"title": "New title", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
+    data = {
+        "title": "New title",
+        "description": "",
+        "status": "open",
+        "priority": "medium",
+        "assignee_id": "",
+        "version": "1",
+    }
     assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
     assert [label.name for label in issues.get_issue(db.session, issue.id).labels] == ["bug"]
 
@@ -280,7 +287,9 @@ def test_a_name_that_grows_in_lower_case_is_422_on_create_and_rename(client, log
     for url in ("/labels", f"/labels/{label.id}/edit"):
         response = client.post(url, data={"name": LONG_KEY, "color": "blue"})
         assert response.status_code == 422
-        message = "Label name is 60 characters long in lower case, as names are compared (some letters, like İ, become two)"
+        message = (
+            "Label name is 60 characters long in lower case, as names are compared (some letters, like İ, become two)"
+        )
         assert message in text(response)
     db.session.rollback()
     assert db.session.execute(sa.select(Label.__table__)).all() == before

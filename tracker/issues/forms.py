@@ -39,7 +39,12 @@ class IssueForm(FlaskForm):
         """
         allowed = set(STATUSES) if current_status is None else {current_status, *TRANSITIONS[current_status]}
         self.status.choices = [
-            SelectChoice(s, STATUS_LABELS[s] if s in allowed else f"{STATUS_LABELS[s]} (not allowed from {STATUS_LABELS[current_status]})")
+            SelectChoice(
+                s,
+                STATUS_LABELS[s]
+                if s in allowed
+                else f"{STATUS_LABELS[s]} (not allowed from {STATUS_LABELS[current_status]})",
+            )
             for s in STATUSES
             if s in allowed or s == keep_status
         ]
