@@ -34,9 +34,12 @@ run: migrate
 test: $(STAMP_DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, then the import-linter contracts in pyproject.toml: both run, and either one failing fails the target.
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check $(LINT_PATHS)
-	$(BIN)/lint-imports
+	@status=0; \
+	$(BIN)/ruff check $(LINT_PATHS) || status=1; \
+	$(BIN)/lint-imports --no-logo || status=1; \
+	exit $$status
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
