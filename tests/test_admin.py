@@ -1,17 +1,12 @@
 """User administration: add users, change roles, deactivate; admins only."""
 
-import html as htmllib
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import text
 from tracker.extensions import db
 from tracker.models import User
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 @pytest.mark.parametrize("role", ["member", "viewer"])

@@ -7,10 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows, hx
 from tracker.account import service as tokens
 from tracker.extensions import db
 from tracker.issues import service as issues
-from tracker.labels import service as labels
 from tracker.models import ApiToken, Comment, Issue, IssueLabel
 
 
@@ -18,18 +18,6 @@ from tracker.models import ApiToken, Comment, Issue, IssueLabel
 def member(token_for):
     """Headers of a member's token."""
     return token_for("member")
-
-
-@pytest.fixture
-def make_label(make_user):
-    """Factory: make_label(name) -> Label."""
-    owner = {}
-
-    def factory(name: str, color: str = "blue"):
-        owner.setdefault("user", make_user("member", name="Labeller"))
-        return labels.create_label(db.session, owner["user"], name, color)
-
-    return factory
 
 
 def fresh(issue_id: int) -> Issue:
@@ -142,12 +130,12 @@ def test_account_page_rejects_a_blank_name(client, login_as):
     login_as("viewer")
     response = client.post("/account/tokens", data={"name": "   "})
     assert response.status_code == 422 and "Give the token a name" in response.get_data(as_text=True)
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar_one() == 0
+    assert count_rows(ApiToken) == 0
 
 
 def test_account_token_section_swaps_with_htmx(client, login_as):
     login_as("member")
-    headers = {"HX-Request": "true", "HX-Target": "api-tokens"}
+    headers = hx("api-tokens")
     response = client.post("/account/tokens", data={"name": "Script"}, headers=headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 201 and html.lstrip().startswith('<section id="api-tokens"') and "<html" not in html
@@ -168,7 +156,7 @@ def test_token_create_command_prints_only_the_token(runner, make_user, client):
 def test_token_create_command_unknown_email_fails(runner, app):
     result = runner.invoke(args=["token", "create", "nobody@example.com", "x"])
     assert result.exit_code == 1 and "No user has the email" in result.output
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar_one() == 0
+    assert count_rows(ApiToken) == 0
 
 
 def test_api_needs_no_csrf_token(app, client, member):
@@ -480,7 +468,7 @@ def test_comment_errors(client, member, make_issue, snapshot):
     assert_error(client.post("/api/issues/9999/comments", json={"body": "hi"}, headers=member), 404, "not_found")
     assert_error(client.get("/api/issues/9999/comments", headers=member), 404, "not_found")
     assert (
-        snapshot() == before and db.session.execute(sa.select(sa.func.count()).select_from(Comment)).scalar_one() == 0
+        snapshot() == before and count_rows(Comment) == 0
     )
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service as labels
@@ -92,7 +93,7 @@ def test_import_errors(client, token_for, content, form, status, code, field, me
     body = assert_error(response, status, code)
     assert message in (body["details"][field] if field else body["message"])
     assert issue_titles() == []
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+    assert count_rows(Label) == 0
 
 
 def test_label_sets_with_names_too_long_in_lower_case(client, token_for, make_user):

@@ -1,21 +1,16 @@
 """First-run setup, sign-in and sign-out, throttling, and sign-in being required everywhere."""
 
-import html as htmllib
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD
+from tests.helpers import HX, hx, text
 from tracker import create_app
 from tracker.config import TestConfig
 from tracker.extensions import db
 from tracker.models import SignInFailure, User, utcnow
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def test_every_page_leads_to_setup_while_no_user_exists(client):
@@ -215,7 +210,7 @@ def test_htmx_request_without_session_navigates_to_sign_in(client, make_user):
     make_user()
     response = client.get(
         "/issues?status=open",
-        headers={"HX-Request": "true", "HX-Target": "issue-results", "HX-Current-URL": "http://localhost/issues?q=x"},
+        headers={**hx("issue-results"), "HX-Current-URL": "http://localhost/issues?q=x"},
     )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/issues?q%3Dx"
@@ -241,7 +236,7 @@ def test_a_form_sent_after_the_session_ended_leads_to_sign_in_and_back(app, clie
         assert response.headers["Location"] == f"/login?next={back}", (url, referrer)
     response = client.post(
         f"/issues/{issue.id}/edit", data={"title": "Hacked"},
-        headers={"HX-Request": "true", "HX-Current-URL": f"http://localhost/issues/{issue.id}"},
+        headers={**HX, "HX-Current-URL": f"http://localhost/issues/{issue.id}"},
     )
     assert (response.status_code, response.headers["HX-Redirect"]) == (401, f"/login?next=/issues/{issue.id}")
     assert snapshot() == before

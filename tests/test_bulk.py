@@ -1,24 +1,17 @@
 """Bulk changes: all or nothing, blockers reported, set-based SQL, safe under failures and races."""
 
-import html as htmllib
 import re
 import threading
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows, hx, text
 from tracker.bulk import service as bulk
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service as labels
 from tracker.models import BULK_MAX, Issue, IssueEvent, IssueLabel
-
-HX = {"HX-Request": "true", "HX-Target": "bulk-form"}
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def bulk_form(issue_list, **change):
@@ -150,7 +143,7 @@ def test_statement_count_is_the_same_for_10_and_10000_issues(app, make_user, mak
         assert len(result.changed_ids) == size
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 7, counts
-    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueLabel)).scalar_one() == 10 + BULK_MAX
+    assert count_rows(IssueLabel) == 10 + BULK_MAX
     assert set(db.session.execute(sa.select(Issue.version)).scalars()) == {2}
 
 
@@ -201,7 +194,7 @@ def test_htmx_bulk_rerenders_changed_rows_out_of_band(client, login_as, make_iss
     made = [make_issue(title=f"I{n}") for n in range(3)]
     data = bulk_form(made[:2], priority="critical")
     data["page_ids"] = [str(i.id) for i in made]
-    response = client.post("/issues/bulk", data=data, headers=HX)
+    response = client.post("/issues/bulk", data=data, headers=hx("bulk-form"))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith('<form id="bulk-form"') and "Updated 2 issues: priority Critical." in html
@@ -223,7 +216,7 @@ def test_blocked_bulk_lists_blockers_and_keeps_selection(client, login_as, make_
     assert f"#{closed.id} Already closed" in page and "cannot move from Closed to Resolved" in page
     assert f'name="issue_ids" value="{ok.id}" form="bulk-form" aria-label="Select #{ok.id}" checked' in page
     assert '<option value="resolved" selected>' in page, "the chosen change is kept"
-    htmx = client.post("/issues/bulk", data=data, headers=HX)
+    htmx = client.post("/issues/bulk", data=data, headers=hx("bulk-form"))
     assert htmx.status_code == 422 and "Already closed" in text(htmx) and "<html" not in text(htmx)
     assert snapshot() == before
 
@@ -333,7 +326,7 @@ def test_all_matching_with_a_bad_filter_changes_nothing(client, login_as, make_i
     data = {"all_matching": "1", "filter": bad_filter, "priority": "high"}
     response = client.post("/issues/bulk", data=data)
     assert response.status_code == 422 and message in text(response)
-    bar = client.post("/issues/bulk", data=data, headers={"HX-Request": "true", "HX-Target": "bulk-form"})
+    bar = client.post("/issues/bulk", data=data, headers=hx("bulk-form"))
     assert bar.status_code == 422 and "The filter is not valid, so no issue was changed." in text(bar)
     assert snapshot() == before
 

@@ -1,18 +1,17 @@
 """Comments and the timeline: Markdown, sanitizing, permissions, htmx append, paging, no conflicts."""
 
-import html as htmllib
 from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import HX, form_for, hx, text
 from tracker.comments import service
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.markdown import render_markdown
 from tracker.models import Comment, Issue, IssueEvent
 
-HX = {"HX-Request": "true"}
 PAYLOADS = [
     "<script>alert('x')</script>",
     "[click](javascript:alert(1))",
@@ -50,11 +49,6 @@ def active_content(html: str, allowed: set[str] = frozenset()) -> list[str]:
     parser.DANGEROUS_TAGS = parser.DANGEROUS_TAGS - allowed
     parser.feed(html)
     return parser.found
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -98,7 +92,7 @@ def test_htmx_comment_returns_fresh_form_and_appended_entry(client, login_as, ma
     login_as("member")
     issue = make_issue()
     response = client.post(
-        f"/issues/{issue.id}/comments", data={"body": "Appended"}, headers={**HX, "HX-Target": "comment-form"}
+        f"/issues/{issue.id}/comments", data={"body": "Appended"}, headers=hx("comment-form")
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -119,7 +113,7 @@ def test_invalid_comment_is_422_with_text_kept(client, login_as, make_issue, sna
     login_as("member")
     issue = make_issue()
     before = snapshot()
-    for headers in ({}, {**HX, "HX-Target": "comment-form"}):
+    for headers in ({}, hx("comment-form")):
         response = client.post(f"/issues/{issue.id}/comments", data={"body": body}, headers=headers)
         html = text(response)
         assert response.status_code == 422 and message in html
@@ -206,15 +200,7 @@ def test_comment_never_conflicts_with_an_edit(client, login_as, make_issue, make
     login_as("member")
     issue = make_issue(title="Quiet")
     service.add_comment(db.session, make_user(), issue.id, "Chatter while you edit")
-    data = {
-        "title": "Edited",
-        "description": "",
-        "status": "open",
-        "priority": "medium",
-        "assignee_id": "",
-        "version": "1",
-    }
-    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    assert client.post(f"/issues/{issue.id}/edit", data=form_for(issue, title="Edited")).status_code == 303
 
 
 def test_timeline_is_one_stream_in_order(client, login_as, make_issue, make_user):
@@ -240,7 +226,7 @@ def test_long_timelines_page_with_show_earlier(client, login_as, make_issue):
         sa.select(sa.func.min(IssueEvent.id)).where(IssueEvent.issue_id == issue.id, IssueEvent.comment_id.isnot(None))
     ).scalar_one() + 5
     earlier = client.get(
-        f"/issues/{issue.id}/timeline?before={first_shown}", headers={**HX, "HX-Target": "timeline-earlier"}
+        f"/issues/{issue.id}/timeline?before={first_shown}", headers=hx("timeline-earlier")
     )
     html = text(earlier)
     assert "<html" not in html and "created this issue" in html and "Comment number 4<" in html

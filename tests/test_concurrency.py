@@ -5,6 +5,7 @@ import threading
 
 import sqlalchemy as sa
 
+from tests.helpers import count_rows
 from tracker.auth.service import change_role, create_first_admin, set_active
 from tracker.errors import InvalidInput
 from tracker.extensions import db
@@ -118,4 +119,4 @@ def test_two_first_run_setups_at_once_create_one_admin(app):
     outcomes = _race(app, calls)
     assert outcomes.count("ok") == 1
     assert outcomes.count("Tracker is already set up; sign in instead.") == 3
-    assert db.session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 1
+    assert count_rows(User) == 1

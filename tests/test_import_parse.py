@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import EXPORT_HEADER
 from tracker.imports import parse
 from tracker.imports.export import csv_text, export_cells
 from tracker.imports.parse import FileProblem
@@ -524,23 +525,7 @@ def test_export_then_import_round_trips(issues):
     for issue in issues:
         issue["updated_at"] = issue["created_at"]
         issue["resolved_at"] = issue["created_at"] if issue["status"] in ("resolved", "closed") else None
-    rows = [
-        list(
-            (
-                "id",
-                "title",
-                "description",
-                "status",
-                "priority",
-                "assignee",
-                "labels",
-                "created_at",
-                "updated_at",
-                "resolved_at",
-                "version",
-            )
-        )
-    ]
+    rows = [list(EXPORT_HEADER)]
     rows += [export_cells(issue) for issue in issues]
     data = "".join(csv_text(rows)).encode("utf-8")
     table, records = read(data)

@@ -1,7 +1,7 @@
 """CSV import and export through the service and the views, on SQLite and PostgreSQL."""
 
 import csv
-import html as htmllib
+import html
 import io
 import logging
 import re
@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import EXPORT_HEADER, count_rows, hx, text
 from tracker.extensions import db
 from tracker.imports import service
 from tracker.imports.parse import FileProblem
@@ -32,11 +33,6 @@ GOOD = (
     'First,"line one\nline two",open,high,{email},bug; ui,2025-03-01T10:00:00Z\r\n'
     "Second,,in_progress,low,,docs,\r\n"
 )
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def upload(client, content, name="issues.csv", **form):
@@ -111,7 +107,7 @@ def test_check_then_import_all(client, login_as, make_user):
         2,
         0,
     )
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() == 0  # file no longer kept
+    assert count_rows(ImportChunk) == 0  # file no longer kept
 
     result = text(client.get(f"/imports/{run_id}"))
     assert "Imported 2 issues from issues.csv." in result and 'id="created-count">2<' in result
@@ -221,7 +217,7 @@ def nothing_imported(run_id: int) -> None:
     """No issue, label, rejected row or imported range was written, and the file is still staged."""
     db.session.rollback()
     for model in (Issue, Label, IssueLabel, ImportReject, ImportedRange):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar() == 0, model.__name__
+        assert count_rows(model) == 0, model.__name__
     assert db.session.get(ImportRun, run_id).state == "staged"
 
 
@@ -267,7 +263,7 @@ def test_a_quote_never_closed_in_the_first_row_is_refused_at_upload(client, logi
     assert response.status_code == 422
     assert f"issues.csv: line 2: {UNCLOSED}" in text(response)
     assert snapshot() == before
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+    assert count_rows(ImportRun) == 0
 
 
 def test_a_quote_never_closed_further_down_is_a_file_problem_everywhere(client, login_as, snapshot):
@@ -312,7 +308,7 @@ def test_bad_files_get_one_clear_message(client, login_as, snapshot, content, fo
     assert response.status_code == status
     assert message in text(response)
     assert snapshot() == before
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() == 0
+    assert count_rows(ImportChunk) == 0
 
 
 def test_no_title_column_is_refused_but_the_file_stays_for_the_preview(client, login_as, snapshot):
@@ -334,7 +330,7 @@ def test_no_file_chosen(client, login_as):
 
 def test_htmx_upload_of_a_bad_file_swaps_only_the_form(client, login_as):
     login_as("member")
-    headers = {"HX-Request": "true", "HX-Target": "import-form"}
+    headers = hx("import-form")
     response = client.post(
         "/import",
         data={"file": (io.BytesIO(b"PK\x03\x04zip"), "book.xlsx")},
@@ -359,7 +355,7 @@ def test_upload_over_the_limit_is_a_413_page(app, client, login_as):
     response = client.post("/import", data=body, content_type="multipart/form-data; boundary=B")
     assert response.status_code == 413
     assert "larger than the 1 MB upload limit" in text(response)
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+    assert count_rows(ImportRun) == 0
 
 
 def test_viewers_cannot_import(client, login_as):
@@ -367,7 +363,7 @@ def test_viewers_cannot_import(client, login_as):
     for response in (client.get("/import"), upload(client, "title\nA\n")):
         assert response.status_code == 403 and "Viewers can read issues but not import them." in text(response)
     assert issue_rows() == []
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+    assert count_rows(ImportRun) == 0
 
 
 def test_others_cannot_see_my_staged_file(client, login_as, login, make_user):
@@ -682,7 +678,7 @@ def test_the_list_shows_exactly_the_issues_an_import_created(client, login_as, m
 
     result = text(client.get(f"/imports/{run_a}"))
     link = re.search(r'href="(/issues\?[^"]*)"[^>]*>See the new issues in the list', result).group(1)
-    page = text(client.get(htmllib.unescape(link)))
+    page = text(client.get(html.unescape(link)))
     assert [int(n) for n in re.findall(r'<tr id="issue-(\d+)"', page)] == [ids["A1"], ids["A2"]]
     assert f'Created by <a href="/imports/{run_a}">import #{run_a}</a>' in page
     assert f'<input type="hidden" name="import" value="{run_a}">' in page  # other filters keep it
@@ -730,9 +726,9 @@ def test_import_statement_count_does_not_grow_with_rows(app, make_user, count_st
         return len(statements)
 
     assert statements_for(5) == statements_for(500)
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 505
+    assert count_rows(Issue) == 505
     # No event per issue: each import records its ids as one range (nobody else created issues meanwhile).
-    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueEvent)).scalar() == 0
+    assert count_rows(IssueEvent) == 0
     ranges = db.session.execute(
         sa.select(ImportedRange.first_id, ImportedRange.last_id).order_by(ImportedRange.first_id)
     ).all()
@@ -768,7 +764,7 @@ def test_a_database_error_while_writing_is_import_failed_and_writes_nothing(app,
     )
     with caplog.at_level(logging.ERROR, logger=service.__name__), pytest.raises(service.ImportFailed):
         service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar() == 0
+    assert count_rows(Issue) == 0
     assert db.session.get(ImportRun, run.id).state == "staged"
     [record] = [r for r in caplog.records if r.name == service.__name__]
     assert record.levelno == logging.ERROR and f"Import {run.id} of x.csv could not be saved" in record.getMessage()
@@ -786,13 +782,13 @@ def test_label_names_too_long_in_lower_case_are_row_errors_not_failures(client, 
         client, snapshot, content, f"line 2: label '{'İ' * 20}…' is 60 characters long in lower case"
     )
     db.session.rollback()
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+    assert count_rows(Label) == 0
     response = upload(client, content, policy="skip_invalid")
     assert response.status_code == 303
     db.session.rollback()
     labels = db.session.execute(sa.select(Label)).scalars()
     assert [(label.name, len(label.name_key)) for label in labels] == [(FITS, 50)]
-    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueLabel)).scalar() == 2
+    assert count_rows(IssueLabel) == 2
     assert [t for t, *_ in issue_rows()] == ["Fits", "Same again"]
 
 
@@ -885,7 +881,7 @@ def test_staged_file_spans_several_chunks(app, make_user, monkeypatch):
     monkeypatch.setattr(service, "CHUNK", 64)
     content = "title,description\n" + "".join(f'Issue {n},"text, with ""quotes""\nand a newline"\n' for n in range(40))
     run = service.stage(db.session, me, "x.csv", io.BytesIO(content.encode("utf-16")))
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportChunk)).scalar() > 10
+    assert count_rows(ImportChunk) > 10
     report = service.check(db.session, run)
     assert (report.rows_read, report.valid, report.encoding_label) == (40, 40, parse.ENCODING_LABELS["utf-16"])
     service.run_import(db.session, me, run, "all_or_nothing", service.mapping_of(run))
@@ -897,7 +893,7 @@ def test_stage_rolls_back_on_a_bad_file(app, make_user):
     me = make_user()
     with pytest.raises(FileProblem):
         service.stage(db.session, me, "x.csv", io.BytesIO(b"\x00\x01"))
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ImportRun)).scalar() == 0
+    assert count_rows(ImportRun) == 0
 
 
 # ---- export -----------------------------------------------------------------------------------------
@@ -912,19 +908,7 @@ def test_export_honours_the_filter_and_neutralises_formulas(client, login_as, ma
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = parse_csv(response.get_data(as_text=True))
-    assert rows[0] == [
-        "id",
-        "title",
-        "description",
-        "status",
-        "priority",
-        "assignee",
-        "labels",
-        "created_at",
-        "updated_at",
-        "resolved_at",
-        "version",
-    ]
+    assert rows[0] == EXPORT_HEADER
     assert len(rows) == 2
     assert rows[1][1:7] == ["'=HYPERLINK(\"http://x\")", "'-5 degrees", "open", "high", "ada@example.com", ""]
 
@@ -957,34 +941,14 @@ def test_exported_file_imports_again_cleanly(client, login_as, make_issue, make_
     )
     make_issue("Two", status="resolved")
     exported = client.get("/issues/export.csv").get_data()
-    before = db.session.execute(
-        sa.select(
-            Issue.title,
-            Issue.description,
-            Issue.status,
-            Issue.priority,
-            Issue.assignee_id,
-            Issue.created_at,
-            Issue.resolved_at,
-        ).order_by(Issue.id)
-    ).all()
+    kept = (Issue.title, Issue.description, Issue.status, Issue.priority, Issue.assignee_id, Issue.created_at,
+            Issue.resolved_at)
+    before = db.session.execute(sa.select(*kept).order_by(Issue.id)).all()
     response = upload(client, exported, name="export.csv", policy="all_or_nothing")
     assert response.status_code == 303
     run = db.session.get(ImportRun, run_id_of(response))
     assert (run.created_count, run.rejected_count) == (2, 0)
-    after = db.session.execute(
-        sa.select(
-            Issue.title,
-            Issue.description,
-            Issue.status,
-            Issue.priority,
-            Issue.assignee_id,
-            Issue.created_at,
-            Issue.resolved_at,
-        )
-        .where(Issue.id > 2)
-        .order_by(Issue.id)
-    ).all()
+    after = db.session.execute(sa.select(*kept).where(Issue.id > 2).order_by(Issue.id)).all()
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
 
 

@@ -1,35 +1,14 @@
 """Issue pages through the test client: list, new, show, edit, conflict view, status codes and HTML."""
 
-import html as htmllib
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import form_for, hx, text
 from tracker.extensions import db
 from tracker.issues import service as issue_service
 from tracker.models import Issue, IssueEvent, IssueLabel, Label
-
-HX = {"HX-Request": "true"}
-
-
-def form_for(issue, **changes):
-    """The edit form as the browser would post it."""
-    data = {
-        "title": issue.title,
-        "description": issue.description,
-        "status": issue.status,
-        "priority": issue.priority,
-        "assignee_id": str(issue.assignee_id or ""),
-        "version": str(issue.version),
-    }
-    data.update(changes)
-    return data
-
-
-def text(response) -> str:
-    """The response body with HTML entities decoded, to compare with messages."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def ids_in(html: str) -> list[int]:
@@ -179,7 +158,7 @@ def test_search_and_label_pages_are_the_same_whichever_plan(app, client, login_a
 def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issue):
     login_as("viewer")
     make_issue(title="Fragment me")
-    response = client.get("/issues?status=open", headers={**HX, "HX-Target": "issue-results"})
+    response = client.get("/issues?status=open", headers=hx("issue-results"))
     html = text(response)
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="issue-results"')
@@ -192,7 +171,7 @@ def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issu
 def test_history_restore_gets_the_full_page(client, login_as):
     login_as("viewer")
     html = text(client.get(
-        "/issues", headers={**HX, "HX-Target": "issue-results", "HX-History-Restore-Request": "true"}
+        "/issues", headers={**hx("issue-results"), "HX-History-Restore-Request": "true"}
     ))
     assert "<html" in html
 
@@ -344,14 +323,14 @@ def test_edit_form_offers_only_allowed_statuses(client, login_as, make_issue):
 def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login_as, make_issue):
     login_as("member")
     issue = make_issue(title="Inline")
-    target = {**HX, "HX-Target": "issue-main"}
+    target = hx("issue-main")
     form = client.get(f"/issues/{issue.id}/edit", headers=target)
     assert form.status_code == 200 and text(form).lstrip().startswith('<section id="issue-main"')
     saved = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, priority="critical"), headers=target)
     html = text(saved)
     assert saved.status_code == 200 and html.lstrip().startswith('<article id="issue-main"')
     assert "Critical" in html and saved.headers["HX-Trigger"] == "issue-changed"
-    history = text(client.get(f"/issues/{issue.id}", headers={**HX, "HX-Target": "issue-timeline"}))
+    history = text(client.get(f"/issues/{issue.id}", headers=hx("issue-timeline")))
     assert history.lstrip().startswith('<section id="issue-timeline"') and "Critical" in history
 
 
@@ -615,7 +594,7 @@ def test_htmx_conflict_is_swapped_in_place(client, login_as, make_issue, make_us
     issue = make_issue(title="Original")
     started = form_for(issue, description="Mine")
     _someone_else_saves(issue, make_user, title="Theirs")
-    response = client.post(f"/issues/{issue.id}/edit", data=started, headers={**HX, "HX-Target": "issue-main"})
+    response = client.post(f"/issues/{issue.id}/edit", data=started, headers=hx("issue-main"))
     html = text(response)
     assert response.status_code == 409
     assert html.lstrip().startswith('<section id="issue-main"') and "Mine" in html and "Theirs" in html
@@ -706,7 +685,7 @@ def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, 
     # htmx asks for the results only and pushes the short URL itself; a bad filter is answered as it came.
     assert (
         client.get(
-            "/issues?q=printer&status=", headers={"HX-Request": "true", "HX-Target": "issue-results"}
+            "/issues?q=printer&status=", headers=hx("issue-results")
         ).status_code
         == 200
     )

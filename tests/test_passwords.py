@@ -4,7 +4,6 @@ A new password signs out every other browser of that user (the session cookie ca
 password hash), on SQLite and PostgreSQL.
 """
 
-import html as htmllib
 
 import pytest
 import sqlalchemy as sa
@@ -12,15 +11,11 @@ from flask import g
 from werkzeug.security import check_password_hash
 
 from tests.conftest import PASSWORD
+from tests.helpers import text
 from tracker.extensions import db
 from tracker.models import SignInFailure, User
 
 NEW = "a-much-better-passphrase"
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def stored(user_id: int) -> User:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import hx, text
 from tracker.extensions import db
 from tracker.issues import service as issue_service
 from tracker.labels import service as labels_service
@@ -352,10 +353,10 @@ def test_every_count_links_to_exactly_those_issues(client, login, fixture, at_no
         links = re.findall(r'<a class="count" href="([^"]+)">([\d,]+)</a>', page)
         assert len(links) > 30
         for href, figure in set(links):
-            listing = client.get(html.unescape(href), headers={"HX-Request": "true", "HX-Target": "issue-results"})
+            listing = client.get(html.unescape(href), headers=hx("issue-results"))
             assert listing.status_code == 200, href
-            text = listing.get_data(as_text=True)
-            found = re.search(r"Showing [\d,]+–[\d,]+ of\s+([\d,]+) issues?\b", text)
+            listed = listing.get_data(as_text=True)
+            found = re.search(r"Showing [\d,]+–[\d,]+ of\s+([\d,]+) issues?\b", listed)
             shown = int(found.group(1).replace(",", "")) if found else 0
             assert shown == int(figure.replace(",", "")), (query, html.unescape(href), figure)
 
@@ -363,7 +364,7 @@ def test_every_count_links_to_exactly_those_issues(client, login, fixture, at_no
 def test_htmx_gets_the_report_fragment_and_the_tidy_url(client, login, fixture, at_now):
     login(fixture["ada"])
     response = client.get(
-        f"/reports?period=custom&{PERIOD}&label=&assignee=", headers={"HX-Request": "true", "HX-Target": "report"}
+        f"/reports?period=custom&{PERIOD}&label=&assignee=", headers=hx("report")
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -487,13 +488,13 @@ def test_bad_parameters_are_400_with_a_message(client, login, fixture, snapshot,
     before = snapshot()
     response = client.get(f"{path}?{query}")
     assert response.status_code == 400
-    assert message in html.unescape(response.get_data(as_text=True))
+    assert message in text(response)
     assert snapshot() == before
 
 
 def test_bad_parameters_for_htmx_trigger_the_error_banner(client, login, fixture):
     login(fixture["ada"])
-    response = client.get("/reports?period=14", headers={"HX-Request": "true", "HX-Target": "report"})
+    response = client.get("/reports?period=14", headers=hx("report"))
     assert response.status_code == 400
     assert json.loads(response.headers["HX-Trigger"]) == {
         "tracker:error": {"message": "Unknown period '14'; use 7, 30, 90, or from and to dates.", "status": 400}
@@ -504,7 +505,7 @@ def test_unknown_csv_table_is_404(client, login, fixture):
     login(fixture["ada"])
     response = client.get("/reports/passwords.csv")
     assert response.status_code == 404
-    assert "There is no report table 'passwords'" in html.unescape(response.get_data(as_text=True))
+    assert "There is no report table 'passwords'" in text(response)
 
 
 def test_reports_need_sign_in(client):
@@ -561,7 +562,7 @@ def test_list_bad_dates_are_400(client, login, fixture, query, message):
     login(fixture["ada"])
     response = client.get(f"/issues?{query}")
     assert response.status_code == 400
-    assert message in html.unescape(response.get_data(as_text=True))
+    assert message in text(response)
 
 
 def test_scope_from_args_for_the_api(fixture):

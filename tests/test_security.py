@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import HX, hx
 from tracker.extensions import db
 from tracker.models import Issue
 
@@ -101,7 +102,7 @@ def test_csrf_token_as_htmx_header_is_accepted(csrf_on, client, login_as, make_i
         "priority": "low",
         "assignee_id": "",
     }
-    headers = {"HX-Request": "true", "HX-Target": "issue-main", "X-CSRFToken": token}
+    headers = {**hx("issue-main"), "X-CSRFToken": token}
     assert client.post(f"/issues/{issue.id}/edit", data=data, headers=headers).status_code == 200
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).title == "Changed"
@@ -160,7 +161,7 @@ def test_unexpected_error_is_a_plain_500_page_and_rolls_back(app, client, login_
 def test_htmx_error_carries_a_message_event(client, login_as, make_issue):
     login_as("viewer")
     issue = make_issue()
-    response = client.post(f"/issues/{issue.id}/edit", data={"title": "x"}, headers={"HX-Request": "true"})
+    response = client.post(f"/issues/{issue.id}/edit", data={"title": "x"}, headers=HX)
     assert response.status_code == 403
     assert '"tracker:error"' in response.headers["HX-Trigger"]
 
