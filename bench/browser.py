@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
-
 # Form data as a dict, or as (name, value) pairs when a name repeats (ticked checkboxes, multiple selects).
 FormData = dict[str, str] | list[tuple[str, str]]
 

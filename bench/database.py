@@ -95,7 +95,9 @@ def create_missing_indexes(url: str) -> list[str]:
     created = []
     with app.app_context():
         existing = set(
-            db.session.execute(sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")).scalars()
+            db.session.execute(
+                sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+            ).scalars()
         )
         db.session.remove()
         for table in db.metadata.sorted_tables:
@@ -119,7 +121,9 @@ def is_loaded(url: str, issues: int) -> bool:
             (dataset.ADMIN_EMAIL, dataset.busy_issue(issues)),
         )
         count, has_admin, labels, busy_comments = cursor.fetchone()
-        return count == issues and has_admin and labels == len(dataset.LABELS) and busy_comments == dataset.BUSY_COMMENTS
+        return (
+            count == issues and has_admin and labels == len(dataset.LABELS) and busy_comments == dataset.BUSY_COMMENTS
+        )
 
 
 def _deferred_schema(cursor) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
@@ -187,7 +191,7 @@ def load(url: str, issues: int, seed: int, end: datetime | None = None) -> LoadR
                 cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FREEZE)", spools[table], size=1 << 16)
             copied = time.perf_counter() - started
             print(f"  copied in {copied:.1f} s; rebuilding indexes and foreign keys...", flush=True)
-            for _, name, definition in indexes:
+            for _table, _name, definition in indexes:
                 cursor.execute(definition)
             for table, name, definition in foreign_keys:
                 cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')

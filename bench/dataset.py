@@ -251,7 +251,13 @@ def issue_rows(count: int, seed: int, end: datetime = END) -> Iterator[IssueRows
                 rng, state, first_event_id=count + 1, issue_id=busy, created=created, end=end
             )
             events += more_events
-            status, priority, labels, version, resolved_at = state.status, state.priority, state.labels, state.version, r"\N"
+            status, priority, labels, version, resolved_at = (
+                state.status,
+                state.priority,
+                state.labels,
+                state.version,
+                r"\N",
+            )
             assignee = r"\N" if state.assignee is None else str(state.assignee)
         yield IssueRows(
             issue=f"{issue_id}\t{title}\t{description}\t{status}\t{priority}\t{assignee}\t{reporter}\t{version}\t"
@@ -272,7 +278,10 @@ def _comment_body(rng: random.Random, count: int) -> str:
     elif kind < 0.4:
         parts.append("```\nTraceback (most recent call last):\n  File \"app.py\", line 42\nValueError: bad value\n```")
     elif kind < 0.55:
-        parts.append(f"Looks like a duplicate of #{rng.randint(1, count)}; see [the log](https://example.com/log/{rng.randint(1, 999)}).")
+        parts.append(
+            f"Looks like a duplicate of #{rng.randint(1, count)};"
+            f" see [the log](https://example.com/log/{rng.randint(1, 999)})."
+        )
     elif kind < 0.65:
         parts.append("**Works for me** on *staging*, but not `production`.")
     return "\n\n".join(parts)

@@ -92,7 +92,8 @@ def markdown(report: dict) -> str:
         f" at end {', '.join(map(str, m['load_average_at_end']))}",
         f"- PostgreSQL {db['server_version']} (shared_buffers {db['shared_buffers']}, work_mem {db['work_mem']},"
         f" effective_cache_size {db['effective_cache_size']}, random_page_cost {db['random_page_cost']})",
-        f"- Data: {db['issues']:,} issues (each with its 'created' event), {db['users']} users, {db.get('labels', 0)} labels"
+        f"- Data: {db['issues']:,} issues (each with its 'created' event), {db['users']} users,"
+        f" {db.get('labels', 0)} labels"
         + (
             f" (filter labels: {', '.join(f'{n} on {c:,} issues' for n, c in db['filter_labels'].items())})"
             if db.get("filter_labels")
@@ -108,7 +109,11 @@ def markdown(report: dict) -> str:
         + (
             f"{load['seconds']:.1f} s for {load.get('rows', 0):,} rows (issues, events, issue labels, comments),"
             f" {load['rows_per_second']:,.0f} rows/s, by COPY with indexes and foreign keys rebuilt afterwards"
-            + (f" (measured by the run of {load['from']}; this run found the data set loaded)" if load.get("from") else "")
+            + (
+                f" (measured by the run of {load['from']}; this run found the data set loaded)"
+                if load.get("from")
+                else ""
+            )
             if load
             else "skipped, the database already held the data set (its load time is in an earlier report)"
         ),

@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--include-slow",
         action="store_true",
-        help=f"also run the slow scenarios ({', '.join(n for n, s in SCENARIOS.items() if s.slow)}), left out by default",
+        help=f"also run the slow scenarios ({', '.join(n for n, s in SCENARIOS.items() if s.slow)}),"
+        " left out by default",
     )
     parser.add_argument("--warmup", type=int, default=30, help="untimed requests per scenario")
     parser.add_argument("--requests", type=int, default=300, help="timed requests one at a time, per scenario")
@@ -65,7 +66,9 @@ def prepare_database(args: argparse.Namespace) -> dict | None:
         end = database.data_end(url, args.issues)
         age = (dataset.load_end() - end).days if end else None
         if age is not None and age <= STALE_DAYS:
-            print(f"data set present: {args.issues:,} issues ending {end:%Y-%m-%d}; loading skipped (--reload forces it)")
+            print(
+                f"data set present: {args.issues:,} issues ending {end:%Y-%m-%d}; loading skipped (--reload forces it)"
+            )
             return report.earlier_load(args.issues)
         # The reports' "last 30 days" must hold the data set's recent resolutions (see dataset.RECENT_DAYS).
         print(f"data set present but it ends {end:%Y-%m-%d}, {age} days ago (over {STALE_DAYS}); reloading" if end else

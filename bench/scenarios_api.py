@@ -35,7 +35,15 @@ def api_token(work: Workload) -> str:
         with work.cursor() as cursor:
             cursor.execute("DELETE FROM api_tokens WHERE name = %s", (TOKEN_NAME,))
         result = subprocess.run(
-            [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "token", "create", dataset.ADMIN_EMAIL, TOKEN_NAME],
+            [
+                str(Path(sys.executable).parent / "flask"),
+                "--app",
+                "wsgi",
+                "token",
+                "create",
+                dataset.ADMIN_EMAIL,
+                TOKEN_NAME,
+            ],
             cwd=ROOT,
             env={**os.environ, "DATABASE_URL": work.database_url, "SECRET_KEY": "bench-token"},
             capture_output=True,

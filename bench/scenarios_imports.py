@@ -153,7 +153,9 @@ def _import_step(name: str, rows: int, one_request: bool):
             check = browser.get(check_path).expect(200)
             shown = re.search(r'id="rows-valid">([\d,]+)<', check.text)
             if not shown or int(shown.group(1).replace(",", "")) != rows:
-                raise BenchFailure(f"{check_path}: {shown.group(1) if shown else 'no'} valid rows shown, expected {rows:,}")
+                raise BenchFailure(
+                    f"{check_path}: {shown.group(1) if shown else 'no'} valid rows shown, expected {rows:,}"
+                )
             import_path = check_path.rsplit("/", 1)[0] + "/import"
             form = next((f for f in forms(check.text) if urlsplit(f.action).path == import_path), None)
             if form is None:
@@ -176,7 +178,9 @@ def _import_step(name: str, rows: int, one_request: bool):
 def _vacuum(work: Workload) -> None:
     """VACUUM (ANALYZE) the tables the imports added to and deleted from, so later scenarios meet no dead rows."""
     with work.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) issues, issue_documents, issue_labels, import_runs, import_issue_ranges, import_chunks")
+        cursor.execute(
+            "VACUUM (ANALYZE) issues, issue_documents, issue_labels, import_runs, import_issue_ranges, import_chunks"
+        )
 
 
 def _summary(name: str, rows: int, vacuum: bool = True, peak_target: bool = False):

@@ -18,7 +18,8 @@ from tracker.account import service as tokens
 from tracker.config import TestConfig
 from tracker.extensions import db
 from tracker.issues import service as issue_service
-from tracker.models import Issue, IssueEvent, User
+from tracker.labels import service as label_service
+from tracker.models import Issue, IssueEvent, Label, User
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
@@ -58,10 +59,9 @@ def _migrated_app(url: str):
     return app
 
 
-@pytest.fixture(scope="session", params=_database_params())
-def database_url(request, tmp_path_factory) -> str:
-    """A freshly migrated database of each kind; reused by every test, emptied after each."""
-    if request.param == "sqlite":
+def fresh_database(kind: str, tmp_path_factory) -> str:
+    """The URL of a freshly migrated database of this kind ('sqlite' or 'postgresql')."""
+    if kind == "sqlite":
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "tracker-test.db")
     else:
         url = TEST_DATABASE_URL
@@ -73,6 +73,12 @@ def database_url(request, tmp_path_factory) -> str:
         engine.dispose()
     _migrated_app(url)
     return url
+
+
+@pytest.fixture(scope="session", params=_database_params())
+def database_url(request, tmp_path_factory) -> str:
+    """A freshly migrated database of each kind; reused by every test, emptied after each."""
+    return fresh_database(request.param, tmp_path_factory)
 
 
 def empty_database() -> None:
@@ -182,6 +188,18 @@ def make_issue(app, make_user):
         if "assignee_id" in values and isinstance(values["assignee_id"], User):
             values["assignee_id"] = values["assignee_id"].id
         return issue_service.create_issue(db.session, reporter, values)
+
+    return factory
+
+
+@pytest.fixture
+def make_label(make_user):
+    """Factory: make_label(name, color='blue') -> Label (created through the service, by one member for all)."""
+    owner = {}
+
+    def factory(name: str, color: str = "blue") -> Label:
+        owner.setdefault("user", make_user("member", name="Labeller"))
+        return label_service.create_label(db.session, owner["user"], name, color)
 
     return factory
 

@@ -73,7 +73,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/issues/{issue}/comments", {"body": " "}, s(302, 403, 422, 422, 302)),
     ("GET", "/comments/{others_comment}/edit", None, s(302, 403, 403, 403, 302)),
     ("POST", "/comments/{others_comment}/edit", {"body": " "}, s(302, 403, 403, 403, 302)),
-    ("GET", "/comments/{own_comment}/edit", None, s(302, 403, 200, 200, 302)),  # a viewer's from when they were a member
+    # {own_comment}: a viewer's is from when they were a member
+    ("GET", "/comments/{own_comment}/edit", None, s(302, 403, 200, 200, 302)),
     ("POST", "/comments/{own_comment}/edit", {"body": " "}, s(302, 403, 422, 422, 302)),
     ("GET", "/comments/{others_comment}/delete", None, s(302, 403, 403, 200, 302)),
     ("GET", "/comments/{own_comment}/delete", None, s(302, 403, 200, 200, 302)),
@@ -108,7 +109,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/api/issues", ("json", {"title": "From the API"}), s(401, 403, 201, 201, 401)),
     ("GET", "/api/issues/{issue}", None, API_ANY),
     ("PATCH", "/api/issues/{issue}", ("json", {"version": 1, "title": ""}), s(401, 403, 422, 422, 401)),
-    ("PUT", "/api/issues/{issue}/labels", ("json", {"version": 1, "labels": ["no such label"]}), s(401, 403, 422, 422, 401)),
+    ("PUT", "/api/issues/{issue}/labels", ("json", {"version": 1, "labels": ["no such"]}), s(401, 403, 422, 422, 401)),
     ("GET", "/api/issues/{issue}/comments", None, API_ANY),
     ("POST", "/api/issues/{issue}/comments", ("json", {"body": " "}), s(401, 403, 422, 422, 401)),
     ("GET", "/api/issues/{issue}/timeline", None, API_ANY),

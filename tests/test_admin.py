@@ -1,17 +1,12 @@
 """User administration: add users, change roles, deactivate; admins only."""
 
-import html as htmllib
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import text
 from tracker.extensions import db
 from tracker.models import User
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 @pytest.mark.parametrize("role", ["member", "viewer"])
@@ -20,7 +15,9 @@ def test_only_admins_manage_users(client, login_as, make_user, role, snapshot):
     login_as(role)
     before = snapshot()
     assert client.get("/admin/users").status_code == 403
-    assert client.post("/admin/users", data={"name": "X", "email": "x@y.io", "password": "longenough"}).status_code == 403
+    assert (
+        client.post("/admin/users", data={"name": "X", "email": "x@y.io", "password": "longenough"}).status_code == 403
+    )
     assert client.post(f"/admin/users/{target.id}/role", data={"role": "admin"}).status_code == 403
     assert client.post(f"/admin/users/{target.id}/active", data={"active": "0"}).status_code == 403
     assert snapshot() == before
@@ -28,7 +25,9 @@ def test_only_admins_manage_users(client, login_as, make_user, role, snapshot):
 
 def test_admin_adds_user(client, login_as):
     login_as("admin")
-    response = client.post("/admin/users", data={"name": "Grace", "email": "grace@example.com", "role": "viewer", "password": "longenough"})
+    response = client.post(
+        "/admin/users", data={"name": "Grace", "email": "grace@example.com", "role": "viewer", "password": "longenough"}
+    )
     assert response.status_code == 303
     user = db.session.execute(sa.select(User).where(User.email == "grace@example.com")).scalar_one()
     assert user.role == "viewer" and user.active
@@ -39,7 +38,9 @@ def test_adding_user_with_bad_input_rerenders(client, login_as, make_user, snaps
     login_as("admin")
     make_user(email="taken@example.com")
     before = snapshot()
-    response = client.post("/admin/users", data={"name": "Grace", "email": "Taken@example.com", "role": "boss", "password": "x"})
+    response = client.post(
+        "/admin/users", data={"name": "Grace", "email": "Taken@example.com", "role": "boss", "password": "x"}
+    )
     page = text(response)
     assert response.status_code == 422
     assert "A user with email taken@example.com already exists." in page

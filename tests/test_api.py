@@ -7,10 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows, hx
 from tracker.account import service as tokens
 from tracker.extensions import db
 from tracker.issues import service as issues
-from tracker.labels import service as labels
 from tracker.models import ApiToken, Comment, Issue, IssueLabel
 
 
@@ -18,18 +18,6 @@ from tracker.models import ApiToken, Comment, Issue, IssueLabel
 def member(token_for):
     """Headers of a member's token."""
     return token_for("member")
-
-
-@pytest.fixture
-def make_label(make_user):
-    """Factory: make_label(name) -> Label."""
-    owner = {}
-
-    def factory(name: str, color: str = "blue"):
-        owner.setdefault("user", make_user("member", name="Labeller"))
-        return labels.create_label(db.session, owner["user"], name, color)
-
-    return factory
 
 
 def fresh(issue_id: int) -> Issue:
@@ -142,12 +130,12 @@ def test_account_page_rejects_a_blank_name(client, login_as):
     login_as("viewer")
     response = client.post("/account/tokens", data={"name": "   "})
     assert response.status_code == 422 and "Give the token a name" in response.get_data(as_text=True)
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar_one() == 0
+    assert count_rows(ApiToken) == 0
 
 
 def test_account_token_section_swaps_with_htmx(client, login_as):
     login_as("member")
-    headers = {"HX-Request": "true", "HX-Target": "api-tokens"}
+    headers = hx("api-tokens")
     response = client.post("/account/tokens", data={"name": "Script"}, headers=headers)
     html = response.get_data(as_text=True)
     assert response.status_code == 201 and html.lstrip().startswith('<section id="api-tokens"') and "<html" not in html
@@ -159,14 +147,16 @@ def test_token_create_command_prints_only_the_token(runner, make_user, client):
     assert result.exit_code == 0, result.output
     secret = result.output.strip()
     assert result.output == secret + "\n" and secret.startswith("trk_")
-    assert db.session.execute(sa.select(ApiToken.name).where(ApiToken.user_id == user.id)).scalar_one() == "nightly import"
+    assert (
+        db.session.execute(sa.select(ApiToken.name).where(ApiToken.user_id == user.id)).scalar_one() == "nightly import"
+    )
     assert client.get("/api/users", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
 
 def test_token_create_command_unknown_email_fails(runner, app):
     result = runner.invoke(args=["token", "create", "nobody@example.com", "x"])
     assert result.exit_code == 1 and "No user has the email" in result.output
-    assert db.session.execute(sa.select(sa.func.count()).select_from(ApiToken)).scalar_one() == 0
+    assert count_rows(ApiToken) == 0
 
 
 def test_api_needs_no_csrf_token(app, client, member):
@@ -184,7 +174,13 @@ def test_create_issue_returns_201_with_every_field(client, make_user, token_for,
     reporter = make_user()
     response = client.post(
         "/api/issues",
-        json={"title": "  Crash  on save ", "priority": "high", "assignee_id": assignee.id, "labels": ["BUG"], "description": "x"},
+        json={
+            "title": "  Crash  on save ",
+            "priority": "high",
+            "assignee_id": assignee.id,
+            "labels": ["BUG"],
+            "description": "x",
+        },
         headers=token_for(reporter),
     )
     assert response.status_code == 201
@@ -231,7 +227,13 @@ def test_a_viewer_cannot_be_assigned_through_the_api(client, member, make_user, 
     issue = make_issue()
     before = snapshot()
     message = "Reader is a viewer and cannot be assigned issues."
-    assert_error(client.post("/api/issues", json={"title": "ok", "assignee_id": reader.id}, headers=member), 422, "invalid", "assignee_id", message)
+    assert_error(
+        client.post("/api/issues", json={"title": "ok", "assignee_id": reader.id}, headers=member),
+        422,
+        "invalid",
+        "assignee_id",
+        message,
+    )
     patch = client.patch(f"/api/issues/{issue.id}", json={"assignee_id": reader.id, "version": 1}, headers=member)
     assert_error(patch, 422, "invalid", "assignee_id", message)
     assert snapshot() == before
@@ -272,7 +274,13 @@ def test_patch_changes_fields_and_bumps_version(client, member, make_issue, make
     )
     assert response.status_code == 200
     body = response.get_json()
-    assert (body["title"], body["status"], body["assignee_id"], body["labels"], body["version"]) == ("New", "resolved", dev.id, ["ui"], 2)
+    assert (body["title"], body["status"], body["assignee_id"], body["labels"], body["version"]) == (
+        "New",
+        "resolved",
+        dev.id,
+        ["ui"],
+        2,
+    )
     assert body["resolved_at"] is not None
     stored = fresh(issue.id)
     assert (stored.title, stored.version) == ("New", 2)
@@ -310,7 +318,9 @@ def test_invalid_patch_is_422_with_per_field_details(client, member, make_issue,
 def test_put_labels_replaces_the_set(client, member, make_issue, make_label):
     bug, ui, api = make_label("bug"), make_label("ui"), make_label("api")
     issue = make_issue(labels=[bug.id, ui.id])
-    response = client.put(f"/api/issues/{issue.id}/labels", json={"labels": ["API", "bug"], "version": 1}, headers=member)
+    response = client.put(
+        f"/api/issues/{issue.id}/labels", json={"labels": ["API", "bug"], "version": 1}, headers=member
+    )
     assert response.status_code == 200 and response.get_json()["labels"] == ["api", "bug"]
     rows = db.session.execute(sa.select(IssueLabel.label_id).where(IssueLabel.issue_id == issue.id)).scalars()
     assert sorted(rows) == sorted([bug.id, api.id]) and fresh(issue.id).version == 2
@@ -366,7 +376,12 @@ def test_list_with_a_bad_filter_is_an_error(client, member, query, status, field
 
 def test_bulk_status_changes_all(client, member, make_issue):
     made = [make_issue(title=f"I{n}") for n in range(3)]
-    payload = {"issue_ids": [i.id for i in made], "status": "resolved", "versions": {str(made[0].id): 1}, "note": "fixed"}
+    payload = {
+        "issue_ids": [i.id for i in made],
+        "status": "resolved",
+        "versions": {str(made[0].id): 1},
+        "note": "fixed",
+    }
     response = client.post("/api/issues/bulk-status", json=payload, headers=member)
     assert response.status_code == 200
     body = response.get_json()
@@ -404,7 +419,11 @@ def test_bulk_status_blocked_by_workflow_or_missing_issue_is_422(client, member,
         ({"issue_ids": [1], "status": "closed", "note": "n" * 501}, "note", "at most 500 characters"),
         ({"issue_ids": ["x"], "status": "closed"}, "issue_ids", "Not a valid integer."),
         ({"status": "closed"}, "issue_ids", "Missing data for required field."),
-        ({"issue_ids": [1], "status": "closed", "versions": {"abc": 1}}, "versions", "'abc' is not one of the issue_ids"),
+        (
+            {"issue_ids": [1], "status": "closed", "versions": {"abc": 1}},
+            "versions",
+            "'abc' is not one of the issue_ids",
+        ),
         ({"issue_ids": [1], "status": "closed", "versions": {"2": 1}}, "versions", "'2' is not one of the issue_ids"),
     ],
 )
@@ -421,10 +440,16 @@ def test_bulk_status_invalid_is_422(client, member, make_issue, snapshot, payloa
 
 def test_comments_create_and_list(client, member, make_issue):
     issue = make_issue()
-    response = client.post(f"/api/issues/{issue.id}/comments", json={"body": "**Seen** <script>x</script>"}, headers=member)
+    response = client.post(
+        f"/api/issues/{issue.id}/comments", json={"body": "**Seen** <script>x</script>"}, headers=member
+    )
     assert response.status_code == 201
     body = response.get_json()
-    assert body["body"].startswith("**Seen**") and "<strong>Seen</strong>" in body["body_html"] and "<script" not in body["body_html"]
+    assert (
+        body["body"].startswith("**Seen**")
+        and "<strong>Seen</strong>" in body["body_html"]
+        and "<script" not in body["body_html"]
+    )
     listed = client.get(f"/api/issues/{issue.id}/comments", headers=member).get_json()
     assert [c["id"] for c in listed] == [body["id"]] and listed[0]["author_name"].startswith("Member")
     assert fresh(issue.id).version == 1  # comments never change the version
@@ -433,10 +458,18 @@ def test_comments_create_and_list(client, member, make_issue):
 def test_comment_errors(client, member, make_issue, snapshot):
     issue = make_issue()
     before = snapshot()
-    assert_error(client.post(f"/api/issues/{issue.id}/comments", json={"body": "  "}, headers=member), 422, "invalid", "body", "Write something")
+    assert_error(
+        client.post(f"/api/issues/{issue.id}/comments", json={"body": "  "}, headers=member),
+        422,
+        "invalid",
+        "body",
+        "Write something",
+    )
     assert_error(client.post("/api/issues/9999/comments", json={"body": "hi"}, headers=member), 404, "not_found")
     assert_error(client.get("/api/issues/9999/comments", headers=member), 404, "not_found")
-    assert snapshot() == before and db.session.execute(sa.select(sa.func.count()).select_from(Comment)).scalar_one() == 0
+    assert (
+        snapshot() == before and count_rows(Comment) == 0
+    )
 
 
 def test_timeline_lists_changes_and_comments(client, member, make_issue, make_user):
@@ -447,7 +480,9 @@ def test_timeline_lists_changes_and_comments(client, member, make_issue, make_us
     assert [e["kind"] for e in body["entries"]] == ["created", "updated", "comment"]
     assert body["entries"][1]["changes"] == {"priority": ["medium", "high"]}
     assert body["entries"][2]["comment"]["body"] == "note" and body["has_earlier"] is False and body["before"] is None
-    earlier = client.get(f"/api/issues/{issue.id}/timeline?before={body['entries'][1]['id']}", headers=member).get_json()
+    earlier = client.get(
+        f"/api/issues/{issue.id}/timeline?before={body['entries'][1]['id']}", headers=member
+    ).get_json()
     assert [e["kind"] for e in earlier["entries"]] == ["created"]
     assert_error(client.get("/api/issues/9999/timeline", headers=member), 404, "not_found")
 
@@ -477,7 +512,11 @@ def test_http_errors_under_api_are_json(app, client, member):
     bad_json = client.post("/api/issues", data="{oops", headers={**member, "Content-Type": "application/json"})
     assert_error(bad_json, 400, "bad_request")
     deep = "[" * 100_000 + "]" * 100_000  # deeper than Python's JSON decoder can follow
-    assert_error(client.post("/api/issues", data=deep, headers={**member, "Content-Type": "application/json"}), 400, "bad_request")
+    assert_error(
+        client.post("/api/issues", data=deep, headers={**member, "Content-Type": "application/json"}),
+        400,
+        "bad_request",
+    )
     app.config["MAX_CONTENT_LENGTH"] = 1024
     assert_error(client.post("/api/issues", json={"title": "x" * 5000}, headers=member), 413, "too_large")
 
@@ -492,7 +531,9 @@ def test_openapi_document_lists_every_endpoint(client):
     response = client.get("/api/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
-    assert spec["openapi"].startswith("3.") and spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert (
+        spec["openapi"].startswith("3.") and spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    )
     assert {
         ("/api/issues", "get"), ("/api/issues", "post"), ("/api/issues/{issue_id}", "get"),
         ("/api/issues/{issue_id}", "patch"), ("/api/issues/{issue_id}/labels", "put"),
@@ -525,7 +566,9 @@ def test_unknown_query_parameter_is_422(client, member):
     assert_error(client.get("/api/issues?statuss=open", headers=member), 422, "invalid", "statuss", "Unknown field.")
 
 
-def test_list_and_timeline_run_a_constant_number_of_statements(client, member, make_issue, make_label, make_user, count_statements):
+def test_list_and_timeline_run_a_constant_number_of_statements(
+    client, member, make_issue, make_label, make_user, count_statements
+):
     bug = make_label("bug")
     dev = make_user(name="Dev")
 
@@ -538,7 +581,7 @@ def test_list_and_timeline_run_a_constant_number_of_statements(client, member, m
     client.get("/api/users", headers=member)  # the token's first use records it (once a minute at most)
     few = statements("/api/issues"), statements(f"/api/issues/{first.id}/timeline")
     for n in range(20):
-        issue = make_issue(title=f"More {n}", labels=[bug.id], assignee_id=dev.id)
+        make_issue(title=f"More {n}", labels=[bug.id], assignee_id=dev.id)
         client.post(f"/api/issues/{first.id}/comments", json={"body": f"c{n}"}, headers=member)
         issues.update_issue(db.session, dev, first.id, fresh(first.id).version, {"title": f"Renamed {n}"})
     assert (statements("/api/issues"), statements(f"/api/issues/{first.id}/timeline")) == few

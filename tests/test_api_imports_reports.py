@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service as labels
@@ -33,7 +34,13 @@ def test_import_dry_run_lists_rejected_rows_and_creates_nothing(client, token_fo
     response = post_csv(client, token_for(), CSV, dry_run="true")
     assert response.status_code == 200
     body = response.get_json()
-    assert (body["dry_run"], body["rows_read"], body["valid"], body["created"], body["rejected_count"]) == (True, 3, 1, 0, 2)
+    assert (body["dry_run"], body["rows_read"], body["valid"], body["created"], body["rejected_count"]) == (
+        True,
+        3,
+        1,
+        0,
+        2,
+    )
     assert [(r["line"], r["column"]) for r in body["rejected"]] == [(3, "priority"), (4, "assignee")]
     assert "urgent" in body["rejected"][0]["message"]
     assert issue_titles() == []
@@ -86,7 +93,7 @@ def test_import_errors(client, token_for, content, form, status, code, field, me
     body = assert_error(response, status, code)
     assert message in (body["details"][field] if field else body["message"])
     assert issue_titles() == []
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+    assert count_rows(Label) == 0
 
 
 def test_label_sets_with_names_too_long_in_lower_case(client, token_for, make_user):
@@ -103,7 +110,9 @@ def test_label_sets_with_names_too_long_in_lower_case(client, token_for, make_us
 
 
 def test_import_file_sent_as_a_plain_field_is_422(client, token_for):
-    response = client.post("/api/issues/import", data={"file": "title\nA\n"}, headers=token_for(), content_type="multipart/form-data")
+    response = client.post(
+        "/api/issues/import", data={"file": "title\nA\n"}, headers=token_for(), content_type="multipart/form-data"
+    )
     assert_error(response, 422, "invalid", "file", "file part")
 
 
@@ -125,7 +134,9 @@ def test_top_assignees_and_latency(client, token_for, make_user, make_issue):
     rows = {(r["kind"], r["name"]): r for r in body["rows"]}
     assert rows[("person", "Ada")]["total"] == 2 and rows[("person", "Ada")]["resolved_in_period"] == 1
     assert rows[("unassigned", None)]["total"] == 1 and rows[("total", None)]["total"] == 3
-    latency = client.get(f"/api/reports/latency?from={today.isoformat()}&to={today.isoformat()}", headers=headers).get_json()
+    latency = client.get(
+        f"/api/reports/latency?from={today.isoformat()}&to={today.isoformat()}", headers=headers
+    ).get_json()
     assert [(r["kind"], r["name"], r["count"]) for r in latency["rows"]] == [("overall", None, 1), ("person", "Ada", 1)]
     overall = latency["rows"][0]
     assert overall["median_seconds"] >= 0
@@ -144,4 +155,6 @@ def test_top_assignees_and_latency(client, token_for, make_user, make_issue):
     ],
 )
 def test_report_parameter_errors(client, token_for, query, status, field, message):
-    assert_parameter_error(client.get(f"/api/reports/top-assignees?{query}", headers=token_for()), status, field, message)
+    assert_parameter_error(
+        client.get(f"/api/reports/top-assignees?{query}", headers=token_for()), status, field, message
+    )

@@ -6,9 +6,9 @@ import os
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from tracker.account import service as tokens
@@ -35,7 +35,7 @@ def api_headers(app, make_user, make_issue) -> dict[str, str]:
 
 
 def test_api_matches_its_openapi_document(app, api_headers):
-    """Every operation, with generated schema-valid and schema-invalid requests (schemathesis' Python API with Hypothesis).
+    """Every operation, with generated schema-valid and schema-invalid requests (schemathesis' Python API, Hypothesis).
 
     The operations are driven from inside one test rather than with `schemathesis.pytest.from_fixture`, whose
     lazy fixtures do not work with this pytest version; each failing operation is reported by name.
@@ -51,7 +51,13 @@ def test_api_matches_its_openapi_document(app, api_headers):
     for operation, mode in [(op, mode) for op in operations for mode in GenerationMode]:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case):
             case.call_and_validate(headers=api_headers, excluded_checks=[positive_data_acceptance])
 

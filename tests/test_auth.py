@@ -1,21 +1,16 @@
 """First-run setup, sign-in and sign-out, throttling, and sign-in being required everywhere."""
 
-import html as htmllib
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSWORD
+from tests.helpers import HX, hx, text
 from tracker import create_app
 from tracker.config import TestConfig
 from tracker.extensions import db
 from tracker.models import SignInFailure, User, utcnow
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def test_every_page_leads_to_setup_while_no_user_exists(client):
@@ -25,7 +20,9 @@ def test_every_page_leads_to_setup_while_no_user_exists(client):
 
 
 def test_setup_creates_first_admin_and_signs_in(client):
-    response = client.post("/setup", data={"name": "Ada Lovelace", "email": " Ada@Example.com ", "password": "analytical"})
+    response = client.post(
+        "/setup", data={"name": "Ada Lovelace", "email": " Ada@Example.com ", "password": "analytical"}
+    )
     assert response.status_code == 303
     user = db.session.execute(sa.select(User)).scalar_one()
     assert (user.name, user.email, user.role, user.active) == ("Ada Lovelace", "ada@example.com", "admin", True)
@@ -38,7 +35,10 @@ def test_setup_creates_first_admin_and_signs_in(client):
     ("data", "message"),
     [
         ({"name": "", "email": "a@b.co", "password": "longenough"}, "Name is required."),
-        ({"name": "A", "email": "not-an-email", "password": "longenough"}, "Enter an email address like name@example.com."),
+        (
+            {"name": "A", "email": "not-an-email", "password": "longenough"},
+            "Enter an email address like name@example.com.",
+        ),
         ({"name": "A", "email": "a@b.co", "password": "short"}, "Password must be at least 8 characters."),
     ],
 )
@@ -111,7 +111,9 @@ def test_throttle_message_says_when_the_oldest_blocking_failure_expires(client, 
     make_user(email="grace@example.com")
     now = utcnow()
     for minutes_ago in (12, 10, 9, 8, 1):  # the window is 15 minutes: the one 12 minutes old expires in 3
-        db.session.add(SignInFailure(email="grace@example.com", address="10.0.0.1", failed_at=now - timedelta(minutes=minutes_ago)))
+        db.session.add(
+            SignInFailure(email="grace@example.com", address="10.0.0.1", failed_at=now - timedelta(minutes=minutes_ago))
+        )
     db.session.commit()
     response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
     assert response.status_code == 429 and "Try again in 3 minutes." in text(response)
@@ -148,7 +150,9 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(database_u
 
 def test_without_trusted_proxies_forwarded_headers_are_ignored(app, client, make_user):
     make_user()
-    client.post("/login", data={"email": "nobody@example.com", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.9"})
+    client.post(
+        "/login", data={"email": "nobody@example.com", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
     assert db.session.execute(sa.select(SignInFailure.address)).scalars().all() == ["127.0.0.1"]
 
 
@@ -172,7 +176,17 @@ def test_static_files_need_no_sign_in(client, make_user):
 
 def test_cli_creates_user_with_password_from_stdin(runner):
     result = runner.invoke(
-        args=["user", "create", "--name", "Linus", "--email", "linus@example.com", "--role", "viewer", "--password-stdin"],
+        args=[
+            "user",
+            "create",
+            "--name",
+            "Linus",
+            "--email",
+            "linus@example.com",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
         input="s3cret-password\n",
     )
     assert result.exit_code == 0, result.output
@@ -196,7 +210,7 @@ def test_htmx_request_without_session_navigates_to_sign_in(client, make_user):
     make_user()
     response = client.get(
         "/issues?status=open",
-        headers={"HX-Request": "true", "HX-Target": "issue-results", "HX-Current-URL": "http://localhost/issues?q=x"},
+        headers={**hx("issue-results"), "HX-Current-URL": "http://localhost/issues?q=x"},
     )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/login?next=/issues?q%3Dx"
@@ -222,7 +236,7 @@ def test_a_form_sent_after_the_session_ended_leads_to_sign_in_and_back(app, clie
         assert response.headers["Location"] == f"/login?next={back}", (url, referrer)
     response = client.post(
         f"/issues/{issue.id}/edit", data={"title": "Hacked"},
-        headers={"HX-Request": "true", "HX-Current-URL": f"http://localhost/issues/{issue.id}"},
+        headers={**HX, "HX-Current-URL": f"http://localhost/issues/{issue.id}"},
     )
     assert (response.status_code, response.headers["HX-Redirect"]) == (401, f"/login?next=/issues/{issue.id}")
     assert snapshot() == before

@@ -1,25 +1,18 @@
 """Bulk changes: all or nothing, blockers reported, set-based SQL, safe under failures and races."""
 
-import html as htmllib
 import re
 import threading
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows, hx, text
 from tracker.bulk import service as bulk
 from tracker.errors import Forbidden
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service as labels
 from tracker.models import BULK_MAX, Issue, IssueEvent, IssueLabel
-
-HX = {"HX-Request": "true", "HX-Target": "bulk-form"}
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def bulk_form(issue_list, **change):
@@ -49,7 +42,11 @@ def test_bulk_status_change_bumps_versions_and_records_events(make_user, make_is
         db.session.expire_all()
         fresh = db.session.get(Issue, issue.id)
         assert (fresh.status, fresh.version) == ("resolved", 2) and fresh.resolved_at is not None
-    events = db.session.execute(sa.select(IssueEvent).where(IssueEvent.kind == "bulk").order_by(IssueEvent.issue_id)).scalars().all()
+    events = (
+        db.session.execute(sa.select(IssueEvent).where(IssueEvent.kind == "bulk").order_by(IssueEvent.issue_id))
+        .scalars()
+        .all()
+    )
     assert [(e.issue_id, e.version, e.changes, e.note, e.actor_id) for e in events] == [
         (i.id, 2, {"status": ["open", "resolved"]}, "fixed in 2.1", me.id) for i in made
     ]
@@ -85,7 +82,9 @@ def test_labels_added_and_removed_with_full_sets_in_events(make_user, make_issue
     bulk.apply_bulk(db.session, me, [a.id, b.id], None, bulk.BulkChange(add_label=bug, remove_label=ui))
     rows = db.session.execute(sa.select(IssueLabel.issue_id, IssueLabel.label_id).order_by(IssueLabel.issue_id)).all()
     assert rows == [(a.id, bug.id), (b.id, bug.id)]
-    event = db.session.execute(sa.select(IssueEvent).where(IssueEvent.issue_id == a.id, IssueEvent.kind == "bulk")).scalar_one()
+    event = db.session.execute(
+        sa.select(IssueEvent).where(IssueEvent.issue_id == a.id, IssueEvent.kind == "bulk")
+    ).scalar_one()
     assert event.changes["labels"] == [[ui.id], [bug.id]]
     # the conflict merge can reconstruct label sets through bulk events
     values, _ = issues.values_at_version(db.session, issues.get_issue(db.session, a.id), 1)
@@ -145,7 +144,7 @@ def test_statement_count_is_the_same_for_10_and_10000_issues(app, make_user, mak
         assert len(result.changed_ids) == size
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 7, counts
-    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueLabel)).scalar_one() == 10 + BULK_MAX
+    assert count_rows(IssueLabel) == 10 + BULK_MAX
     assert set(db.session.execute(sa.select(Issue.version)).scalars()) == {2}
 
 
@@ -196,7 +195,7 @@ def test_htmx_bulk_rerenders_changed_rows_out_of_band(client, login_as, make_iss
     made = [make_issue(title=f"I{n}") for n in range(3)]
     data = bulk_form(made[:2], priority="critical")
     data["page_ids"] = [str(i.id) for i in made]
-    response = client.post("/issues/bulk", data=data, headers=HX)
+    response = client.post("/issues/bulk", data=data, headers=hx("bulk-form"))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith('<form id="bulk-form"') and "Updated 2 issues: priority Critical." in html
@@ -218,7 +217,7 @@ def test_blocked_bulk_lists_blockers_and_keeps_selection(client, login_as, make_
     assert f"#{closed.id} Already closed" in page and "cannot move from Closed to Resolved" in page
     assert f'name="issue_ids" value="{ok.id}" form="bulk-form" aria-label="Select #{ok.id}" checked' in page
     assert '<option value="resolved" selected>' in page, "the chosen change is kept"
-    htmx = client.post("/issues/bulk", data=data, headers=HX)
+    htmx = client.post("/issues/bulk", data=data, headers=hx("bulk-form"))
     assert htmx.status_code == 422 and "Already closed" in text(htmx) and "<html" not in text(htmx)
     assert snapshot() == before
 
@@ -304,7 +303,9 @@ def test_select_all_matching_filter(app, client, login_as, make_issue):
     high = make_issue(title="H", priority="high")
     page = text(client.get("/issues?priority=low"))
     assert "Apply to all 5 issues matching this filter" in page
-    response = client.post("/issues/bulk", data={"all_matching": "1", "filter": "priority=low", "status": "in_progress"})
+    response = client.post(
+        "/issues/bulk", data={"all_matching": "1", "filter": "priority=low", "status": "in_progress"}
+    )
     assert response.status_code == 303
     assert [s[0] for s in states([i.id for i in lows])] == ["in_progress"] * 5
     assert states([high.id]) == [("open", "high", None, 1)]
@@ -312,7 +313,11 @@ def test_select_all_matching_filter(app, client, login_as, make_issue):
 
 @pytest.mark.parametrize(
     ("bad_filter", "message"),
-    [("status=bogus", "bogus"), ("priority=low&label=no-such-label", "There is no label named"), ("assignee=abc", "abc")],
+    [
+        ("status=bogus", "bogus"),
+        ("priority=low&label=no-such-label", "There is no label named"),
+        ("assignee=abc", "abc"),
+    ],
 )
 def test_all_matching_with_a_bad_filter_changes_nothing(client, login_as, make_issue, snapshot, bad_filter, message):
     login_as("member")
@@ -322,7 +327,7 @@ def test_all_matching_with_a_bad_filter_changes_nothing(client, login_as, make_i
     data = {"all_matching": "1", "filter": bad_filter, "priority": "high"}
     response = client.post("/issues/bulk", data=data)
     assert response.status_code == 422 and message in text(response)
-    bar = client.post("/issues/bulk", data=data, headers={"HX-Request": "true", "HX-Target": "bulk-form"})
+    bar = client.post("/issues/bulk", data=data, headers=hx("bulk-form"))
     assert bar.status_code == 422 and "The filter is not valid, so no issue was changed." in text(bar)
     assert snapshot() == before
 
@@ -331,7 +336,9 @@ def test_blockers_of_an_all_matching_change_say_to_narrow_the_filter(client, log
     login_as("member")
     make_issue(title="Shut", status="closed")
     before = snapshot()
-    response = client.post("/issues/bulk", data={"all_matching": "1", "filter": "status=closed", "status": "in_progress"})
+    response = client.post(
+        "/issues/bulk", data={"all_matching": "1", "filter": "status=closed", "status": "in_progress"}
+    )
     assert response.status_code == 422
     assert "Narrow the filter to leave these out" in text(response) and "Untick these" not in text(response)
     assert snapshot() == before
@@ -385,7 +392,9 @@ def test_bulk_racing_single_edits_never_loses_a_change(app, postgres_only, make_
             with app.app_context():
                 actor = db.session.get(issues.User, editors[n])
                 chosen = issue_ids[(round_ + n) % 10 : (round_ + n) % 10 + 10]
-                versions = dict(db.session.execute(sa.select(Issue.id, Issue.version).where(Issue.id.in_(chosen))).all())
+                versions = dict(
+                    db.session.execute(sa.select(Issue.id, Issue.version).where(Issue.id.in_(chosen))).all()
+                )
                 priority = ["low", "medium", "high", "critical"][(round_ + n) % 4]
                 try:
                     bulk.apply_bulk(db.session, actor, chosen, versions, bulk.BulkChange(priority=priority))
@@ -408,7 +417,13 @@ def test_bulk_racing_single_edits_never_loses_a_change(app, postgres_only, make_
                 target = issue_ids[(round_ * 3 + n) % len(issue_ids)]
                 current = db.session.get(Issue, target)
                 try:
-                    issues.update_issue(db.session, actor, target, current.version, {"description": f"{current.description}|{n}.{round_}"})
+                    issues.update_issue(
+                        db.session,
+                        actor,
+                        target,
+                        current.version,
+                        {"description": f"{current.description}|{n}.{round_}"},
+                    )
                     kind = "ok"
                 except issues.StaleVersion:
                     kind = "conflict"

@@ -1,18 +1,17 @@
 """Comments and the timeline: Markdown, sanitizing, permissions, htmx append, paging, no conflicts."""
 
-import html as htmllib
 from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import HX, form_for, hx, text
 from tracker.comments import service
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.markdown import render_markdown
 from tracker.models import Comment, Issue, IssueEvent
 
-HX = {"HX-Request": "true"}
 PAYLOADS = [
     "<script>alert('x')</script>",
     "[click](javascript:alert(1))",
@@ -50,11 +49,6 @@ def active_content(html: str, allowed: set[str] = frozenset()) -> list[str]:
     parser.DANGEROUS_TAGS = parser.DANGEROUS_TAGS - allowed
     parser.feed(html)
     return parser.found
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -97,7 +91,9 @@ def test_post_comment_without_js_redirects_to_it(client, login_as, make_issue):
 def test_htmx_comment_returns_fresh_form_and_appended_entry(client, login_as, make_issue):
     login_as("member")
     issue = make_issue()
-    response = client.post(f"/issues/{issue.id}/comments", data={"body": "Appended"}, headers={**HX, "HX-Target": "comment-form"})
+    response = client.post(
+        f"/issues/{issue.id}/comments", data={"body": "Appended"}, headers=hx("comment-form")
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="comment-form"')
@@ -117,7 +113,7 @@ def test_invalid_comment_is_422_with_text_kept(client, login_as, make_issue, sna
     login_as("member")
     issue = make_issue()
     before = snapshot()
-    for headers in ({}, {**HX, "HX-Target": "comment-form"}):
+    for headers in ({}, hx("comment-form")):
         response = client.post(f"/issues/{issue.id}/comments", data={"body": body}, headers=headers)
         html = text(response)
         assert response.status_code == 422 and message in html
@@ -146,7 +142,9 @@ def test_author_edits_with_edited_mark(client, login_as, make_issue):
     assert form.status_code == 200
     # Its own field id: swapped into the issue page, it sits beside the new-comment form's "body".
     assert f'<label for="comment-{comment.id}-body">' in text(form) and f'id="comment-{comment.id}-body"' in text(form)
-    response = client.post(f"/comments/{comment.id}/edit", data={"body": "second"}, headers={**HX, "HX-Target": f"comment-{comment.id}"})
+    response = client.post(
+        f"/comments/{comment.id}/edit", data={"body": "second"}, headers={**HX, "HX-Target": f"comment-{comment.id}"}
+    )
     html = text(response)
     assert response.status_code == 200 and html.lstrip().startswith(f'<li id="comment-{comment.id}"')
     assert "<p>second</p>" in html and "edited" in html
@@ -202,8 +200,7 @@ def test_comment_never_conflicts_with_an_edit(client, login_as, make_issue, make
     login_as("member")
     issue = make_issue(title="Quiet")
     service.add_comment(db.session, make_user(), issue.id, "Chatter while you edit")
-    data = {"title": "Edited", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
-    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    assert client.post(f"/issues/{issue.id}/edit", data=form_for(issue, title="Edited")).status_code == 303
 
 
 def test_timeline_is_one_stream_in_order(client, login_as, make_issue, make_user):
@@ -228,7 +225,9 @@ def test_long_timelines_page_with_show_earlier(client, login_as, make_issue):
     first_shown = db.session.execute(
         sa.select(sa.func.min(IssueEvent.id)).where(IssueEvent.issue_id == issue.id, IssueEvent.comment_id.isnot(None))
     ).scalar_one() + 5
-    earlier = client.get(f"/issues/{issue.id}/timeline?before={first_shown}", headers={**HX, "HX-Target": "timeline-earlier"})
+    earlier = client.get(
+        f"/issues/{issue.id}/timeline?before={first_shown}", headers=hx("timeline-earlier")
+    )
     html = text(earlier)
     assert "<html" not in html and "created this issue" in html and "Comment number 4<" in html
     assert "Comment number 5<" not in html and "Show earlier" not in html

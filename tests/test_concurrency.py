@@ -5,6 +5,7 @@ import threading
 
 import sqlalchemy as sa
 
+from tests.helpers import count_rows
 from tracker.admin.service import change_role, set_active
 from tracker.auth.service import create_first_admin
 from tracker.errors import InvalidInput
@@ -113,8 +114,10 @@ def test_admins_stepping_down_at_once_leave_one_active_admin(app, make_user):
 
 
 def test_two_first_run_setups_at_once_create_one_admin(app):
-    calls = [lambda s, n=n: create_first_admin(s, f"Admin {n}", f"admin{n}@example.com", "long-enough-1") for n in range(4)]
+    calls = [
+        lambda s, n=n: create_first_admin(s, f"Admin {n}", f"admin{n}@example.com", "long-enough-1") for n in range(4)
+    ]
     outcomes = _race(app, calls)
     assert outcomes.count("ok") == 1
     assert outcomes.count("Tracker is already set up; sign in instead.") == 3
-    assert db.session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one() == 1
+    assert count_rows(User) == 1

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import EXPORT_HEADER
 from tracker.imports import parse
 from tracker.imports.export import csv_text, export_cells
 from tracker.imports.parse import FileProblem
@@ -119,7 +120,9 @@ def test_unreadable_files_have_one_clear_message(data, message):
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_delimiters_are_detected(delimiter):
-    content = delimiter.join(["Title", "Description", "priority"]) + "\n" + delimiter.join(["A", "x, y; z", "high"]) + "\n"
+    content = (
+        delimiter.join(["Title", "Description", "priority"]) + "\n" + delimiter.join(["A", "x, y; z", "high"]) + "\n"
+    )
     if delimiter != "\t":
         content = content.replace("x, y; z", '"x, y; z"')
     table, records = read(content.encode())
@@ -213,7 +216,10 @@ def test_jira_repeats_labels_and_other_columns():
 def test_the_other_trackers_key_is_kept_at_the_end_of_the_description():
     header = ["Summary", "Issue key", "Description"]
     checker = RowChecker(header, parse.default_mapping(header), DIRECTORY, NOW)
-    assert checker.check(2, ["Crash", "PROJ-12", "Steps:\n1. open"]).values["description"] == "Steps:\n1. open\n\nJira key: PROJ-12"
+    assert (
+        checker.check(2, ["Crash", "PROJ-12", "Steps:\n1. open"]).values["description"]
+        == "Steps:\n1. open\n\nJira key: PROJ-12"
+    )
     assert checker.check(3, ["Crash", "PROJ-13", ""]).values["description"] == "Jira key: PROJ-13"
     assert checker.check(4, ["Crash", "", "Body"]).values["description"] == "Body"
     redmine = ["#", "Subject"]
@@ -258,14 +264,26 @@ def test_redmine_columns_and_words():
     header = ["#", "Subject", "Status", "Priority", "Assignee", "Created", "Closed", "Description", "Tracker"]
     mapping = parse.default_mapping(header)
     assert mapping.format == "redmine"
-    assert mapping.columns == ["key", "title", "status", "priority", "assignee", "created_at", "resolved_at", "description", ""]
+    assert mapping.columns == [
+        "key",
+        "title",
+        "status",
+        "priority",
+        "assignee",
+        "created_at",
+        "resolved_at",
+        "description",
+        "",
+    ]
     assert mapping.words("priority")["normal"] == "medium" and mapping.words("status")["new"] == "open"
 
 
 def test_a_field_fed_by_three_columns_is_said_in_plain_words():
     mapping = parse.Mapping.from_settings({}, ["a", "b", "c"])
     mapping.columns = ["title", "title", "title"]
-    assert mapping.problems(["a", "b", "c"]) == ["Only one column can be used as title: 'a', 'b' and 'c' are all mapped to it."]
+    assert mapping.problems(["a", "b", "c"]) == [
+        "Only one column can be used as title: 'a', 'b' and 'c' are all mapped to it."
+    ]
 
 
 def test_no_title_column_is_a_mapping_problem():
@@ -287,7 +305,8 @@ def test_the_export_columns_are_not_listed_as_ignored():
 def test_a_good_row_becomes_issue_fields():
     [row] = check(
         'title,description,status,priority,assignee,labels,created_at\n'
-        '"  Spaced   title ","\nbody\n",In progress,HIGH,ada@example.com,bug | New one;  bug ,2025-01-02T03:04:05+02:00\n'
+        '"  Spaced   title ","\nbody\n",In progress,HIGH,ada@example.com,'
+        'bug | New one;  bug ,2025-01-02T03:04:05+02:00\n'
     )
     assert row.ok
     assert row.values == {
@@ -320,14 +339,20 @@ def test_empty_status_and_priority_take_the_defaults():
         ("title,assignee\nA,Grace\n", "2 active users are named 'Grace'; use an email instead"),
         ("title,assignee\nA,Nobody Here\n", "no active user with email, id or name 'Nobody Here'"),
         ("title,assignee\nA,old@example.com\n", "Old Timer (old@example.com) is deactivated and cannot be assigned"),
-        ("title,assignee\nA,vera@example.com\n", "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues"),
+        (
+            "title,assignee\nA,vera@example.com\n",
+            "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues",
+        ),
         ("title,assignee\nA,Vera Viewer\n", "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues"),
         ("title,assignee_id\nA,5\n", "Vera Viewer (vera@example.com) is a viewer and cannot be assigned issues"),
         ("title,labels\nA,ok;" + "l" * 51 + "\n", "is 51 characters long; at most 50 are allowed"),
         ("title,labels\nA," + "İ" * 30 + "\n", "is 60 characters long in lower case, as names are compared"),
         ("title,created_at\nA,yesterday\n", "created_at 'yesterday' is not a date and time like 2026-01-31T14:05:00Z"),
         ("title,created_at\nA,2030-01-01\n", "created_at '2030-01-01' is in the future"),
-        ("title,created_at,resolved_at,status\nA,2025-01-02,2025-01-01,closed\n", "resolved_at (2025-01-01 00:00) is before the issue was created"),
+        (
+            "title,created_at,resolved_at,status\nA,2025-01-02,2025-01-01,closed\n",
+            "resolved_at (2025-01-01 00:00) is before the issue was created",
+        ),
         ("title,priority\nA,low,extra\n", "the row has 3 values but the header has 2 columns"),
     ],
 )
@@ -377,7 +402,10 @@ def test_other_trackers_words_and_dates():
 def test_twelve_hour_iso_dates_are_read_and_local_day_month_dates_are_explained():
     """2024-03-14 10:20 PM (Redmine with a 12-hour clock) is read; 14/03/2024 is refused with the reason."""
     rows = check("title,created_at\nA,2024-03-14 10:20 PM\nB,2024-03-14 09:05:30 am\nC,14/03/2024\nD,yesterday\n")
-    assert [r.values["created_at"] for r in rows[:2]] == [datetime(2024, 3, 14, 22, 20), datetime(2024, 3, 14, 9, 5, 30)]
+    assert [r.values["created_at"] for r in rows[:2]] == [
+        datetime(2024, 3, 14, 22, 20),
+        datetime(2024, 3, 14, 9, 5, 30),
+    ]
     assert rows[2].error == (
         "created_at '14/03/2024' could be day/month or month/day: write dates as year-month-day, like 2026-01-31 14:05"
     )
@@ -391,7 +419,10 @@ def test_resolved_at_is_dropped_for_open_issues():
 
 def test_done_issues_without_a_resolution_time_keep_it_unknown():
     rows = check("title,status,created_at\nA,closed,2025-01-01\nB,resolved,\n")
-    assert [(r.values["created_at"], r.values["resolved_at"]) for r in rows] == [(datetime(2025, 1, 1), None), (None, None)]
+    assert [(r.values["created_at"], r.values["resolved_at"]) for r in rows] == [
+        (datetime(2025, 1, 1), None),
+        (None, None),
+    ]
 
 
 def test_a_resolved_issue_without_a_creation_time_is_created_when_it_was_resolved():
@@ -406,7 +437,9 @@ def test_unmapped_words_stay_unmapped_over_the_defaults():
     highest, normal = checker.check(2, ["A", "Highest"]), checker.check(3, ["B", "Normal"])
     assert highest.error == "priority 'Highest' is not one of low, medium, high, critical"
     assert normal.values["priority"] == "medium"
-    assert parse.Mapping.from_settings(mapping.to_settings(), ["Summary", "Priority"]).words("priority")["highest"] == ""
+    assert (
+        parse.Mapping.from_settings(mapping.to_settings(), ["Summary", "Priority"]).words("priority")["highest"] == ""
+    )
 
 
 @pytest.mark.parametrize("cell", ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=x", "''+y", "plain", "'quoted"])
@@ -457,9 +490,11 @@ def _clean_title(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-TITLES = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), min_size=1, max_size=80).map(
-    _clean_title
-).filter(bool)
+TITLES = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), min_size=1, max_size=80)
+    .map(_clean_title)
+    .filter(bool)
+)
 DESCRIPTIONS = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=200).map(
     lambda text: text.strip("\n")
 )
@@ -490,7 +525,7 @@ def test_export_then_import_round_trips(issues):
     for issue in issues:
         issue["updated_at"] = issue["created_at"]
         issue["resolved_at"] = issue["created_at"] if issue["status"] in ("resolved", "closed") else None
-    rows = [list(("id", "title", "description", "status", "priority", "assignee", "labels", "created_at", "updated_at", "resolved_at", "version"))]
+    rows = [list(EXPORT_HEADER)]
     rows += [export_cells(issue) for issue in issues]
     data = "".join(csv_text(rows)).encode("utf-8")
     table, records = read(data)

@@ -82,7 +82,9 @@ def test_viewers_cannot_be_assigned_but_an_old_assignment_stays(make_user, make_
     issue = make_issue(assignee_id=was_member.id)
     was_member.role = "viewer"
     db.session.commit()
-    updated = service.update_issue(db.session, member, issue.id, 1, {"title": "Renamed", "assignee_id": str(was_member.id)})
+    updated = service.update_issue(
+        db.session, member, issue.id, 1, {"title": "Renamed", "assignee_id": str(was_member.id)}
+    )
     assert (updated.version, updated.assignee_id) == (2, was_member.id)
     with pytest.raises(InvalidInput):
         service.update_issue(db.session, member, make_issue().id, 1, {"assignee_id": str(was_member.id)})
@@ -219,5 +221,7 @@ def test_take_theirs_keeps_current_value(make_user, make_issue):
     member = make_user()
     issue = make_issue(title="Original")
     service.update_issue(db.session, member, issue.id, 1, {"title": "Theirs"})
-    saved = service.update_issue(db.session, member, issue.id, 2, {"title": "Mine", "priority": "high"}, take_theirs=["title"])
+    saved = service.update_issue(
+        db.session, member, issue.id, 2, {"title": "Mine", "priority": "high"}, take_theirs=["title"]
+    )
     assert (saved.title, saved.priority, saved.version) == ("Theirs", "high", 3)

@@ -1,35 +1,14 @@
 """Issue pages through the test client: list, new, show, edit, conflict view, status codes and HTML."""
 
-import html as htmllib
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import form_for, hx, text
 from tracker.extensions import db
 from tracker.issues import service as issue_service
 from tracker.models import Issue, IssueEvent, IssueLabel, Label
-
-HX = {"HX-Request": "true"}
-
-
-def form_for(issue, **changes):
-    """The edit form as the browser would post it."""
-    data = {
-        "title": issue.title,
-        "description": issue.description,
-        "status": issue.status,
-        "priority": issue.priority,
-        "assignee_id": str(issue.assignee_id or ""),
-        "version": str(issue.version),
-    }
-    data.update(changes)
-    return data
-
-
-def text(response) -> str:
-    """The response body with HTML entities decoded, to compare with messages."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def ids_in(html: str) -> list[int]:
@@ -179,7 +158,7 @@ def test_search_and_label_pages_are_the_same_whichever_plan(app, client, login_a
 def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issue):
     login_as("viewer")
     make_issue(title="Fragment me")
-    response = client.get("/issues?status=open", headers={**HX, "HX-Target": "issue-results"})
+    response = client.get("/issues?status=open", headers=hx("issue-results"))
     html = text(response)
     assert response.status_code == 200
     assert html.lstrip().startswith('<section id="issue-results"')
@@ -192,7 +171,7 @@ def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issu
 def test_history_restore_gets_the_full_page(client, login_as):
     login_as("viewer")
     html = text(client.get(
-        "/issues", headers={**HX, "HX-Target": "issue-results", "HX-History-Restore-Request": "true"}
+        "/issues", headers={**hx("issue-results"), "HX-History-Restore-Request": "true"}
     ))
     assert "<html" in html
 
@@ -228,7 +207,13 @@ def test_create_issue_redirects_to_it(client, login_as, make_user):
     grace = make_user(name="Grace")
     response = client.post(
         "/issues/new",
-        data={"title": "Export is slow", "description": "Takes **ages**", "status": "open", "priority": "high", "assignee_id": str(grace.id)},
+        data={
+            "title": "Export is slow",
+            "description": "Takes **ages**",
+            "status": "open",
+            "priority": "high",
+            "assignee_id": str(grace.id),
+        },
     )
     assert response.status_code == 303
     issue = db.session.execute(sa.select(Issue)).scalar_one()
@@ -250,7 +235,14 @@ def test_invalid_create_rerenders_with_messages_and_keeps_input(client, login_as
     login_as("member")
     before = snapshot()
     response = client.post(
-        "/issues/new", data={"title": "   ", "description": "Keep this text", "status": "open", "priority": "urgent", "assignee_id": ""}
+        "/issues/new",
+        data={
+            "title": "   ",
+            "description": "Keep this text",
+            "status": "open",
+            "priority": "urgent",
+            "assignee_id": "",
+        },
     )
     html = text(response)
     assert response.status_code == 422
@@ -289,7 +281,10 @@ def test_unknown_issue_is_404(client, login_as):
 
 def test_description_is_rendered_markdown_safely(client, login_as, make_issue):
     login_as("viewer")
-    description = "Steps:\n1. open **the board**\n2. see #7\n\nFirst line\nsecond line\n\n<script>alert(1)</script> [x](javascript:alert(1))"
+    description = (
+        "Steps:\n1. open **the board**\n2. see #7\n\nFirst line\nsecond line\n\n"
+        "<script>alert(1)</script> [x](javascript:alert(1))"
+    )
     issue = make_issue("Board", description=description)
     body = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     shown = body.split('class="markdown description-body">', 1)[1].split("</div>", 1)[0]
@@ -328,14 +323,14 @@ def test_edit_form_offers_only_allowed_statuses(client, login_as, make_issue):
 def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login_as, make_issue):
     login_as("member")
     issue = make_issue(title="Inline")
-    target = {**HX, "HX-Target": "issue-main"}
+    target = hx("issue-main")
     form = client.get(f"/issues/{issue.id}/edit", headers=target)
     assert form.status_code == 200 and text(form).lstrip().startswith('<section id="issue-main"')
     saved = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, priority="critical"), headers=target)
     html = text(saved)
     assert saved.status_code == 200 and html.lstrip().startswith('<article id="issue-main"')
     assert "Critical" in html and saved.headers["HX-Trigger"] == "issue-changed"
-    history = text(client.get(f"/issues/{issue.id}", headers={**HX, "HX-Target": "issue-timeline"}))
+    history = text(client.get(f"/issues/{issue.id}", headers=hx("issue-timeline")))
     assert history.lstrip().startswith('<section id="issue-timeline"') and "Critical" in history
 
 
@@ -359,7 +354,9 @@ def test_htmx_edit_opens_in_place_and_save_returns_the_issue_block(client, login
         ({"labels": "99999999999999"}, 422, "Unknown label '99999999999999'."),
     ],
 )
-def test_bad_edits_never_change_the_database(client, login_as, make_issue, make_user, snapshot, changes, status, message):
+def test_bad_edits_never_change_the_database(
+    client, login_as, make_issue, make_user, snapshot, changes, status, message
+):
     login_as("member")
     issue = make_issue(title="Stable", status="closed")
     if status is None:  # closed -> in_progress breaks the workflow
@@ -405,7 +402,10 @@ def test_viewers_are_not_offered_as_assignees(client, login_as, make_issue, make
     assert f'<option value="{worker.id}">Worker</option>' in page
     assert f'value="{reader.id}"' not in page
     assert f'value="{reader.id}"' not in text(client.get("/issues/new"))
-    assert f'value="{reader.id}"' not in text(client.get("/issues")).split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    assert (
+        f'value="{reader.id}"'
+        not in text(client.get("/issues")).split('id="bulk-assignee"', 1)[1].split("</select>", 1)[0]
+    )
     before = snapshot()
     response = client.post(f"/issues/{issue.id}/edit", data=form_for(issue, assignee_id=str(reader.id)))
     assert response.status_code == 422 and "Reader is a viewer and cannot be assigned issues." in text(response)
@@ -493,13 +493,22 @@ def test_conflict_keep_mine(client, login_as, make_issue, make_user):
     issue = make_issue(title="Original")
     started = form_for(issue)
     _someone_else_saves(issue, make_user, title="Their title")
-    data = {**started, "title": "My title", "version": "2", "base_version": "1", "conflict": "title", "choose_title": "mine"}
+    data = {
+        **started,
+        "title": "My title",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "title",
+        "choose_title": "mine",
+    }
     assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).title == "My title"
 
 
-def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, login_as, make_issue, make_user, snapshot):
+def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(
+    client, login_as, make_issue, make_user, snapshot
+):
     from tracker.labels import service as labels_service
 
     me = login_as("member")
@@ -510,8 +519,16 @@ def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, l
     db.session.delete(db.session.get(Label, gone.id))
     db.session.commit()
     before = snapshot()
-    data = {**started, "title": "", "description": "Every word I typed", "priority": "critical", "labels": [str(gone.id)],
-            "version": "2", "base_version": "1", "conflict": "priority"}
+    data = {
+        **started,
+        "title": "",
+        "description": "Every word I typed",
+        "priority": "critical",
+        "labels": [str(gone.id)],
+        "version": "2",
+        "base_version": "1",
+        "conflict": "priority",
+    }
     response = client.post(f"/issues/{issue.id}/edit", data=data)
     html = text(response)
     assert response.status_code == 422
@@ -521,7 +538,9 @@ def test_invalid_field_with_a_choice_left_open_keeps_the_conflict_view(client, l
     assert snapshot() == before
 
 
-def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(client, login_as, make_issue, make_user, snapshot):
+def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(
+    client, login_as, make_issue, make_user, snapshot
+):
     login_as("member")
     issue = make_issue(title="Original", status="open")
     started = form_for(issue)
@@ -533,7 +552,14 @@ def test_keeping_a_status_the_workflow_no_longer_allows_shows_it_and_refuses_it(
     assert '<option selected value="in_progress">In progress (not allowed from Closed)</option>' in html
     assert "Closed" in html and "In progress" in html
     before = snapshot()
-    data = {**started, "status": "in_progress", "version": "2", "base_version": "1", "conflict": "status", "choose_status": "mine"}
+    data = {
+        **started,
+        "status": "in_progress",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "status",
+        "choose_status": "mine",
+    }
     kept = client.post(f"/issues/{issue.id}/edit", data=data)
     assert kept.status_code == 422
     assert '<option selected value="in_progress">' in text(kept), "the form still shows the status the user kept"
@@ -548,7 +574,14 @@ def test_merged_form_goes_stale_again(client, login_as, make_issue, make_user):
     _someone_else_saves(issue, make_user, title="Second")
     db.session.expire_all()
     _someone_else_saves(db.session.get(Issue, issue.id), make_user, priority="critical")
-    data = {**form_for(issue), "title": "Mine", "version": "2", "base_version": "1", "conflict": "title", "choose_title": "mine"}
+    data = {
+        **form_for(issue),
+        "title": "Mine",
+        "version": "2",
+        "base_version": "1",
+        "conflict": "title",
+        "choose_title": "mine",
+    }
     response = client.post(f"/issues/{issue.id}/edit", data=data)
     html = text(response)
     assert response.status_code == 409
@@ -561,7 +594,7 @@ def test_htmx_conflict_is_swapped_in_place(client, login_as, make_issue, make_us
     issue = make_issue(title="Original")
     started = form_for(issue, description="Mine")
     _someone_else_saves(issue, make_user, title="Theirs")
-    response = client.post(f"/issues/{issue.id}/edit", data=started, headers={**HX, "HX-Target": "issue-main"})
+    response = client.post(f"/issues/{issue.id}/edit", data=started, headers=hx("issue-main"))
     html = text(response)
     assert response.status_code == 409
     assert html.lstrip().startswith('<section id="issue-main"') and "Mine" in html and "Theirs" in html
@@ -602,14 +635,18 @@ def test_forms_say_whether_they_hold_a_draft_for_the_browser_to_keep(client, log
     assert f'data-user="{member.id}"' in page
     assert f'data-draft-notice="issue-{issue.id}"' in page and "data-edit" in page
     assert f'data-draft="comment-on-{issue.id}" data-draft-state="fresh"' in page
-    assert f'data-draft="issue-{issue.id}" data-draft-state="fresh"' in client.get(f"/issues/{issue.id}/edit").get_data(as_text=True)
+    assert f'data-draft="issue-{issue.id}" data-draft-state="fresh"' in client.get(f"/issues/{issue.id}/edit").get_data(
+        as_text=True
+    )
     assert 'data-draft="new-issue" data-draft-state="fresh"' in client.get("/issues/new").get_data(as_text=True)
 
     data = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
     response = client.post(f"/issues/{issue.id}/edit", data=data)
     assert response.status_code == 422
     assert f'data-draft="issue-{issue.id}" data-draft-state="unsaved"' in response.get_data(as_text=True)
-    assert 'data-draft="new-issue" data-draft-state="unsaved"' in client.post("/issues/new", data=data).get_data(as_text=True)
+    assert 'data-draft="new-issue" data-draft-state="unsaved"' in client.post("/issues/new", data=data).get_data(
+        as_text=True
+    )
     response = client.post(f"/issues/{issue.id}/comments", data={"body": ""})
     assert response.status_code == 422
     assert f'data-draft="comment-on-{issue.id}" data-draft-state="unsaved"' in response.get_data(as_text=True)
@@ -646,5 +683,10 @@ def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, 
     assert "Printer on fire" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert client.get("/issues?q=&status=").headers["Location"] == "/issues"
     # htmx asks for the results only and pushes the short URL itself; a bad filter is answered as it came.
-    assert client.get("/issues?q=printer&status=", headers={"HX-Request": "true", "HX-Target": "issue-results"}).status_code == 200
+    assert (
+        client.get(
+            "/issues?q=printer&status=", headers=hx("issue-results")
+        ).status_code
+        == 200
+    )
     assert client.get("/issues?status=done&q=").status_code == 400

@@ -1,34 +1,16 @@
 """Labels: the /labels page, rules for names and colours, labels on issues, filters, deletion."""
 
-import html as htmllib
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import count_rows, form_for, hx, text
 from tracker.errors import InvalidInput
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service
 from tracker.models import Issue, IssueEvent, IssueLabel, Label
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def make_label(app, make_user):
-    """Factory: make_label(name, color='blue') -> Label."""
-    owner = {}
-
-    def factory(name: str, color: str = "blue") -> Label:
-        if "user" not in owner:
-            owner["user"] = make_user("member", name="Labeller")
-        return service.create_label(db.session, owner["user"], name, color)
-
-    return factory
 
 
 def test_create_label_page(client, login_as):
@@ -69,7 +51,7 @@ def test_database_refuses_separators_in_label_names(app):
         with pytest.raises(sa.exc.IntegrityError):
             db.session.execute(sa.insert(Label).values(name=name, name_key=name, color="#000000"))
         db.session.rollback()
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+    assert count_rows(Label) == 0
 
 
 def test_hex_colours_accepted_and_text_contrast(make_label):
@@ -100,8 +82,8 @@ def test_inline_edit_has_its_own_field_ids_and_says_saved(client, login_as, make
     ids = re.findall(r' id="([^"]+)"', html)
     assert len(ids) == len(set(ids)), "every id on the page is unique"
     assert '<label for="edit-name">' in html and 'id="edit-name"' in html and 'name="name"' in html
-    hx = {"HX-Request": "true", "HX-Target": "label-table"}
-    saved = client.post(f"/labels/{label.id}/edit", data={"name": "Defect", "color": "blue"}, headers=hx)
+    headers = hx("label-table")
+    saved = client.post(f"/labels/{label.id}/edit", data={"name": "Defect", "color": "blue"}, headers=headers)
     assert saved.status_code == 200 and "Saved label Defect." in text(saved)
     assert "Saved label" not in text(client.get("/labels")), "nothing left to flash on the next page"
 
@@ -153,8 +135,7 @@ def test_form_without_labels_field_leaves_labels_alone(client, login_as, make_la
     login_as("member")
     bug = make_label("bug")
     issue = make_issue(labels=[str(bug.id)])
-    data = {"title": "New title", "description": "", "status": "open", "priority": "medium", "assignee_id": "", "version": "1"}
-    assert client.post(f"/issues/{issue.id}/edit", data=data).status_code == 303
+    assert client.post(f"/issues/{issue.id}/edit", data=form_for(issue, title="New title")).status_code == 303
     assert [label.name for label in issues.get_issue(db.session, issue.id).labels] == ["bug"]
 
 
@@ -228,7 +209,7 @@ def test_deleting_a_label_asks_first_then_records_removal(client, login_as, make
     assert all(e.actor_id == me.id and e.version == 2 for e in events)
     page = text(client.get(f"/issues/{first.id}"))
     assert "deleted a label" in page and "−bug" in page
-    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueLabel)).scalar_one() == 2
+    assert count_rows(IssueLabel) == 2
 
 
 def test_label_deletion_runs_constant_statements(app, make_user, make_label, make_issue, count_statements):
@@ -280,7 +261,9 @@ def test_a_name_that_grows_in_lower_case_is_422_on_create_and_rename(client, log
     for url in ("/labels", f"/labels/{label.id}/edit"):
         response = client.post(url, data={"name": LONG_KEY, "color": "blue"})
         assert response.status_code == 422
-        message = "Label name is 60 characters long in lower case, as names are compared (some letters, like İ, become two)"
+        message = (
+            "Label name is 60 characters long in lower case, as names are compared (some letters, like İ, become two)"
+        )
         assert message in text(response)
     db.session.rollback()
     assert db.session.execute(sa.select(Label.__table__)).all() == before
@@ -315,4 +298,4 @@ def test_a_label_created_meanwhile_makes_the_create_a_422(client, login_as, monk
     monkeypatch.setattr(service, "clean_name", clean_then_race)
     response = client.post("/labels", data={"name": "bug", "color": "blue"})
     assert response.status_code == 422 and "A label named 'bug' already exists." in text(response)
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Label)).scalar() == 0
+    assert count_rows(Label) == 0

@@ -4,7 +4,6 @@ A new password signs out every other browser of that user (the session cookie ca
 password hash), on SQLite and PostgreSQL.
 """
 
-import html as htmllib
 
 import pytest
 import sqlalchemy as sa
@@ -12,15 +11,11 @@ from flask import g
 from werkzeug.security import check_password_hash
 
 from tests.conftest import PASSWORD
+from tests.helpers import text
 from tracker.extensions import db
 from tracker.models import SignInFailure, User
 
 NEW = "a-much-better-passphrase"
-
-
-def text(response) -> str:
-    """Body with entities decoded."""
-    return htmllib.unescape(response.get_data(as_text=True))
 
 
 def stored(user_id: int) -> User:
@@ -45,7 +40,9 @@ def get(client, url: str):
 
 def change(client, current=PASSWORD, new=NEW, confirm=NEW):
     """POST the account page's password form."""
-    return client.post("/account/password", data={"current_password": current, "new_password": new, "confirm_password": confirm})
+    return client.post(
+        "/account/password", data={"current_password": current, "new_password": new, "confirm_password": confirm}
+    )
 
 
 def test_change_own_password_keeps_this_browser_and_signs_out_the_others(app, client, make_user, login):
@@ -94,7 +91,9 @@ def test_wrong_current_passwords_count_as_failed_sign_ins(client, make_user, log
     response = change(client)
     assert response.status_code == 429 and "Too many failed sign-in attempts" in text(response)
     assert check_password_hash(stored(grace.id).password_hash, PASSWORD)
-    failures = db.session.execute(sa.select(sa.func.count()).select_from(SignInFailure).where(SignInFailure.email == "grace@example.com"))
+    failures = db.session.execute(
+        sa.select(sa.func.count()).select_from(SignInFailure).where(SignInFailure.email == "grace@example.com")
+    )
     assert failures.scalar_one() == 5
 
 
@@ -115,10 +114,15 @@ def test_admin_sets_a_new_password_and_the_user_is_signed_out(app, client, make_
     assert get(client, "/issues").status_code == 200, "the admin stays signed in"
 
     response = client.post(f"/admin/users/{admin.id}/password", data={"password": NEW + "2"})
-    assert response.status_code == 303 and client.get("/issues").status_code == 200, "an admin's own reset keeps them signed in"
+    assert response.status_code == 303 and client.get("/issues").status_code == 200, (
+        "an admin's own reset keeps them signed in"
+    )
 
 
-@pytest.mark.parametrize(("target", "data", "status"), [("ada", {"password": "short"}, 422), ("ada", {}, 422), ("999", {"password": NEW}, 404)])
+@pytest.mark.parametrize(
+    ("target", "data", "status"),
+    [("ada", {"password": "short"}, 422), ("ada", {}, 422), ("999", {"password": NEW}, 404)],
+)
 def test_bad_password_resets_change_nothing(client, make_user, login_as, snapshot, target, data, status):
     login_as("admin")
     ada = make_user(name="Ada")
@@ -133,7 +137,13 @@ def test_bad_password_resets_change_nothing(client, make_user, login_as, snapsho
 
 def test_a_session_cookie_from_before_the_mark_or_forged_is_signed_out(client, make_user):
     grace = make_user()
-    for forged in (str(grace.id), f"{grace.id}-0000000000000000", f"{grace.id}-", "x-y", f"{2**40}-{grace.session_mark}"):
+    for forged in (
+        str(grace.id),
+        f"{grace.id}-0000000000000000",
+        f"{grace.id}-",
+        "x-y",
+        f"{2**40}-{grace.session_mark}",
+    ):
         with client.session_transaction() as session:
             session["_user_id"] = forged
         assert client.get("/issues").status_code == 302, forged

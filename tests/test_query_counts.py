@@ -35,7 +35,9 @@ def test_issue_page_statement_count_is_constant(app, client, login_as, make_user
     few = service.update_issue(db.session, me, few.id, 1, {"assignee_id": str(people[1].id)})
     many = make_issue(title="Many events")
     for n in range(60):
-        many = service.update_issue(db.session, me, many.id, many.version, {"assignee_id": str(people[n % 6].id), "title": f"T{n}"})
+        many = service.update_issue(
+            db.session, me, many.id, many.version, {"assignee_id": str(people[n % 6].id), "title": f"T{n}"}
+        )
     small = _statements_for(client, count_statements, f"/issues/{few.id}")
     large = _statements_for(client, count_statements, f"/issues/{many.id}")
     assert small == large <= 5
@@ -62,7 +64,9 @@ def test_imported_issue_page_statement_count_is_constant(app, client, login_as, 
     assert small == large <= 6
 
 
-def test_issue_page_with_comments_and_labels_is_constant(app, client, login_as, make_user, make_issue, count_statements):
+def test_issue_page_with_comments_and_labels_is_constant(
+    app, client, login_as, make_user, make_issue, count_statements
+):
     from tracker.comments import service as comments
     from tracker.labels import service as labels
 

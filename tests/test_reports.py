@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import hx, text
 from tracker.extensions import db
 from tracker.issues import service as issue_service
 from tracker.labels import service as labels_service
@@ -96,11 +97,15 @@ def fixture(app, make_user, monkeypatch):
 
 
 def _reopened_issue(monkeypatch, reporter, grace) -> int:
-    """Issue 7 through the real service: created 02-28 12:00, resolved 03-01 10:00, reopened 03-02, resolved 03-04 12:00."""
+    """Issue 7 by the real service: created 02-28 12:00, resolved 03-01 10:00, reopened 03-02, resolved 03-04 12:00."""
     clock = {"now": at("2026-02-28 12:00")}
     monkeypatch.setattr(issue_service, "utcnow", lambda: clock["now"])
     issue = issue_service.create_issue(db.session, reporter, {"title": "Issue 7", "assignee_id": grace.id})
-    for moment, status in (("2026-03-01 10:00", "resolved"), ("2026-03-02 09:00", "open"), ("2026-03-04 12:00", "resolved")):
+    for moment, status in (
+        ("2026-03-01 10:00", "resolved"),
+        ("2026-03-02 09:00", "open"),
+        ("2026-03-04 12:00", "resolved"),
+    ):
         clock["now"] = at(moment)
         issue = issue_service.update_issue(db.session, reporter, issue.id, issue.version, {"status": status})
     monkeypatch.undo()
@@ -167,7 +172,11 @@ def test_resolution_times_overall_and_per_assignee(fixture):
     assert [r[:2] for r in got] == [r[:2] for r in expected]
     for row, want in zip(got, expected):
         assert row[2:] == pytest.approx(want[2:], abs=1e-6), row[0]
-    assert (duration(rows[0].average), duration(rows[0].median), duration(rows[0].p90)) == ("4 d 3 h", "4 d", "7 d 23 h")
+    assert (duration(rows[0].average), duration(rows[0].median), duration(rows[0].p90)) == (
+        "4 d 3 h",
+        "4 d",
+        "7 d 23 h",
+    )
 
 
 def test_flow_per_day_with_inclusive_from_and_exclusive_after_to(fixture):
@@ -305,7 +314,9 @@ def test_parse_params_presets_and_custom():
     params, errors = queries.parse_params(Args(period=["7"], **{"from": ["2020-01-01"]}), today)
     assert errors == {} and params.period == queries.Period(date(2026, 3, 1), today, 7)
     assert params.query_args() == {"period": 7}
-    params, errors = queries.parse_params(Args({"from": ["2026-01-01"], "to": ["2026-01-31"], "label": [" a  b "]}), today)
+    params, errors = queries.parse_params(
+        Args({"from": ["2026-01-01"], "to": ["2026-01-31"], "label": [" a  b "]}), today
+    )
     assert errors == {} and params.period == queries.Period(date(2026, 1, 1), date(2026, 1, 31))
     assert params.query_args() == {"from": "2026-01-01", "to": "2026-01-31", "label": "a b"}
 
@@ -337,15 +348,15 @@ def test_dashboard_shows_the_figures_with_names(client, login, fixture, at_now):
 def test_every_count_links_to_exactly_those_issues(client, login, fixture, at_now):
     """Follow each linked figure to the issue list and compare the list's count with the figure."""
     login(fixture["ada"])
-    for query in (PERIOD, f"{PERIOD}&label=bug", f"{PERIOD}&assignee=none", f"from=2026-02-20&to=2026-03-31"):
+    for query in (PERIOD, f"{PERIOD}&label=bug", f"{PERIOD}&assignee=none", "from=2026-02-20&to=2026-03-31"):
         page = client.get(f"/reports?{query}").get_data(as_text=True)
         links = re.findall(r'<a class="count" href="([^"]+)">([\d,]+)</a>', page)
         assert len(links) > 30
         for href, figure in set(links):
-            listing = client.get(html.unescape(href), headers={"HX-Request": "true", "HX-Target": "issue-results"})
+            listing = client.get(html.unescape(href), headers=hx("issue-results"))
             assert listing.status_code == 200, href
-            text = listing.get_data(as_text=True)
-            found = re.search(r"Showing [\d,]+–[\d,]+ of\s+([\d,]+) issues?\b", text)
+            listed = listing.get_data(as_text=True)
+            found = re.search(r"Showing [\d,]+–[\d,]+ of\s+([\d,]+) issues?\b", listed)
             shown = int(found.group(1).replace(",", "")) if found else 0
             assert shown == int(figure.replace(",", "")), (query, html.unescape(href), figure)
 
@@ -353,7 +364,7 @@ def test_every_count_links_to_exactly_those_issues(client, login, fixture, at_no
 def test_htmx_gets_the_report_fragment_and_the_tidy_url(client, login, fixture, at_now):
     login(fixture["ada"])
     response = client.get(
-        f"/reports?period=custom&{PERIOD}&label=&assignee=", headers={"HX-Request": "true", "HX-Target": "report"}
+        f"/reports?period=custom&{PERIOD}&label=&assignee=", headers=hx("report")
     )
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -383,10 +394,23 @@ def test_csv_downloads(client, login, fixture, at_now):
     login(fixture["ada"])
     response = client.get(f"/reports/assignees.csv?{PERIOD}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="tracker-assignees-2026-03-01-to-2026-03-07.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == 'attachment; filename="tracker-assignees-2026-03-01-to-2026-03-07.csv"'
+    )
     g, a, linus = fixture["grace"].id, fixture["ada"].id, fixture["linus"].id
     assert csv_rows(response) == [
-        ["rank", "assignee", "assignee_id", "assigned", "open", "in_progress", "resolved", "closed", "resolved_in_period"],
+        [
+            "rank",
+            "assignee",
+            "assignee_id",
+            "assigned",
+            "open",
+            "in_progress",
+            "resolved",
+            "closed",
+            "resolved_in_period",
+        ],
         ["1", "Grace", str(g), "4", "0", "1", "3", "0", "2"],
         ["2", "Ada", str(a), "3", "1", "0", "1", "1", "2"],
         ["2", "Linus", str(linus), "3", "2", "0", "0", "1", "0"],
@@ -395,7 +419,17 @@ def test_csv_downloads(client, login, fixture, at_now):
     ]
     rows = csv_rows(client.get(f"/reports/resolution.csv?{PERIOD}&assignee=none"))
     assert rows == [
-        ["assignee", "assignee_id", "resolved", "average_seconds", "median_seconds", "p90_seconds", "average", "median", "p90"],
+        [
+            "assignee",
+            "assignee_id",
+            "resolved",
+            "average_seconds",
+            "median_seconds",
+            "p90_seconds",
+            "average",
+            "median",
+            "p90",
+        ],
         ["Everyone", "", "1", "1800", "1800", "1800", "30 min", "30 min", "30 min"],
         ["Unassigned", "", "1", "1800", "1800", "1800", "30 min", "30 min", "30 min"],
     ]
@@ -454,13 +488,13 @@ def test_bad_parameters_are_400_with_a_message(client, login, fixture, snapshot,
     before = snapshot()
     response = client.get(f"{path}?{query}")
     assert response.status_code == 400
-    assert message in html.unescape(response.get_data(as_text=True))
+    assert message in text(response)
     assert snapshot() == before
 
 
 def test_bad_parameters_for_htmx_trigger_the_error_banner(client, login, fixture):
     login(fixture["ada"])
-    response = client.get("/reports?period=14", headers={"HX-Request": "true", "HX-Target": "report"})
+    response = client.get("/reports?period=14", headers=hx("report"))
     assert response.status_code == 400
     assert json.loads(response.headers["HX-Trigger"]) == {
         "tracker:error": {"message": "Unknown period '14'; use 7, 30, 90, or from and to dates.", "status": 400}
@@ -471,7 +505,7 @@ def test_unknown_csv_table_is_404(client, login, fixture):
     login(fixture["ada"])
     response = client.get("/reports/passwords.csv")
     assert response.status_code == 404
-    assert "There is no report table 'passwords'" in html.unescape(response.get_data(as_text=True))
+    assert "There is no report table 'passwords'" in text(response)
 
 
 def test_reports_need_sign_in(client):
@@ -528,7 +562,7 @@ def test_list_bad_dates_are_400(client, login, fixture, query, message):
     login(fixture["ada"])
     response = client.get(f"/issues?{query}")
     assert response.status_code == 400
-    assert message in html.unescape(response.get_data(as_text=True))
+    assert message in text(response)
 
 
 def test_scope_from_args_for_the_api(fixture):
@@ -538,7 +572,9 @@ def test_scope_from_args_for_the_api(fixture):
     assert errors == {}
     assert (scope.label.name, scope.assignee.name, scope.period.days) == ("bug", "Grace", 7)
     assert [r.count for r in queries.resolution_times(db.session, scope)] == [1, 1]
-    _scope, errors = queries.scope_from_args(db.session, Args(label=["nope"], assignee=["4242"], period=["5"]), NOW.date())
+    _scope, errors = queries.scope_from_args(
+        db.session, Args(label=["nope"], assignee=["4242"], period=["5"]), NOW.date()
+    )
     assert errors == {
         "label": "There is no label named 'nope'.",
         "assignee": "There is no user with id 4242.",

@@ -36,7 +36,9 @@ def test_migration_head_is_applied(app):
     version = db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     from pathlib import Path
 
-    heads = [p.stem.split("_")[0] for p in (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob("*.py")]
+    heads = [
+        p.stem.split("_")[0] for p in (Path(__file__).resolve().parent.parent / "migrations" / "versions").glob("*.py")
+    ]
     assert version == max(heads)
 
 
@@ -112,15 +114,23 @@ def test_imported_events_become_ranges_and_back(app, make_user, make_issue):
         db.session.commit()
         db.session.close()
         upgrade()
-        ranges = db.session.execute(sa.select(ImportedRange.first_id, ImportedRange.last_id, ImportedRange.run_id).order_by(ImportedRange.first_id)).all()
+        ranges = db.session.execute(
+            sa.select(ImportedRange.first_id, ImportedRange.last_id, ImportedRange.run_id).order_by(
+                ImportedRange.first_id
+            )
+        ).all()
         assert ranges == [(a, b, run_id), (d, d, run_id)]
-        imported = db.session.execute(sa.select(IssueEvent.issue_id).where(IssueEvent.kind == "imported")).scalars().all()
+        imported = (
+            db.session.execute(sa.select(IssueEvent.issue_id).where(IssueEvent.kind == "imported")).scalars().all()
+        )
         assert imported == [e]  # its run does not exist: the event stays
         db.session.close()
 
         downgrade(revision="0011")
         events = db.session.execute(
-            sa.select(IssueEvent.issue_id, IssueEvent.actor_id, IssueEvent.changes).where(IssueEvent.kind == "imported").order_by(IssueEvent.issue_id)
+            sa.select(IssueEvent.issue_id, IssueEvent.actor_id, IssueEvent.changes)
+            .where(IssueEvent.kind == "imported")
+            .order_by(IssueEvent.issue_id)
         ).all()
         assert [(i, actor) for i, actor, _changes in events] == [(a, me_id), (b, me_id), (d, me_id), (e, me_id)]
         assert events[0].changes == {"import_run": run_id, "file": "old.csv"}

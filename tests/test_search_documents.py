@@ -31,7 +31,9 @@ def test_created_and_edited_issues_are_found_by_their_current_words(app, postgre
     assert found("crash") == ["Login page crashes"]
     assert found("stack trace") == ["Login page crashes"]
 
-    issue_service.update_issue(db.session, member, issue.id, issue.version, {"title": "Sign-in page freezes", "description": "No trace"})
+    issue_service.update_issue(
+        db.session, member, issue.id, issue.version, {"title": "Sign-in page freezes", "description": "No trace"}
+    )
     assert found("crash") == []
     assert found("freezes") == ["Sign-in page freezes"]
     assert found("stack") == []

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from tests.helpers import HX, hx
 from tracker.extensions import db
 from tracker.models import Issue
 
@@ -74,7 +75,14 @@ def test_a_script_posting_a_file_to_the_import_page_is_sent_to_the_api(csrf_on, 
 def test_pages_with_several_forms_repeat_no_id(csrf_on, client, login_as, make_issue, make_user):
     admin = login_as("admin")
     issue = make_issue()
-    for url in ("/account", "/labels", f"/admin/users/{admin.id}", f"/issues/{issue.id}", "/admin/users", f"/issues/{issue.id}/edit"):
+    for url in (
+        "/account",
+        "/labels",
+        f"/admin/users/{admin.id}",
+        f"/issues/{issue.id}",
+        "/admin/users",
+        f"/issues/{issue.id}/edit",
+    ):
         html = client.get(url).get_data(as_text=True)
         ids = re.findall(r'\sid="([^"]+)"', html)
         assert len(ids) == len(set(ids)), (url, sorted(i for i in ids if ids.count(i) > 1))
@@ -86,8 +94,15 @@ def test_csrf_token_as_htmx_header_is_accepted(csrf_on, client, login_as, make_i
     issue = make_issue(title="Safe")
     page = client.get(f"/issues/{issue.id}/edit").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    data = {"title": "Changed", "description": "", "version": "1", "status": "open", "priority": "low", "assignee_id": ""}
-    headers = {"HX-Request": "true", "HX-Target": "issue-main", "X-CSRFToken": token}
+    data = {
+        "title": "Changed",
+        "description": "",
+        "version": "1",
+        "status": "open",
+        "priority": "low",
+        "assignee_id": "",
+    }
+    headers = {**hx("issue-main"), "X-CSRFToken": token}
     assert client.post(f"/issues/{issue.id}/edit", data=data, headers=headers).status_code == 200
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).title == "Changed"
@@ -97,7 +112,13 @@ def test_user_content_is_escaped_everywhere(client, login_as, make_user, make_is
     login_as("admin")
     evil = make_user(name=XSS)
     issue = make_issue(title=XSS, description=XSS, assignee_id=evil.id)
-    for url in ("/issues", f"/issues/{issue.id}", f"/issues/{issue.id}/edit", "/admin/users", f"/admin/users/{evil.id}"):
+    for url in (
+        "/issues",
+        f"/issues/{issue.id}",
+        f"/issues/{issue.id}/edit",
+        "/admin/users",
+        f"/admin/users/{evil.id}",
+    ):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)" not in html and "<img src=x" not in html, url
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
@@ -130,7 +151,9 @@ def test_unexpected_error_is_a_plain_500_page_and_rolls_back(app, client, login_
     response = client.get(f"/issues/{issue.id}")
     app.logger.disabled = False
     assert response.status_code == 500
-    assert "nothing was saved" in response.get_data(as_text=True) and "RuntimeError" not in response.get_data(as_text=True)
+    assert "nothing was saved" in response.get_data(as_text=True) and "RuntimeError" not in response.get_data(
+        as_text=True
+    )
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).title == "Before"
 
@@ -138,7 +161,7 @@ def test_unexpected_error_is_a_plain_500_page_and_rolls_back(app, client, login_
 def test_htmx_error_carries_a_message_event(client, login_as, make_issue):
     login_as("viewer")
     issue = make_issue()
-    response = client.post(f"/issues/{issue.id}/edit", data={"title": "x"}, headers={"HX-Request": "true"})
+    response = client.post(f"/issues/{issue.id}/edit", data={"title": "x"}, headers=HX)
     assert response.status_code == 403
     assert '"tracker:error"' in response.headers["HX-Trigger"]
 

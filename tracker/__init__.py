@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, redirect, request, url_for
@@ -52,6 +52,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .bulk import bp as bulk_bp
     from .comments import bp as comments_bp
     from .imports import bp as imports_bp
     from .issues import bp as issues_bp
@@ -61,6 +62,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(issues_bp)
+    app.register_blueprint(bulk_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(imports_bp)

@@ -10,10 +10,10 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .json_errors import http_json_error
 from .errorpages import TITLES, html_error
 from .errors import DomainError
 from .extensions import db
+from .json_errors import http_json_error
 
 API_PREFIX = "/api/"
 
@@ -64,7 +64,9 @@ def register(app: Flask) -> None:
         """A state change without a valid CSRF token (a script with a token has come to a page, not the API)."""
         if sent_by_script():
             return scripts_go_to_the_api()
-        return error_response(400, "The form has expired or is missing its security token. Reload the page and try again.")
+        return error_response(
+            400, "The form has expired or is missing its security token. Reload the page and try again."
+        )
 
     @app.errorhandler(413)
     def too_large(exc):
@@ -75,7 +77,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         """Any other HTTP error, with its own description."""
-        return error_response(exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"), own_headers(exc))
+        return error_response(
+            exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"), own_headers(exc)
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

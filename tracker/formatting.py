@@ -53,7 +53,9 @@ def person(user, empty: str = "Unassigned") -> Markup:
 
 def register(app: Flask) -> None:
     """Install filters and globals into Jinja."""
-    app.jinja_env.filters.update(markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person)
+    app.jinja_env.filters.update(
+        markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person
+    )
     app.jinja_env.globals.update(
         STATUSES=STATUSES,
         DONE_STATUSES=DONE_STATUSES,

@@ -54,7 +54,9 @@ def request_error(exc: HTTPException, headers: dict[str, str]) -> Response:
     messages = (getattr(exc, "data", None) or {}).get("messages")
     if messages:
         details = {
-            field: "; ".join(problem) if isinstance(problem, list) and all(isinstance(p, str) for p in problem) else problem
+            field: "; ".join(problem)
+            if isinstance(problem, list) and all(isinstance(p, str) for p in problem)
+            else problem
             for fields_ in messages.values()
             for field, problem in (fields_.items() if isinstance(fields_, dict) else [("body", fields_)])
         }

@@ -10,10 +10,10 @@ import re
 from functools import lru_cache
 
 import nh3
-from markupsafe import Markup
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_inline import StateInline
+from markupsafe import Markup
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -55,7 +55,8 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
     alt = self.renderInlineAsText(token.children or [], options, env).strip() or "image"
     title = token.attrGet("title")
     title_attr = f' title="{escapeHtml(str(title))}"' if title else ""
-    return f'<a href="{escapeHtml(str(token.attrGet("src") or ""))}"{title_attr} class="image-link">Image: {escapeHtml(alt)}</a>'
+    src = escapeHtml(str(token.attrGet("src") or ""))
+    return f'<a href="{src}"{title_attr} class="image-link">Image: {escapeHtml(alt)}</a>'
 
 
 def make_renderer(issue_url: str = "/issues/{}") -> MarkdownIt:

@@ -28,7 +28,10 @@ def register(app: Flask) -> None:
             for name, value in values.items(multi=True):
                 name = name or ""  # a multipart part without a name is read with the name None
                 if "\x00" in name or "\x00" in value:
-                    abort(400, f"The field '{name.replace(chr(0), '')[:40]}' contains a NUL character, which is not allowed.")
+                    abort(
+                        400,
+                        f"The field '{name.replace(chr(0), '')[:40]}' contains a NUL character, which is not allowed.",
+                    )
 
     @app.after_request
     def security_headers(response):

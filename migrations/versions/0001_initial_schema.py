@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-25 05:56:57.863804
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -68,17 +67,20 @@ def upgrade():
         batch_op.create_index('ix_issues_status_updated_at_id', ['status', 'updated_at', 'id'], unique=False)
         batch_op.create_index('ix_issues_updated_at_id', ['updated_at', 'id'], unique=False)
 
-    op.create_table('issue_events',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('issue_id', sa.Integer(), nullable=False),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('changes', sa.JSON(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_issue_events_actor_id_users')),
-    sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_issue_events_issue_id_issues'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_events'))
+    op.create_table(
+        'issue_events',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('issue_id', sa.Integer(), nullable=False),
+        sa.Column('actor_id', sa.Integer(), nullable=True),
+        sa.Column('kind', sa.String(length=20), nullable=False),
+        sa.Column('changes', sa.JSON(), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_issue_events_actor_id_users')),
+        sa.ForeignKeyConstraint(
+            ['issue_id'], ['issues.id'], name=op.f('fk_issue_events_issue_id_issues'), ondelete='CASCADE'
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_events')),
     )
     with op.batch_alter_table('issue_events', schema=None) as batch_op:
         batch_op.create_index('ix_issue_events_issue_id_created_at', ['issue_id', 'created_at', 'id'], unique=False)

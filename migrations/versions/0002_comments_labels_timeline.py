@@ -5,9 +5,8 @@ Revises: 0001
 Create Date: 2026-11-25 06:06:00.680167
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0002'
@@ -46,12 +45,17 @@ def upgrade():
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.create_index('ix_comments_issue_id_id', ['issue_id', 'id'], unique=False)
 
-    op.create_table('issue_labels',
-    sa.Column('issue_id', sa.Integer(), nullable=False),
-    sa.Column('label_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_issue_labels_issue_id_issues'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['label_id'], ['labels.id'], name=op.f('fk_issue_labels_label_id_labels'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('issue_id', 'label_id', name=op.f('pk_issue_labels'))
+    op.create_table(
+        'issue_labels',
+        sa.Column('issue_id', sa.Integer(), nullable=False),
+        sa.Column('label_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['issue_id'], ['issues.id'], name=op.f('fk_issue_labels_issue_id_issues'), ondelete='CASCADE'
+        ),
+        sa.ForeignKeyConstraint(
+            ['label_id'], ['labels.id'], name=op.f('fk_issue_labels_label_id_labels'), ondelete='CASCADE'
+        ),
+        sa.PrimaryKeyConstraint('issue_id', 'label_id', name=op.f('pk_issue_labels')),
     )
     with op.batch_alter_table('issue_labels', schema=None) as batch_op:
         batch_op.create_index('ix_issue_labels_label_id_issue_id', ['label_id', 'issue_id'], unique=False)
@@ -60,7 +64,9 @@ def upgrade():
         batch_op.add_column(sa.Column('comment_id', sa.Integer(), nullable=True))
         batch_op.create_index('ix_issue_events_issue_id_id', ['issue_id', 'id'], unique=False)
         batch_op.drop_index('ix_issue_events_issue_id_created_at')
-        batch_op.create_foreign_key(batch_op.f('fk_issue_events_comment_id_comments'), 'comments', ['comment_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_foreign_key(
+            batch_op.f('fk_issue_events_comment_id_comments'), 'comments', ['comment_id'], ['id'], ondelete='CASCADE'
+        )
 
     # ### end Alembic commands ###
 

@@ -28,7 +28,9 @@ def upgrade():
         batch_op.create_index(
             "ix_issues_resolved_at_assignee_id_created_at", ["resolved_at", "assignee_id", "created_at"], unique=False
         )
-        batch_op.create_index("ix_issues_assignee_id_status_resolved_at", ["assignee_id", "status", "resolved_at"], unique=False)
+        batch_op.create_index(
+            "ix_issues_assignee_id_status_resolved_at", ["assignee_id", "status", "resolved_at"], unique=False
+        )
         batch_op.create_index(
             "ix_issues_open_created_at_id",
             ["created_at", "id", "status", "priority"],

@@ -18,7 +18,11 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-SETTINGS = ("autovacuum_vacuum_scale_factor", "autovacuum_vacuum_insert_scale_factor", "autovacuum_analyze_scale_factor")
+SETTINGS = (
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_analyze_scale_factor",
+)
 
 
 def upgrade():

@@ -48,7 +48,8 @@ DROP INDEX IF EXISTS ix_issues_search;
 
 CREATE FUNCTION issue_documents_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO issue_documents (issue_id, document) SELECT new_issues.id, {DOCUMENT.format(row="new_issues")} FROM new_issues;
+    INSERT INTO issue_documents (issue_id, document)
+    SELECT new_issues.id, {DOCUMENT.format(row="new_issues")} FROM new_issues;
     RETURN NULL;
 END $$;
 

@@ -34,7 +34,9 @@ def _renamed(name: str, label_id: int, taken: set[str]) -> str:
 
 def upgrade():
     bind = op.get_bind()
-    labels = sa.table("labels", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("name_key", sa.String))
+    labels = sa.table(
+        "labels", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("name_key", sa.String)
+    )
     rows = bind.execute(sa.select(labels.c.id, labels.c.name, labels.c.name_key)).all()
     taken = {key for _id, _name, key in rows}
     for label_id, name, key in rows:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Locator, Page, expect
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, TEST_DATABASE_URL, fresh_database
 from tracker import create_app
 from tracker.config import TestConfig
 from tracker.extensions import db
@@ -34,6 +34,15 @@ CHROMIUM_ARGS = [
 ]
 # Responses the app sends on purpose (invalid form, version conflict); Chromium logs each as a console error.
 EXPECTED_STATUS_LOG = re.compile(r"^Failed to load resource: the server responded with a status of (409|422)\b")
+
+
+@pytest.fixture(scope="session", params=["postgresql" if TEST_DATABASE_URL else "sqlite"])
+def database_url(request, tmp_path_factory) -> str:
+    """Browser tests run on one database: PostgreSQL when TEST_DATABASE_URL is set (as in production), else SQLite.
+
+    What a person sees does not depend on the database, and the tests below tests/ (not browser/) cover both.
+    """
+    return fresh_database(request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -99,7 +99,9 @@ def test_labels_set_in_the_form_show_as_chips_and_filter_the_list(browsing, live
     page.get_by_role("checkbox", name="ui").check()
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".issue-labels .label-chip")).to_have_text(["bug", "ui"])
-    chip_colour = page.locator(".issue-labels .label-chip", has_text="bug").evaluate("e => getComputedStyle(e).backgroundColor")
+    chip_colour = page.locator(".issue-labels .label-chip", has_text="bug").evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
     assert chip_colour == "rgb(182, 2, 5)"  # from /labels/colors.css, no inline style
     assert [label.name for label in labels.all_labels(db.session)] == ["bug", "ui"]
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from tests.conftest import PASSWORD
-from tracker.extensions import db
 from tracker.comments import service as comments
+from tracker.extensions import db
 from tracker.issues import service as issue_service
 from tracker.models import Comment, Issue
 
@@ -344,7 +344,9 @@ def test_an_unsaved_comment_edit_is_offered_on_the_comment(browsing, live_server
     expect_drafts(page, [f"tracker-draft:{author.id}:comment-{comment.id}"])
     page.reload()
     expect(entry.locator(".comment-body")).to_have_text("First thought")
-    expect(entry.locator("[data-draft-notice]")).to_contain_text("You have an edit of this comment that is not saved yet")
+    expect(entry.locator("[data-draft-notice]")).to_contain_text(
+        "You have an edit of this comment that is not saved yet"
+    )
     entry.get_by_role("button", name="Continue editing").click()
     expect(entry.get_by_label("Comment")).to_have_value("Second thought, longer")
     entry.get_by_role("button", name="Save comment").click()

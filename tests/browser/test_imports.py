@@ -79,8 +79,13 @@ def test_progress_bar_shows_for_a_large_upload(browsing, live_server, make_user)
     page.get_by_role("button", name="Check file").click()
     expect(progress).to_be_visible()
     expect(progress.locator(".upload-status")).to_contain_text(re.compile(r"\d+% uploaded|Uploaded"))
-    page.wait_for_function("document.getElementById('import-progress') === null || document.getElementById('import-progress').value > 0")
-    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    page.wait_for_function(
+        "document.getElementById('import-progress') === null || document.getElementById('import-progress').value > 0"
+    )
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     expect(page).to_have_url(re.compile(r"/imports/\d+/check$"), timeout=60_000)
     expect(page.locator("#rows-valid")).to_have_text("60,000")
 
@@ -93,7 +98,9 @@ def test_a_file_that_is_not_csv_is_explained_in_place(browsing, live_server, mak
         {"name": "book.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04" + bytes(200)}
     )
     page.get_by_role("button", name="Check file").click()
-    expect(page.get_by_role("alert")).to_contain_text("book.xlsx: This is a zip file, perhaps an Excel workbook (.xlsx).")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "book.xlsx: This is a zip file, perhaps an Excel workbook (.xlsx)."
+    )
     expect(page).to_have_url(live_server("/import"))
     expect(page.get_by_label("CSV file")).to_be_visible()
 

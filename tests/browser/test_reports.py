@@ -58,7 +58,9 @@ def test_dashboard_period_change_swaps_figures_and_pushes_the_url(browsing, live
     expect(summary(page, "Created")).to_have_text("5")
     expect(summary(page, "Resolved")).to_have_text("3")
     expect(summary(page, "Open now")).to_have_text("2")
-    expect(page.locator("#report-assignees tbody th")).to_have_text(["Ada Lovelace", "Grace Hopper", "Unassigned", "Everyone"])
+    expect(page.locator("#report-assignees tbody th")).to_have_text(
+        ["Ada Lovelace", "Grace Hopper", "Unassigned", "Everyone"]
+    )
     expect(page.locator("#report-flow svg.chart rect").first).to_be_attached()
     set_marker(page)
 
@@ -100,7 +102,9 @@ def test_a_count_links_to_its_issues_and_the_list_keeps_the_dates(browsing, live
 
     page.get_by_role("link", name="clear").click()
     assert "created_from" not in page.url
-    expect(page.locator("#issue-rows .title-cell")).to_have_text(["Typo on home page", "Login loops"])  # status=open stays
+    expect(page.locator("#issue-rows .title-cell")).to_have_text(
+        ["Typo on home page", "Login loops"]
+    )  # status=open stays
 
 
 def test_dashboard_without_javascript(browsing, live_server, seeded):

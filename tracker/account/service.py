@@ -30,7 +30,9 @@ def clean_name(raw: str | None) -> str:
     if not name:
         raise InvalidInput({"name": "Give the token a name, such as the script or machine that will use it."})
     if len(name) > API_TOKEN_NAME_MAX:
-        raise InvalidInput({"name": f"Token name must be at most {API_TOKEN_NAME_MAX} characters (it has {len(name)})."})
+        raise InvalidInput(
+            {"name": f"Token name must be at most {API_TOKEN_NAME_MAX} characters (it has {len(name)})."}
+        )
     return name
 
 
@@ -40,7 +42,11 @@ def create_token(session: Session, user: User, raw_name: str | None) -> tuple[Ap
     name = clean_name(raw_name)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        user_id=user.id, name=name, token_hash=hash_secret(secret), prefix=secret[: len(SECRET_PREFIX) + 6], created_at=utcnow()
+        user_id=user.id,
+        name=name,
+        token_hash=hash_secret(secret),
+        prefix=secret[: len(SECRET_PREFIX) + 6],
+        created_at=utcnow(),
     )
     session.add(token)
     session.commit()
@@ -49,7 +55,9 @@ def create_token(session: Session, user: User, raw_name: str | None) -> tuple[Ap
 
 def user_tokens(session: Session, user: User) -> list[ApiToken]:
     """The user's tokens, newest first."""
-    return list(session.execute(sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())).scalars())
+    return list(
+        session.execute(sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())).scalars()
+    )
 
 
 def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
@@ -69,7 +77,9 @@ def parse_bearer(header: str | None) -> str:
     """The secret in an `Authorization: Bearer <token>` header, or Unauthorized."""
     scheme, _, secret = (header or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("Send a personal API token as 'Authorization: Bearer <token>'; create one on your account page.")
+        raise Unauthorized(
+            "Send a personal API token as 'Authorization: Bearer <token>'; create one on your account page."
+        )
     return secret.strip()
 
 
@@ -77,7 +87,9 @@ def authenticate_token(session: Session, secret: str, now: datetime | None = Non
     """The active user owning this token secret (recording its use), or Unauthorized."""
     now = now or utcnow()
     row = session.execute(
-        sa.select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_secret(secret))
+        sa.select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_secret(secret))
     ).first()
     if row is None:
         raise Unauthorized("The API token is not valid; it may have been revoked.")
@@ -86,7 +98,10 @@ def authenticate_token(session: Session, secret: str, now: datetime | None = Non
         raise Unauthorized("The token's user is deactivated.")
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         session.execute(
-            sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now).execution_options(synchronize_session=False)
+            sa.update(ApiToken)
+            .where(ApiToken.id == token.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
         )
         session.commit()
     return user

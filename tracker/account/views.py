@@ -15,7 +15,9 @@ from .forms import NameForm, PasswordForm, TokenForm
 NAME_PREFIX = "profile"  # the token form has a `name` field too: keep their ids apart
 
 
-def _page(form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None, name_form=None):
+def _page(
+    form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None, name_form=None
+):
     """The account page, or only its token section for htmx."""
     return render(
         "account/index.html",

@@ -1,11 +1,11 @@
-"""Views: list users, add users, edit a user's name and email, change roles, set a new password, deactivate and reactivate."""
+"""Views: list and add users, edit a user's name and email, change roles, set a new password, deactivate and
+reactivate."""
 
 from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
 from .. import access
 from ..auth.service import create_user, get_user, set_password
-from .service import change_role, set_active, update_profile
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
@@ -13,6 +13,7 @@ from ..htmx import render
 from ..issues.queries import people
 from . import bp
 from .forms import NewPasswordForm, NewUserForm, ProfileForm
+from .service import change_role, set_active, update_profile
 
 
 @bp.before_request

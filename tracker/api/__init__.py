@@ -42,7 +42,12 @@ class MultipartParser(FlaskParser):
     """
 
     __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart"}
-    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "multipart": RAISE, "query": RAISE, "querystring": RAISE}
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "multipart": RAISE,
+        "query": RAISE,
+        "querystring": RAISE,
+    }
 
     def load_multipart(self, req: flask.Request, schema):
         """Fields and files of a multipart/form-data body."""
@@ -60,7 +65,10 @@ class ApiBlueprint(Blueprint):
     """flask-smorest's Blueprint, documenting the "multipart" location as one multipart/form-data body."""
 
     ARGUMENTS_PARSER = MultipartParser()
-    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "multipart": "multipart/form-data"}
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
 
 bp = ApiBlueprint("api", __name__, url_prefix="/api")
@@ -84,8 +92,9 @@ def init_app(app: Flask) -> None:
         "API_SPEC_OPTIONS",
         {
             "info": {
-                "description": "Send a personal token (created on your account page) as `Authorization: Bearer <token>`. "
-                "Errors are always `{\"error\", \"message\", \"details\"}`."
+                "description": "Send a personal token (created on your account page) as "
+                "`Authorization: Bearer <token>`. "
+                'Errors are always `{"error", "message", "details"}`.'
             },
             "security": [{"bearerAuth": []}],
         },

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..extensions import db
 from ..imports import service as imports_service
 from ..imports import staging
-from . import bp
 from ..json_errors import json_error
+from . import bp
 from .schemas import ImportFormSchema, ImportResultSchema
 from .views import actor
 

@@ -15,7 +15,13 @@ from .schemas import LatencySchema, ReportArgsSchema, TopAssigneesArgsSchema, To
 def _scope(args: dict) -> queries.Scope:
     """The report's scope from the query, checked by the reports' own parameter rules."""
     values = MultiDict()
-    for name, key in (("period", "period"), ("from_", "from"), ("to", "to"), ("label", "label"), ("assignee", "assignee")):
+    for name, key in (
+        ("period", "period"),
+        ("from_", "from"),
+        ("to", "to"),
+        ("label", "label"),
+        ("assignee", "assignee"),
+    ):
         if name in args:
             values.add(key, str(args[name]))
     scope, errors = queries.scope_from_args(db.session, values, utcnow().date())

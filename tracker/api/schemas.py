@@ -14,6 +14,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
 
+from ..issues.queries import MAX_PAGE, SORTS
 from ..models import (
     BULK_MAX,
     BULK_NOTE_MAX,
@@ -26,7 +27,6 @@ from ..models import (
     STATUSES,
     TITLE_MAX,
 )
-from ..issues.queries import MAX_PAGE, SORTS
 from ..numbers import MAX_ID as ID_MAX  # ids and versions are 32-bit integers; larger numbers cannot name anything
 from ..reports.queries import PRESETS as REPORT_PRESETS
 
@@ -82,7 +82,9 @@ def Choice(values, **kwargs) -> fields.String:
 
 def AssigneeFilter(**kwargs) -> fields.String:
     """An assignee filter: a user id, or 'none' for unassigned issues."""
-    return fields.String(validate=validate.Regexp(r"^(none|[1-9][0-9]{0,8})$", error="Use a user id or 'none'."), **kwargs)
+    return fields.String(
+        validate=validate.Regexp(r"^(none|[1-9][0-9]{0,8})$", error="Use a user id or 'none'."), **kwargs
+    )
 
 
 class ErrorSchema(Schema):
@@ -125,7 +127,10 @@ class IssueFieldsSchema(Schema):
     priority = Text(metadata={"enum": list(PRIORITIES)})
     assignee_id = Id(
         allow_none=True,
-        metadata={"description": "The id of an active admin or member (viewers cannot be assigned issues); null leaves it unassigned."},
+        metadata={
+            "description": "The id of an active admin or member (viewers cannot be assigned issues); "
+            "null leaves it unassigned."
+        },
     )
     labels = fields.List(Text(metadata={"maxLength": LABEL_NAME_MAX}), metadata={"description": "Label names."})
 
@@ -154,7 +159,9 @@ class IssueListArgsSchema(Schema):
 
     status = fields.List(Choice(STATUSES), metadata={"description": "Any of these statuses."})
     priority = fields.List(Choice(PRIORITIES))
-    assignee_id = AssigneeFilter(metadata={"description": "A user id, or 'none' for unassigned issues.", "example": "none"})
+    assignee_id = AssigneeFilter(
+        metadata={"description": "A user id, or 'none' for unassigned issues.", "example": "none"}
+    )
     label = fields.List(Text(), metadata={"description": "Label names; issues must carry all of them."})
     q = Text(metadata={"description": "Words that must all appear in the title or description."})
     sort = Choice(SORT_VALUES, metadata={"description": "Sort key; a leading '-' sorts descending."})
@@ -164,7 +171,10 @@ class IssueListArgsSchema(Schema):
     created_to = fields.Date(metadata={"description": "Created on or before this day (UTC)."})
     resolved_from = fields.Date(metadata={"description": "Resolved on or after this day (UTC)."})
     resolved_to = fields.Date(metadata={"description": "Resolved on or before this day (UTC)."})
-    import_id = Id(strict=False, metadata={"description": "Only the issues this import created (the `import_id` of POST /issues/import)."})
+    import_id = Id(
+        strict=False,
+        metadata={"description": "Only the issues this import created (the `import_id` of POST /issues/import)."},
+    )
 
 
 class IssuePageSchema(Schema):
@@ -224,7 +234,9 @@ class TimelineSchema(Schema):
 
     entries = fields.List(fields.Nested(TimelineEntrySchema), required=True)
     has_earlier = fields.Boolean(required=True)
-    before = fields.Integer(required=True, allow_none=True, metadata={"description": "Pass as ?before= for earlier entries."})
+    before = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Pass as ?before= for earlier entries."}
+    )
 
 
 class BulkStatusSchema(Schema):
@@ -309,7 +321,9 @@ class ImportResultSchema(Schema):
     valid = fields.Integer(required=True, metadata={"description": "Rows that can be (or were) imported."})
     rejected_count = fields.Integer(required=True)
     rejected = fields.List(fields.Nested(RejectedRowSchema), required=True)
-    problems = fields.List(fields.String(), required=True, metadata={"description": "Problems with the file as a whole."})
+    problems = fields.List(
+        fields.String(), required=True, metadata={"description": "Problems with the file as a whole."}
+    )
     new_labels = fields.List(fields.String(), required=True, metadata={"description": "Labels the import creates."})
     first_issue_id = fields.Integer(required=True, allow_none=True)
     last_issue_id = fields.Integer(required=True, allow_none=True)
@@ -318,7 +332,9 @@ class ImportResultSchema(Schema):
 class ReportArgsSchema(Schema):
     """The report's period (a preset or from/to dates, UTC days) and optional label and assignee."""
 
-    period = Choice([str(days) for days in REPORT_PRESETS] + ["custom"], metadata={"description": "Last 7, 30 or 90 days."})
+    period = Choice(
+        [str(days) for days in REPORT_PRESETS] + ["custom"], metadata={"description": "Last 7, 30 or 90 days."}
+    )
     from_ = fields.Date(data_key="from", metadata={"description": "First day of a custom period."})
     to = fields.Date(metadata={"description": "Last day of a custom period."})
     label = Text(metadata={"description": "Only issues with this label."})

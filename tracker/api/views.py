@@ -13,17 +13,17 @@ from .. import access
 from ..account import service as account_service
 from ..bulk import service as bulk_service
 from ..comments import service as comments_service
+from ..error_handling import own_headers
 from ..errors import DomainError, InvalidInput, StaleVersion
 from ..extensions import db
 from ..issues import queries
 from ..issues import service as issues_service
 from ..issues.timeline import load_timeline
+from ..json_errors import domain_json_error, json_error, request_error
 from ..labels import service as labels_service
 from ..models import User
 from ..numbers import whole_number
 from . import bp
-from ..error_handling import own_headers
-from ..json_errors import domain_json_error, json_error, request_error
 from .schemas import (
     ID_MAX,
     BulkResultSchema,
@@ -120,7 +120,13 @@ def list_issues(args):
         raise DomainError("The filter is not valid.", errors)
     per_page = args.get("per_page", current_app.config["ISSUES_PER_PAGE"])
     page = queries.list_issues(db.session, view, per_page=per_page)
-    return {"items": page.items, "page": page.page, "per_page": per_page, "total": page.total, "total_capped": page.capped}
+    return {
+        "items": page.items,
+        "page": page.page,
+        "per_page": per_page,
+        "total": page.total,
+        "total_capped": page.capped,
+    }
 
 
 @bp.post("/issues", tags=["Issues"])
@@ -146,7 +152,9 @@ def get_issue(issue_id: int):
 @bp.response(200, IssueSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, schema=ConflictSchema, description="The issue changed since `version`; `current` is the issue now.")
+@bp.alt_response(
+    409, schema=ConflictSchema, description="The issue changed since `version`; `current` is the issue now."
+)
 def patch_issue(body, issue_id: int):
     """Change any fields of an issue read at `version`; the version grows by one."""
     version = body.pop("version")
@@ -158,7 +166,9 @@ def patch_issue(body, issue_id: int):
 @bp.response(200, IssueSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, schema=ConflictSchema, description="The issue changed since `version`; `current` is the issue now.")
+@bp.alt_response(
+    409, schema=ConflictSchema, description="The issue changed since `version`; `current` is the issue now."
+)
 def put_labels(body, issue_id: int):
     """Replace the issue's whole label set (by name) in one guarded change."""
     return _update(issue_id, body["version"], {"labels": body["labels"]})
@@ -173,7 +183,9 @@ def _update(issue_id: int, version: int, body: dict[str, Any]):
 @bp.arguments(BulkStatusSchema)
 @bp.response(200, BulkResultSchema)
 @bp.alt_response(403, response="FORBIDDEN")
-@bp.alt_response(409, response="CONFLICT", description="Some issues changed since their given versions; nothing was changed.")
+@bp.alt_response(
+    409, response="CONFLICT", description="Some issues changed since their given versions; nothing was changed."
+)
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
 def bulk_status(body):
     """Move many issues to one status, all or nothing; blocking issues are listed with why."""
@@ -184,7 +196,9 @@ def bulk_status(body):
     if "versions" in body:
         strays = [key for key in body["versions"] if whole_number(key) not in ids]
         if strays:  # a misspelt or missing id would otherwise leave that issue unguarded without a word
-            raise InvalidInput({"versions": f"'{strays[0][:20]}' is not one of the issue_ids; versions are keyed by them."})
+            raise InvalidInput(
+                {"versions": f"'{strays[0][:20]}' is not one of the issue_ids; versions are keyed by them."}
+            )
         given = {f"version_{whole_number(key)}": version for key, version in body["versions"].items()}
         versions = bulk_service.parse_versions(ids, given, required=False)
     result = bulk_service.apply_bulk(db.session, actor(), ids, versions, change)

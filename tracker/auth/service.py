@@ -44,7 +44,9 @@ def password_problem(password: str | None) -> str | None:
     return None
 
 
-def clean_profile(session: Session, name: str, email: str, errors: dict[str, str], user_id: int | None = None) -> tuple[str, str]:
+def clean_profile(
+    session: Session, name: str, email: str, errors: dict[str, str], user_id: int | None = None
+) -> tuple[str, str]:
     """The name with its spaces tidied and the email normalised; problems go into `errors`."""
     name = " ".join((name or "").split())
     email = normalise_email(email)
@@ -103,10 +105,16 @@ class SignInLimits(NamedTuple):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SignInLimits:
         """The limits configured for the app."""
-        return cls(config["SIGNIN_WINDOW_SECONDS"], config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"], config["SIGNIN_MAX_FAILURES_PER_ADDRESS"])
+        return cls(
+            config["SIGNIN_WINDOW_SECONDS"],
+            config["SIGNIN_MAX_FAILURES_PER_ACCOUNT"],
+            config["SIGNIN_MAX_FAILURES_PER_ADDRESS"],
+        )
 
 
-def _blocked_until(session: Session, column, value: str, since: datetime, maximum: int, window: timedelta) -> datetime | None:
+def _blocked_until(
+    session: Session, column, value: str, since: datetime, maximum: int, window: timedelta
+) -> datetime | None:
     """When the failures for this email or address since `since` drop below `maximum` again (None: they are
     below it now): the moment the oldest failure that keeps the count at the limit leaves the window."""
     failures = session.execute(
@@ -142,7 +150,9 @@ def authenticate(
     ]
     if blocked:
         minutes = max(1, math.ceil((max(blocked) - now).total_seconds() / 60))
-        raise Throttled(f"Too many failed sign-in attempts. Try again in {minutes} minute{'' if minutes == 1 else 's'}.")
+        raise Throttled(
+            f"Too many failed sign-in attempts. Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+        )
     user = session.execute(sa.select(User).where(User.email == email)).scalar_one_or_none()
     valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if user is None or not valid or not user.active:

@@ -1,13 +1,14 @@
 """Views: first-run setup, sign-in, sign-out."""
 
+from urllib.parse import urlsplit
+
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user, login_user, logout_user
-from urllib.parse import urlsplit
 
 from ..errors import InvalidInput, Throttled
 from ..extensions import db
-from ..htmx import render
 from ..forms import apply_errors
+from ..htmx import render
 from . import bp
 from .forms import LoginForm, SetupForm
 from .service import SignInLimits, authenticate, create_first_admin, has_users

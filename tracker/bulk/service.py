@@ -17,7 +17,6 @@ from ..issues.queries import IssueFilter
 from ..issues.queries import matching_ids as list_matching_ids
 from ..issues.service import clean_fields, transition_message
 from ..labels import service as labels_service
-from ..numbers import whole_number
 from ..models import (
     BULK_MAX,
     BULK_NOTE_MAX,
@@ -30,6 +29,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..numbers import whole_number
 
 UNCHANGED: Any = object()
 
@@ -47,7 +47,9 @@ class BulkChange:
 
     def is_empty(self) -> bool:
         """True when the change would change nothing."""
-        return all(v is UNCHANGED for v in (self.status, self.priority, self.assignee_id, self.add_label, self.remove_label))
+        return all(
+            v is UNCHANGED for v in (self.status, self.priority, self.assignee_id, self.add_label, self.remove_label)
+        )
 
 
 @dataclass
@@ -68,7 +70,10 @@ class BulkRejected(DomainError):
         self.status = 409 if stale else 422
         self.code = "version_conflict" if stale else "blocked"
         count = len(blockers)
-        super().__init__(f"{count} issue{'' if count == 1 else 's'} block{'s' if count == 1 else ''} this change; nothing was changed.")
+        super().__init__(
+            f"{count} issue{'' if count == 1 else 's'} block{'s' if count == 1 else ''} this change; "
+            "nothing was changed."
+        )
         self.blockers = blockers
 
 
@@ -112,7 +117,9 @@ def parse_ids(raw: Iterable[str]) -> list[int]:
             seen.add(number)
             ids.append(number)
     if len(ids) > BULK_MAX:
-        raise TooMany(f"A bulk change can touch at most {BULK_MAX:,} issues; {len(ids):,} were selected. Narrow the selection.")
+        raise TooMany(
+            f"A bulk change can touch at most {BULK_MAX:,} issues; {len(ids):,} were selected. Narrow the selection."
+        )
     return ids
 
 
@@ -131,7 +138,9 @@ def parse_versions(ids: list[int], form: Mapping[str, Any], required: bool) -> d
         raw = str(form.get(f"version_{issue_id}", "") or "").strip()
         if not raw:
             if required:
-                raise InvalidInput({"issue_ids": f"The version of #{issue_id} is missing; reload the list and try again."})
+                raise InvalidInput(
+                    {"issue_ids": f"The version of #{issue_id} is missing; reload the list and try again."}
+                )
             continue
         version = whole_number(raw)
         if not version:
@@ -162,7 +171,11 @@ def parse_change(session: Session, form: Mapping[str, Any]) -> BulkChange:
                 errors[key] = f"Unknown label '{raw}'; it may have been deleted."
             else:
                 setattr(change, key, label)
-    if change.add_label is not UNCHANGED and change.remove_label is not UNCHANGED and change.add_label.id == change.remove_label.id:
+    if (
+        change.add_label is not UNCHANGED
+        and change.remove_label is not UNCHANGED
+        and change.add_label.id == change.remove_label.id
+    ):
         errors["remove_label"] = "A label cannot be added and removed in the same change."
     note = " ".join(str(form.get("note", "") or "").split())
     if len(note) > BULK_NOTE_MAX:
@@ -273,9 +286,9 @@ def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
     rows = {
         row.id: row
         for row in session.execute(
-            sa.select(Issue.id, Issue.title, Issue.status, Issue.priority, Issue.assignee_id, Issue.version, Issue.resolved_at).where(
-                Issue.id.in_(ids)
-            )
+            sa.select(
+                Issue.id, Issue.title, Issue.status, Issue.priority, Issue.assignee_id, Issue.version, Issue.resolved_at
+            ).where(Issue.id.in_(ids))
         )
     }
     label_sets: dict[int, set[int]] = defaultdict(set)
@@ -287,7 +300,9 @@ def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
     return _Read(rows, label_sets)
 
 
-def find_blockers(ids: list[int], rows: Mapping[int, Any], versions: dict[int, int] | None, change: BulkChange) -> list[Blocker]:
+def find_blockers(
+    ids: list[int], rows: Mapping[int, Any], versions: dict[int, int] | None, change: BulkChange
+) -> list[Blocker]:
     """Every selected issue that stops the change: gone, changed since it was shown, or not allowed the status."""
     blockers: list[Blocker] = []
     for issue_id in ids:
@@ -304,7 +319,11 @@ def find_blockers(ids: list[int], rows: Mapping[int, Any], versions: dict[int, i
             )
             blockers.append(Blocker(issue_id, reason, "stale", row.title))
             continue
-        if change.status is not UNCHANGED and row.status != change.status and change.status not in TRANSITIONS[row.status]:
+        if (
+            change.status is not UNCHANGED
+            and row.status != change.status
+            and change.status not in TRANSITIONS[row.status]
+        ):
             blockers.append(Blocker(issue_id, transition_message(row.status, change.status), "invalid", row.title))
     return blockers
 
@@ -367,7 +386,9 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
             raise BulkRejected(_raced(session, changed_ids, {i: read.rows[i].version for i in changed_ids}))
         if change.remove_label is not UNCHANGED:
             session.execute(
-                sa.delete(IssueLabel).where(IssueLabel.label_id == change.remove_label.id, IssueLabel.issue_id.in_(changed_ids))
+                sa.delete(IssueLabel).where(
+                    IssueLabel.label_id == change.remove_label.id, IssueLabel.issue_id.in_(changed_ids)
+                )
             )
         if change.add_label is not UNCHANGED:
             missing = [i for i in changed_ids if change.add_label.id not in read.label_sets[i]]
@@ -389,7 +410,11 @@ def _raced(session: Session, ids: list[int], read: dict[int, int]) -> list[Block
     """After a lost race: which issues changed between our read and our guarded update."""
     now_versions = dict(session.execute(sa.select(Issue.id, Issue.version).where(Issue.id.in_(ids))).all())
     return [
-        Blocker(i, f"Changed by someone else while this change was being applied (now version {now_versions.get(i)}).", "stale")
+        Blocker(
+            i,
+            f"Changed by someone else while this change was being applied (now version {now_versions.get(i)}).",
+            "stale",
+        )
         for i in ids
         if now_versions.get(i) != read[i]
     ] or [Blocker(ids[0], "Changed by someone else while this change was being applied.", "stale")]

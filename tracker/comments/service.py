@@ -17,7 +17,9 @@ def clean_body(raw: str | None) -> str:
     if not body:
         raise InvalidInput({"body": "Write something before posting the comment."})
     if len(body) > COMMENT_MAX:
-        raise InvalidInput({"body": f"A comment can be at most {COMMENT_MAX:,} characters (this one has {len(body):,})."})
+        raise InvalidInput(
+            {"body": f"A comment can be at most {COMMENT_MAX:,} characters (this one has {len(body):,})."}
+        )
     return body
 
 
@@ -60,7 +62,15 @@ def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | No
     session.add(comment)
     session.flush()
     session.add(
-        IssueEvent(issue_id=issue_id, actor_id=actor.id, kind="comment", changes={}, version=version, created_at=now, comment_id=comment.id)
+        IssueEvent(
+            issue_id=issue_id,
+            actor_id=actor.id,
+            kind="comment",
+            changes={},
+            version=version,
+            created_at=now,
+            comment_id=comment.id,
+        )
     )
     # Discussion counts as activity for "last updated", without touching the version.
     session.execute(

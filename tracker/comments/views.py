@@ -8,10 +8,10 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render, targets
+from ..issues.forms import CommentForm
 from ..issues.pages import issue_page
 from ..issues.service import get_issue
 from . import bp, service
-from .forms import CommentForm
 
 
 @bp.post("/issues/<int:issue_id>/comments")

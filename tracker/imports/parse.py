@@ -156,8 +156,12 @@ class EncodingDetector:
             except UnicodeDecodeError:
                 name = self._codec[:6].upper()
                 if self._codec in ("utf-16", "utf-32"):
-                    raise FileProblem(f"The file starts with a {name} byte order mark but is not valid {name}.") from None
-                raise FileProblem(f"The file looks like {name} (every other byte is zero) but is not valid {name}.") from None
+                    raise FileProblem(
+                        f"The file starts with a {name} byte order mark but is not valid {name}."
+                    ) from None
+                raise FileProblem(
+                    f"The file looks like {name} (every other byte is zero) but is not valid {name}."
+                ) from None
             if "\x00" in text:
                 raise FileProblem(BINARY_MESSAGE)
             self._content = self._content or bool(text.strip())
@@ -197,7 +201,9 @@ class EncodingDetector:
             try:
                 self._decoder.decode(b"", final=True)
             except UnicodeDecodeError:
-                raise FileProblem(f"The file is cut off in the middle of a {self._codec[:6].upper()} character.") from None
+                raise FileProblem(
+                    f"The file is cut off in the middle of a {self._codec[:6].upper()} character."
+                ) from None
         elif self._utf8_ok:
             try:
                 self._decoder.decode(b"", final=True)
@@ -527,7 +533,11 @@ def detect_format(header: list[str]) -> str:
 def default_words(fmt: str, kind: str) -> dict[str, str]:
     """The word mapping a format starts with: our own codes and labels, plus the other tracker's words."""
     if kind == "status":
-        words = {s: s for s in STATUSES} | {s.replace("_", "-"): s for s in STATUSES} | {STATUS_LABELS[s].lower(): s for s in STATUSES}
+        words = (
+            {s: s for s in STATUSES}
+            | {s.replace("_", "-"): s for s in STATUSES}
+            | {STATUS_LABELS[s].lower(): s for s in STATUSES}
+        )
         return words | STATUS_WORDS[fmt]
     words = {p: p for p in PRIORITIES} | {PRIORITY_LABELS[p].lower(): p for p in PRIORITIES}
     return words | PRIORITY_WORDS[fmt]
@@ -594,7 +604,9 @@ class Mapping:
         if len(assignee_columns) > 1:
             ordered = sorted(assignee_columns)
             names = ", ".join(f"'{header[i]}'" for i in ordered[:-1]) + f" and '{header[ordered[-1]]}'"
-            messages.append(f"Only one column can give the assignee: {names} {'all' if len(ordered) > 2 else 'both'} do.")
+            messages.append(
+                f"Only one column can give the assignee: {names} {'all' if len(ordered) > 2 else 'both'} do."
+            )
         return messages
 
 

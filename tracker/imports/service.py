@@ -92,7 +92,9 @@ def mapping_from_form(run: ImportRun, form: MultiValues) -> Mapping:
     columns = form.getlist("column")
     if columns:
         if len(columns) != len(header):
-            errors["column"] = f"The form has {len(columns)} columns but the file has {len(header)}; check the file again."
+            errors["column"] = (
+                f"The form has {len(columns)} columns but the file has {len(header)}; check the file again."
+            )
         else:
             bad = [c for c in columns if c and c not in TARGETS]
             if bad:
@@ -133,7 +135,9 @@ def save_mapping(session: Session, run: ImportRun, mapping: Mapping) -> None:
 
 def directory(session: Session) -> Directory:
     """Every user and label, one query each."""
-    people = [Person(*row) for row in session.execute(sa.select(User.id, User.name, User.email, User.active, User.role))]
+    people = [
+        Person(*row) for row in session.execute(sa.select(User.id, User.name, User.email, User.active, User.role))
+    ]
     labels = [tuple(row) for row in session.execute(sa.select(Label.id, Label.name))]
     return Directory.build(people, labels)
 
@@ -142,7 +146,9 @@ def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> C
     """Read and check every row of the staged file without writing anything."""
     mapping = mapping or mapping_of(run)
     table = open_table(session, run)
-    report = CheckReport(run=run, mapping=mapping, encoding_label=table.encoding_label, delimiter_label=table.delimiter_label)
+    report = CheckReport(
+        run=run, mapping=mapping, encoding_label=table.encoding_label, delimiter_label=table.delimiter_label
+    )
     report.ignored = ignored_columns(table.header, mapping)
     report.problems = mapping.problems(table.header)
     people = directory(session)
@@ -215,7 +221,9 @@ def run_import(
         chunks.close()
 
 
-def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping, chunks: Iterator[bytes]) -> ImportRun:
+def _import_chunks(
+    session: Session, actor: User, run: ImportRun, policy: str, mapping: Mapping, chunks: Iterator[bytes]
+) -> ImportRun:
     """run_import's work, reading the staged file from `chunks`."""
     actor_id, run_id, file_name = actor.id, run.id, run.file_name
     table = open_table(session, run, chunks)
@@ -245,7 +253,9 @@ def _import_chunks(session: Session, actor: User, run: ImportRun, policy: str, m
             session.rollback()
             raise ImportRejected(_nothing_imported(rows.invalid, rows.first_error))
         if writer.created != rows.yielded:
-            raise ImportFailed(f"{rows.yielded:,} rows were written but {writer.created:,} issues found; nothing was imported.")
+            raise ImportFailed(
+                f"{rows.yielded:,} rows were written but {writer.created:,} issues found; nothing was imported."
+            )
         writer.record_rejects(rows)
         session.execute(
             sa.update(ImportRun)

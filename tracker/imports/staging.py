@@ -43,7 +43,9 @@ def stage(session: Session, actor: User, file_name: str | None, stream) -> Impor
     access.require_import(actor)
     now = utcnow()
     session.execute(sa.delete(ImportRun).where(ImportRun.state == "staged", ImportRun.created_at < now - STAGED_FOR))
-    run = ImportRun(user_id=actor.id, file_name=clean_file_name(file_name), state="staged", settings={}, header=[], created_at=now)
+    run = ImportRun(
+        user_id=actor.id, file_name=clean_file_name(file_name), state="staged", settings={}, header=[], created_at=now
+    )
     session.add(run)
     session.flush()
     detector = EncodingDetector()

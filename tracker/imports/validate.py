@@ -132,7 +132,11 @@ class RowChecker:
         extra = [c for c in cells[self.width :] if c.strip()]
         if extra:
             problems.append(
-                ("", f"the row has {len(cells)} values but the header has {self.width} columns; is a delimiter inside an unquoted value?")
+                (
+                    "",
+                    f"the row has {len(cells)} values but the header has {self.width} columns; "
+                    "is a delimiter inside an unquoted value?",
+                )
             )
         values: dict = {}
 
@@ -142,10 +146,14 @@ class RowChecker:
         if not title:
             problems.append((title_name, f"{title_name} is empty; every issue needs a title"))
         elif len(title) > TITLE_MAX:
-            problems.append((title_name, f"{title_name} is {len(title)} characters long; at most {TITLE_MAX} are allowed"))
+            problems.append(
+                (title_name, f"{title_name} is {len(title)} characters long; at most {TITLE_MAX} are allowed")
+            )
         values["title"] = title
 
-        description = self._cell(cells, self.single["description"]).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        description = (
+            self._cell(cells, self.single["description"]).replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+        )
         key = " ".join(self._cell(cells, self.single["key"]).split())
         if self.mapping.format == "redmine":
             key = key.removeprefix("#")
@@ -154,7 +162,9 @@ class RowChecker:
             description = f"{description}\n\n{self.key_label}{key}" if description else f"{self.key_label}{key}"
         if len(description) > DESCRIPTION_MAX:
             name = self._name(self.single["description"])
-            problems.append((name, f"{name} is {len(description):,} characters long; at most {DESCRIPTION_MAX:,} are allowed"))
+            problems.append(
+                (name, f"{name} is {len(description):,} characters long; at most {DESCRIPTION_MAX:,} are allowed")
+            )
         values["description"] = description
 
         values["status"] = self._word(cells, "status", STATUSES, self.status_words, "open", problems)
@@ -166,7 +176,13 @@ class RowChecker:
         resolved_at = self._when(cells, "resolved_at", problems)
         if created_at and resolved_at and resolved_at < created_at:
             name = self._name(self.single["resolved_at"])
-            problems.append((name, f"{name} ({resolved_at:%Y-%m-%d %H:%M}) is before the issue was created ({created_at:%Y-%m-%d %H:%M})"))
+            problems.append(
+                (
+                    name,
+                    f"{name} ({resolved_at:%Y-%m-%d %H:%M}) is before the issue was created "
+                    f"({created_at:%Y-%m-%d %H:%M})",
+                )
+            )
         # Only done issues keep a resolution time; a reopened issue's old one is dropped. A done issue without
         # one keeps it unknown (NULL), so the reports never count it as resolved in no time.
         resolved_at = resolved_at if values["status"] in DONE_STATUSES else None
@@ -297,7 +313,11 @@ class RowChecker:
         except ValueError:
             if _NUMERIC_DATE.match(raw):
                 problems.append(
-                    (name, f"{name} '{raw[:40]}' could be day/month or month/day: write dates as year-month-day, like 2026-01-31 14:05")
+                    (
+                        name,
+                        f"{name} '{raw[:40]}' could be day/month or month/day: "
+                        "write dates as year-month-day, like 2026-01-31 14:05",
+                    )
                 )
             else:
                 problems.append((name, f"{name} '{raw[:40]}' is not a date and time like 2026-01-31T14:05:00Z"))

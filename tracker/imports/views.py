@@ -96,7 +96,9 @@ def template():
     """A CSV with the header and three example rows, one assigned to the person downloading it."""
     rows = [[current_user.email if cell == ME else cell for cell in row] for row in TEMPLATE_ROWS]
     body = "".join(export.csv_text(rows))
-    return Response(body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="tracker-import-template.csv"'})
+    return Response(
+        body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="tracker-import-template.csv"'}
+    )
 
 
 @bp.post("/import")

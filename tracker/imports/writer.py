@@ -136,7 +136,12 @@ class Writer:
 
     def record_ranges(self, ranges: list[tuple[int, int]]) -> None:
         """The runs of consecutive ids the import created (one unless others created issues meanwhile)."""
-        insert_rows(self.session, ImportedRange.__table__, ("first_id", "last_id", "run_id"), ((a, b, self.run.id) for a, b in ranges))
+        insert_rows(
+            self.session,
+            ImportedRange.__table__,
+            ("first_id", "last_id", "run_id"),
+            ((a, b, self.run.id) for a, b in ranges),
+        )
 
     def record_rejects(self, rows: CheckedRows) -> None:
         """The rows a skip-invalid import left out, with why (the rejected-rows download reads them)."""
@@ -202,12 +207,21 @@ class Writer:
             self.create_labels(missing)
             ids = range(next_id, next_id + len(batch))
             next_id += len(batch)
-            insert_rows(self.session, Issue.__table__, ("id", *ISSUE_COLUMNS), [(i, *self.fields(row)) for i, row in zip(ids, batch)])
+            insert_rows(
+                self.session,
+                Issue.__table__,
+                ("id", *ISSUE_COLUMNS),
+                [(i, *self.fields(row)) for i, row in zip(ids, batch)],
+            )
             insert_rows(
                 self.session,
                 IssueLabel.__table__,
                 ("issue_id", "label_id"),
-                [(i, self.directory.label_keys[name_key(name)]) for i, row in zip(ids, batch) for name in row.values["labels"]],
+                [
+                    (i, self.directory.label_keys[name_key(name)])
+                    for i, row in zip(ids, batch)
+                    for name in row.values["labels"]
+                ],
             )
             self.first_id = ids[0] if self.first_id is None else self.first_id
             self.last_id = ids[-1]

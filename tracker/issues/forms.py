@@ -1,4 +1,4 @@
-"""The issue form (new, edit, and the merged form of the conflict view)."""
+"""The issue page's forms: the issue form (new, edit, and the merged form of the conflict view) and the comment form."""
 
 from __future__ import annotations
 
@@ -40,14 +40,31 @@ class IssueForm(FlaskForm):
         """
         allowed = set(STATUSES) if current_status is None else {current_status, *TRANSITIONS[current_status]}
         self.status.choices = [
-            SelectChoice(s, STATUS_LABELS[s] if s in allowed else f"{STATUS_LABELS[s]} (not allowed from {STATUS_LABELS[current_status]})")
+            SelectChoice(
+                s,
+                STATUS_LABELS[s]
+                if s in allowed
+                else f"{STATUS_LABELS[s]} (not allowed from {STATUS_LABELS[current_status]})",
+            )
             for s in STATUSES
             if s in allowed or s == keep_status
         ]
         self.priority.choices = [SelectChoice(p, PRIORITY_LABELS[p]) for p in PRIORITIES]
         self.assignee_id.choices = [SelectChoice("", "Unassigned")] + [
-            SelectChoice(str(u.id), u.name if access.may_be_assigned(u) else f"{u.name} ({'viewer' if u.active else 'deactivated'})")
+            SelectChoice(
+                str(u.id),
+                u.name if access.may_be_assigned(u) else f"{u.name} ({'viewer' if u.active else 'deactivated'})",
+            )
             for u in users
             if access.may_be_assigned(u) or u.id == current_assignee_id
         ]
         self.label_options = list(labels)
+
+
+class CommentForm(FlaskForm):
+    """A comment's Markdown body (the issue page's new comment, and a comment's edit)."""
+
+    body = TextAreaField(
+        "Comment",
+        render_kw={"rows": 5, "placeholder": "Markdown: **bold**, `code`, lists, links; #123 links to an issue."},
+    )

@@ -7,13 +7,12 @@ from flask_wtf import FlaskForm
 from ..extensions import db
 from ..htmx import render
 from . import service
+from .forms import CommentForm
 from .timeline import load_timeline
 
 
 def issue_page(issue_id: int, block: str | None = None, comment_form: FlaskForm | None = None, status: int = 200):
     """Render the issue page (or one of its blocks): fields, timeline, comment form."""
-    from ..comments.forms import CommentForm
-
     issue = service.get_issue(db.session, issue_id)
     timeline = load_timeline(db.session, issue_id) if block in (None, "issue_timeline") else None
     return render(

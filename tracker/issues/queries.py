@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlencode
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
@@ -63,7 +63,15 @@ class IssueFilter:
     @property
     def is_filtered(self) -> bool:
         """Whether any filter narrows the list."""
-        return bool(self.status or self.priority or self.assignee or self.q or self.labels or self.date_ranges or self.import_run)
+        return bool(
+            self.status
+            or self.priority
+            or self.assignee
+            or self.q
+            or self.labels
+            or self.date_ranges
+            or self.import_run
+        )
 
     @property
     def date_ranges(self) -> list[tuple[str, date | None, date | None]]:
@@ -148,13 +156,15 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE:,}."
         page = "1"
     result.page = int(page)
-    for start, end, column in DATE_RANGES:
+    for start, end, _column in DATE_RANGES:
         for name in (start, end):
             raw = _first(args, name)
             if raw:
                 value = parse_day(raw)
                 if value is None:
-                    errors[name] = f"{name} must be a date like 2026-01-31 (from {FIRST_DATE} to {LAST_DATE}), not '{raw[:40]}'."
+                    errors[name] = (
+                        f"{name} must be a date like 2026-01-31 (from {FIRST_DATE} to {LAST_DATE}), not '{raw[:40]}'."
+                    )
                 setattr(result, name, value)
         first, last = getattr(result, start), getattr(result, end)
         if first and last and first > last:

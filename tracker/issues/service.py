@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import access
 from ..errors import InvalidInput, NotFound, StaleVersion
-from ..numbers import whole_number
+from ..labels import service as labels_service
 from ..models import (
     DESCRIPTION_MAX,
     DONE_STATUSES,
@@ -28,7 +28,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..labels import service as labels_service
+from ..numbers import whole_number
 
 
 def parse_version(raw: Any) -> int:
@@ -206,7 +206,9 @@ def update_issue(
     issue = get_issue(session, issue_id)
     cleaned = clean_fields(session, raw, issue)
     if expected > issue.version:
-        raise InvalidInput({"version": f"Version {expected} is newer than the issue's current version {issue.version}."})
+        raise InvalidInput(
+            {"version": f"Version {expected} is newer than the issue's current version {issue.version}."}
+        )
     if expected < issue.version:
         raise StaleVersion(issue_id, expected, issue.version)
     current = issue.field_values()
@@ -215,7 +217,9 @@ def update_issue(
             cleaned[name] = current[name]
     if "status" in cleaned:
         check_transition(issue.status, cleaned["status"])
-    changes: dict[str, Any] = {name: [current[name], value] for name, value in cleaned.items() if current[name] != value}
+    changes: dict[str, Any] = {
+        name: [current[name], value] for name, value in cleaned.items() if current[name] != value
+    }
     if not changes:
         return issue
     now = utcnow()
@@ -239,7 +243,9 @@ def update_issue(
         names = labels_service.by_ids(session, set(old) ^ set(new))
         changes["label_names"] = {str(i): label.name for i, label in names.items()}
     session.add(
-        IssueEvent(issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now)
+        IssueEvent(
+            issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now
+        )
     )
     session.commit()
     return get_issue(session, issue_id)

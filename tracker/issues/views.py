@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
-
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from .. import access
-from ..bulk import service as bulk_service
 from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
@@ -34,12 +29,12 @@ def index():
         # same list under the short URL one would bookmark, as the htmx form pushes it.
         return redirect(url_for("issues.index", **view.query_args()))
     status = 400 if errors else 200
-    return _list_page(view, errors, labels, status=status, block=block)
+    return list_page(view, errors, labels, status=status, block=block)
 
 
-def _list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
+def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
     """Render the list page (or its results block) for a filter, optionally with a bulk change report."""
-    page = queries.list_issues(db.session, view, per_page=_per_page())
+    page = queries.list_issues(db.session, view, per_page=per_page())
     response = render(
         "issues/list.html",
         block=block,
@@ -58,78 +53,7 @@ def _list_page(view, errors, labels, status=200, block=None, bulk=None, selected
     return response
 
 
-@bp.post("/bulk")
-def bulk():
-    """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
-    access.require_edit_issues(current_user)
-    view, filter_errors, labels = queries.load_filter(
-        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
-    )
-    view.page = whole_number(request.form.get("page", ""), queries.MAX_PAGE) or 1
-    selected = request.form.getlist("issue_ids")
-    report = BulkReport(form=request.form)
-    try:
-        change = bulk_service.parse_change(db.session, request.form)
-        if request.form.get("all_matching") == "1":
-            if filter_errors:
-                # A filter with a bad value would match more issues than the list showed: change none.
-                raise InvalidInput(filter_errors, "The filter is not valid, so no issue was changed.")
-            ids, versions = bulk_service.matching_ids(db.session, view), None
-        else:
-            ids = bulk_service.parse_ids(selected)
-            versions = bulk_service.parse_versions(ids, request.form, required=True)
-        result = bulk_service.apply_bulk(db.session, current_user, ids, versions, change)
-    except InvalidInput as exc:
-        # The bar marks no field: it lists the problems under one sentence.
-        report.message = "Nothing was changed:" if exc.message == InvalidInput.DEFAULT_MESSAGE else exc.message
-        report.errors = exc.errors
-        return _bulk_failed(view, labels, report, 422, selected, filter_errors)
-    except bulk_service.BulkRejected as exc:
-        report.message, report.blockers = exc.message, exc.blockers
-        return _bulk_failed(view, labels, report, exc.status, selected)
-    if not block_for(["bulk_form"]):
-        flash(result.summary, "success")
-        return redirect(url_for("issues.index", **view.query_args()), 303)
-    page_ids = {n for n in map(whole_number, request.form.getlist("page_ids")) if n is not None}
-    refreshed = queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids)))
-    return _bulk_bar(view, labels, BulkReport(ok=True, message=result.summary), 200, refreshed)
-
-
-def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):
-    """The htmx answer to a bulk change: the bar with its report, the counts, and the changed rows refreshed."""
-    return render(
-        "issues/bulk_done.html",
-        status=status,
-        view=view,
-        page=queries.list_issues(db.session, view, per_page=_per_page()),
-        users=queries.people(db.session),
-        labels=labels,
-        bulk=report,
-        refreshed=refreshed,
-    )
-
-
-@dataclass
-class BulkReport:
-    """What the bulk bar reports: the message, per-field errors, blocking issues, the submitted form."""
-
-    ok: bool = False
-    message: str = ""
-    errors: dict = field(default_factory=dict)
-    blockers: list = field(default_factory=list)
-    form: dict = field(default_factory=dict)
-
-
-def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[str], filter_errors: dict | None = None):
-    """The bar with the report (htmx) or the whole list with the selection kept and the filter's own errors
-    (no JavaScript)."""
-    selected_ids = {n for n in map(whole_number, selected) if n is not None}
-    if block_for(["bulk_form"]):
-        return _bulk_bar(view, labels, report, status, [])
-    return _list_page(view, filter_errors or {}, labels, status=status, bulk=report, selected_ids=selected_ids)
-
-
-def _per_page() -> int:
+def per_page() -> int:
     """Issues per list page (configurable, so tests can page small lists)."""
     return current_app.config["ISSUES_PER_PAGE"]
 
@@ -143,7 +67,9 @@ def _submitted() -> dict:
 
 
 def _choices(form: IssueForm, status: str | None, assignee_id: int | None, keep_status: str | None = None) -> None:
-    form.set_choices(queries.people(db.session), status, assignee_id, labels_service.all_labels(db.session), keep_status)
+    form.set_choices(
+        queries.people(db.session), status, assignee_id, labels_service.all_labels(db.session), keep_status
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

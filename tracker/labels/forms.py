@@ -11,7 +11,8 @@ class LabelForm(FlaskForm):
 
     name = StringField(
         "Name",
-        description=f"Up to {LABEL_NAME_MAX} characters, without {' or '.join(LABEL_SEPARATORS)} (CSV files separate label names with them).",
+        description=f"Up to {LABEL_NAME_MAX} characters, without {' or '.join(LABEL_SEPARATORS)} "
+        "(CSV files separate label names with them).",
         render_kw={"maxlength": LABEL_NAME_MAX, "autocomplete": "off"},
     )
     color = StringField("Colour", render_kw={"list": "label-palette", "autocomplete": "off"})

@@ -104,7 +104,10 @@ def labels_with_counts(session: Session) -> list[tuple[Label, int]]:
     """Every label with the number of issues carrying it (one query)."""
     count = sa.func.count(IssueLabel.issue_id)
     rows = session.execute(
-        sa.select(Label, count).outerjoin(IssueLabel, IssueLabel.label_id == Label.id).group_by(Label.id).order_by(Label.name_key)
+        sa.select(Label, count)
+        .outerjoin(IssueLabel, IssueLabel.label_id == Label.id)
+        .group_by(Label.id)
+        .order_by(Label.name_key)
     ).all()
     return [(label, n) for label, n in rows]
 

@@ -19,7 +19,9 @@ def _blank_form() -> LabelForm:
     return LabelForm(formdata=None, data={"color": "blue"})
 
 
-def _page(form: LabelForm, status: int = 200, editing: int | None = None, edit_form: LabelForm | None = None, saved: str = ""):
+def _page(
+    form: LabelForm, status: int = 200, editing: int | None = None, edit_form: LabelForm | None = None, saved: str = ""
+):
     """The labels page (or, for htmx, its table) with the add form and, when editing, the row's edit form;
     `saved` says which label an in-place edit just saved."""
     if edit_form is not None:

@@ -111,7 +111,9 @@ def flow_chart(flow: Flow) -> charts.Chart:
 def open_charts(open_issues: OpenIssues) -> dict[str, charts.Chart]:
     """Bars of open issues by status, by priority and by age."""
     return {
-        "status": charts.bar_chart("Open issues by status", [(STATUS_LABELS[s], n) for s, n in open_issues.by_status.items()]),
+        "status": charts.bar_chart(
+            "Open issues by status", [(STATUS_LABELS[s], n) for s, n in open_issues.by_status.items()]
+        ),
         "priority": charts.bar_chart(
             "Open issues by priority", [(PRIORITY_LABELS[p], n) for p, n in open_issues.by_priority.items()]
         ),

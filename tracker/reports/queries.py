@@ -3,8 +3,9 @@
 Parameters come in as plain values (`parse_params`), are checked against the known labels and people
 (`resolve_scope`, or `load_scope` / `scope_from_args` which read them), and each section is one statement
 taking (session, scope) and returning plain dataclasses (`dataclasses.asdict` turns them into JSON-ready dicts
-but for dates). The dashboard, the printable report, the CSV files and the JSON API share these functions. The only differences between PostgreSQL and SQLite
-sit in `epoch_seconds` (whole seconds since 1970) and `duration_stats` (percentiles).
+but for dates). The dashboard, the printable report, the CSV files and the JSON API share these functions. The only
+differences between PostgreSQL and SQLite sit in `epoch_seconds` (whole seconds since 1970) and `duration_stats`
+(percentiles).
 """
 
 from __future__ import annotations
@@ -221,7 +222,9 @@ def duration_stats(dialect: str, durations: sa.CTE) -> sa.Select | sa.CompoundSe
             sa.func.count().label("count"),
             average.label("average"),
             *(
-                sa.func.percentile_cont(sa.literal(p, sa.Float)).within_group(sa.cast(seconds, sa.Float)).label(f"p{int(p * 100)}")
+                sa.func.percentile_cont(sa.literal(p, sa.Float))
+                .within_group(sa.cast(seconds, sa.Float))
+                .label(f"p{int(p * 100)}")
                 for p in PERCENTILES
             ),
         ).group_by(sa.func.rollup(durations.c.assignee_id))
@@ -334,7 +337,12 @@ def top_assignees(session: Session, scope: Scope, limit: int = TOP_ASSIGNEES) ->
             sa.func.row_number()
             .over(
                 partition_by=nobody,
-                order_by=(per.c.total.desc(), per.c.resolved_in_period.desc(), sa.func.lower(User.name), per.c.assignee_id),
+                order_by=(
+                    per.c.total.desc(),
+                    per.c.resolved_in_period.desc(),
+                    sa.func.lower(User.name),
+                    per.c.assignee_id,
+                ),
             )
             .label("position"),
         )
@@ -374,7 +382,17 @@ def top_assignees(session: Session, scope: Scope, limit: int = TOP_ASSIGNEES) ->
 
 
 # The columns of every arm of top_assignees' UNION, in this order.
-_ASSIGNEE_COLUMNS = ("section", "position", "rank", "assignee_id", "name", "active", "total", *STATUSES, "resolved_in_period")
+_ASSIGNEE_COLUMNS = (
+    "section",
+    "position",
+    "rank",
+    "assignee_id",
+    "name",
+    "active",
+    "total",
+    *STATUSES,
+    "resolved_in_period",
+)
 
 
 def _assignee_arm(section: int, counts: dict[str, Any], position: Any = 1, **columns: Any) -> sa.Select:
@@ -557,11 +575,16 @@ def open_issues(session: Session, scope: Scope, today: date) -> OpenIssues:
     A text age key per row in the grouping cost twice as much at half a million open issues.
     """
     buckets = [
-        AgeBucket(key, first, last, today - timedelta(days=last) if last is not None else None, today - timedelta(days=first))
+        AgeBucket(
+            key, first, last, today - timedelta(days=last) if last is not None else None, today - timedelta(days=first)
+        )
         for key, first, last in AGE_BUCKETS
     ]
     bounded = [bucket for bucket in buckets if bucket.oldest is not None]  # youngest first; the last is unbounded
-    since = [sa.func.count().filter(Issue.created_at >= day_start(bucket.oldest)).label(f"since_{bucket.key}") for bucket in bounded]
+    since = [
+        sa.func.count().filter(Issue.created_at >= day_start(bucket.oldest)).label(f"since_{bucket.key}")
+        for bucket in bounded
+    ]
     rows = session.execute(
         sa.select(Issue.status, Issue.priority, sa.func.count().label("n"), *since)
         .where(IS_OPEN, *scope.where())

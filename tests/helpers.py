@@ -1,0 +1,46 @@
+"""Helpers that several test files share: a page's text, htmx request headers, the edit form, row counts."""
+
+from __future__ import annotations
+
+import html
+
+import sqlalchemy as sa
+
+from tracker.extensions import db
+
+HX = {"HX-Request": "true"}  # the header htmx sends with every request it makes
+
+# The CSV export's header row, as a person's spreadsheet sees it (spelled out, not read from the app).
+EXPORT_HEADER = [
+    "id", "title", "description", "status", "priority", "assignee", "labels",
+    "created_at", "updated_at", "resolved_at", "version",
+]
+
+
+def text(response) -> str:
+    """The response body with HTML entities decoded, to compare with messages."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def hx(target: str) -> dict[str, str]:
+    """Headers of an htmx request aimed at the element with this id (the view answers with that block)."""
+    return {**HX, "HX-Target": target}
+
+
+def form_for(issue, **changes) -> dict[str, str]:
+    """The issue's edit form as the browser would post it, with these fields changed."""
+    data = {
+        "title": issue.title,
+        "description": issue.description,
+        "status": issue.status,
+        "priority": issue.priority,
+        "assignee_id": str(issue.assignee_id or ""),
+        "version": str(issue.version),
+    }
+    data.update(changes)
+    return data
+
+
+def count_rows(model) -> int:
+    """How many rows the model's table holds, as this session sees it."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()

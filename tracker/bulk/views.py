@@ -1,0 +1,90 @@
+"""Views: POST /issues/bulk, the bulk bar's change of many issues at once (the list page shows the bar)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from .. import access
+from ..errors import InvalidInput
+from ..extensions import db
+from ..htmx import block_for, render
+from ..issues import queries
+from ..issues.views import list_page, per_page
+from ..numbers import whole_number
+from . import bp, service
+
+
+@bp.post("/issues/bulk")
+def apply():
+    """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
+    access.require_edit_issues(current_user)
+    view, filter_errors, labels = queries.load_filter(
+        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
+    )
+    view.page = whole_number(request.form.get("page", ""), queries.MAX_PAGE) or 1
+    selected = request.form.getlist("issue_ids")
+    report = BulkReport(form=request.form)
+    try:
+        change = service.parse_change(db.session, request.form)
+        if request.form.get("all_matching") == "1":
+            if filter_errors:
+                # A filter with a bad value would match more issues than the list showed: change none.
+                raise InvalidInput(filter_errors, "The filter is not valid, so no issue was changed.")
+            ids, versions = service.matching_ids(db.session, view), None
+        else:
+            ids = service.parse_ids(selected)
+            versions = service.parse_versions(ids, request.form, required=True)
+        result = service.apply_bulk(db.session, current_user, ids, versions, change)
+    except InvalidInput as exc:
+        # The bar marks no field: it lists the problems under one sentence.
+        report.message = "Nothing was changed:" if exc.message == InvalidInput.DEFAULT_MESSAGE else exc.message
+        report.errors = exc.errors
+        return _bulk_failed(view, labels, report, 422, selected, filter_errors)
+    except service.BulkRejected as exc:
+        report.message, report.blockers = exc.message, exc.blockers
+        return _bulk_failed(view, labels, report, exc.status, selected)
+    if not block_for(["bulk_form"]):
+        flash(result.summary, "success")
+        return redirect(url_for("issues.index", **view.query_args()), 303)
+    page_ids = {n for n in map(whole_number, request.form.getlist("page_ids")) if n is not None}
+    refreshed = queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids)))
+    return _bulk_bar(view, labels, BulkReport(ok=True, message=result.summary), 200, refreshed)
+
+
+def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):
+    """The htmx answer to a bulk change: the bar with its report, the counts, and the changed rows refreshed."""
+    return render(
+        "issues/bulk_done.html",
+        status=status,
+        view=view,
+        page=queries.list_issues(db.session, view, per_page=per_page()),
+        users=queries.people(db.session),
+        labels=labels,
+        bulk=report,
+        refreshed=refreshed,
+    )
+
+
+@dataclass
+class BulkReport:
+    """What the bulk bar reports: the message, per-field errors, blocking issues, the submitted form."""
+
+    ok: bool = False
+    message: str = ""
+    errors: dict = field(default_factory=dict)
+    blockers: list = field(default_factory=list)
+    form: dict = field(default_factory=dict)
+
+
+def _bulk_failed(view, labels, report: BulkReport, status: int, selected: list[str], filter_errors: dict | None = None):
+    """The bar with the report (htmx) or the whole list with the selection kept and the filter's own errors
+    (no JavaScript)."""
+    selected_ids = {n for n in map(whole_number, selected) if n is not None}
+    if block_for(["bulk_form"]):
+        return _bulk_bar(view, labels, report, status, [])
+    return list_page(view, filter_errors or {}, labels, status=status, bulk=report, selected_ids=selected_ids)
