@@ -92,7 +92,8 @@ def test_post_comment_without_js_redirects_to_it(client, login_as, make_issue):
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).version == before_version, "comments never bump the version"
     page = text(client.get(f"/issues/{issue.id}"))
-    assert f'id="comment-{comment.id}"' in page and '<p>Looks like <strong><a href="/issues/1" class="issue-ref"' in page
+    assert f'id="comment-{comment.id}"' in page
+    assert '<p>Looks like <strong><a href="/issues/1" class="issue-ref"' in page
 
 
 @pytest.fixture
@@ -103,7 +104,9 @@ def renderer_cache():
     markdown.markdown_html.cache_clear()
 
 
-def test_comments_render_on_view_as_descriptions_do(client, login_as, make_issue, token_for, monkeypatch, renderer_cache):
+def test_comments_render_on_view_as_descriptions_do(
+    client, login_as, make_issue, token_for, monkeypatch, renderer_cache
+):
     """Only a comment's Markdown is stored: the issue page, the delete page and the API render it when shown,
     through the function that renders descriptions, so a change of the renderer reaches stored comments too."""
     me = login_as("member")
@@ -134,7 +137,7 @@ def test_the_issue_page_renders_each_comment_once(client, login_as, make_issue, 
     real = markdown.render_markdown
     monkeypatch.setattr(markdown, "render_markdown", lambda source: rendered.append(source) or real(source))
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
-    assert sorted(rendered) == ["Comment **0**", "Comment **1**", "Comment **2**", "Comment **3**", "Comment **4**", "The *description*"]
+    assert sorted(rendered) == [f"Comment **{n}**" for n in range(5)] + ["The *description*"]
     assert page.count('<div class="comment-body markdown"><p>Comment <strong>') == 5
     rendered.clear()
     client.get(f"/issues/{issue.id}")

@@ -658,7 +658,8 @@ def test_the_pages_with_a_draft_form_load_the_drafts_script_and_no_others(client
         assert html.index('<script src="/static/app.js" defer>') < html.index('<script src="/static/drafts.js" defer>')
     for url in ("/issues", "/labels", "/reports", "/account", "/import", "/imports"):
         html = client.get(url).get_data(as_text=True)
-        assert "data-draft" not in html and '<script src="/static/app.js" defer>' in html and "drafts.js" not in html, url
+        assert "data-draft" not in html and "drafts.js" not in html, url
+        assert '<script src="/static/app.js" defer>' in html, url
 
 
 def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, login_as, make_issue):

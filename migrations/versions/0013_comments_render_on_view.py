@@ -35,7 +35,8 @@ def upgrade():
     bind = op.get_bind()
     version = bind.dialect.server_version_info
     if bind.dialect.name == "sqlite" and version < (3, 35):
-        raise RuntimeError(f"Migration 0013 needs SQLite 3.35 or later (DROP COLUMN), not {'.'.join(map(str, version))}.")
+        found = ".".join(map(str, version))
+        raise RuntimeError(f"Migration 0013 needs SQLite 3.35 or later (for DROP COLUMN), not {found}.")
     op.execute("ALTER TABLE comments DROP COLUMN body_html")
 
 
@@ -44,7 +45,9 @@ def downgrade():
 
     op.execute("ALTER TABLE comments ADD COLUMN body_html TEXT NOT NULL DEFAULT ''")
     bind = op.get_bind()
-    comments = sa.table("comments", sa.column("id", sa.Integer), sa.column("body", sa.Text), sa.column("body_html", sa.Text))
+    comments = sa.table(
+        "comments", sa.column("id", sa.Integer), sa.column("body", sa.Text), sa.column("body_html", sa.Text)
+    )
     fill = sa.update(comments).where(comments.c.id == sa.bindparam("comment_id")).values(body_html=sa.bindparam("html"))
     last = 0
     while rows := bind.execute(
