@@ -29,7 +29,7 @@ ISSUE_COLUMNS = (
     "id, title, description, status, priority, assignee_id, reporter_id, version, created_at, updated_at, resolved_at"
 )
 EVENT_COLUMNS = "id, issue_id, actor_id, kind, changes, version, created_at, comment_id, note"
-COMMENT_COLUMNS = "id, issue_id, author_id, body, body_html, created_at, edited_at, deleted_at, deleted_by_id"
+COMMENT_COLUMNS = "id, issue_id, author_id, body, created_at, edited_at, deleted_at, deleted_by_id"
 
 
 @dataclass

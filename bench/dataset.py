@@ -295,8 +295,6 @@ def _busy_timeline(
     Changes cycle through priority, assignee, status (open <-> in_progress) and labels (one added or removed),
     each bumping the version as the app does; comments carry the version they were posted at.
     """
-    from tracker.markdown import render_markdown  # the app's own renderer, as on a real save
-
     editors = editor_ids()
     names = {label_id: name for name, label_id in label_ids().items()}
     kinds = ["comment"] * BUSY_COMMENTS + ["change"] * BUSY_CHANGES
@@ -313,7 +311,7 @@ def _busy_timeline(
             comment_id = len(comments) + 1
             body = _comment_body(rng, issue_id * 2)
             comments.append(
-                f"{comment_id}\t{issue_id}\t{actor}\t{copy_text(body)}\t{copy_text(render_markdown(body))}\t{at}\t\\N\t\\N\t\\N\n"
+                f"{comment_id}\t{issue_id}\t{actor}\t{copy_text(body)}\t{at}\t\\N\t\\N\t\\N\n"
             )
             events.append(f"{event_id}\t{issue_id}\t{actor}\tcomment\t{{}}\t{state.version}\t{at}\t{comment_id}\t\\N\n")
             continue

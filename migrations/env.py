@@ -61,14 +61,31 @@ def run_migrations_online():
     conf_args["render_as_batch"] = True  # SQLite needs batch mode to alter tables
     connectable = get_engine()
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop the old one, rename); with foreign keys on, dropping the old
+            # table deletes every row that points at it through ON DELETE CASCADE (migration 0010 emptied
+            # issue_labels that way). Off for the migrations (SQLite ignores the pragma inside a transaction, so it
+            # is set before one begins), and every reference is checked before they are switched on again.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             include_object=include_object,
             **conf_args,
         )
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"After the migration {len(broken)} rows point at missing rows: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

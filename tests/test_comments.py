@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import HX, form_for, hx, text
+from tracker import markdown
 from tracker.comments import service
 from tracker.extensions import db
 from tracker.issues import service as issues
@@ -81,11 +82,60 @@ def test_post_comment_without_js_redirects_to_it(client, login_as, make_issue):
     comment = db.session.execute(sa.select(Comment)).scalar_one()
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/issues/{issue.id}#comment-{comment.id}")
-    assert comment.author_id == me.id and "<strong>" in comment.body_html
+    assert comment.author_id == me.id and comment.body == "Looks like **#1** again"
     db.session.expire_all()
     assert db.session.get(Issue, issue.id).version == before_version, "comments never bump the version"
     page = text(client.get(f"/issues/{issue.id}"))
-    assert f'id="comment-{comment.id}"' in page and "Looks like" in page
+    assert f'id="comment-{comment.id}"' in page
+    assert '<p>Looks like <strong><a href="/issues/1" class="issue-ref"' in page
+
+
+@pytest.fixture
+def renderer_cache():
+    """The Markdown cache emptied before and after the test, which may swap the renderer."""
+    markdown.markdown_html.cache_clear()
+    yield
+    markdown.markdown_html.cache_clear()
+
+
+def test_comments_render_on_view_as_descriptions_do(
+    client, login_as, make_issue, token_for, monkeypatch, renderer_cache
+):
+    """Only a comment's Markdown is stored: the issue page, the delete page and the API render it when shown,
+    through the function that renders descriptions, so a change of the renderer reaches stored comments too."""
+    me = login_as("member")
+    issue = make_issue(description="Seen on *staging*")
+    comment = service.add_comment(db.session, me, issue.id, "Seen on *staging*")
+    assert "body_html" not in Comment.__table__.columns
+    html = render_markdown("Seen on *staging*")
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert f'<div class="markdown description-body">{html}</div>' in page
+    assert f'<div class="comment-body markdown">{html}</div>' in page
+
+    monkeypatch.setattr(markdown, "render_markdown", lambda source: f"<p>{len(source)} characters, rendered anew</p>")
+    markdown.markdown_html.cache_clear()
+    anew = "<p>17 characters, rendered anew</p>"
+    for url in (f"/issues/{issue.id}", f"/comments/{comment.id}/delete"):
+        assert f'<div class="comment-body markdown">{anew}</div>' in client.get(url).get_data(as_text=True), url
+    listed = client.get(f"/api/issues/{issue.id}/comments", headers=token_for(me)).get_json()
+    assert [c["body_html"] for c in listed] == [anew]
+
+
+def test_the_issue_page_renders_each_comment_once(client, login_as, make_issue, monkeypatch, renderer_cache):
+    """A view renders the description and each comment once; the next view finds them rendered (cached by source)."""
+    me = login_as("member")
+    issue = make_issue(description="The *description*")
+    for n in range(5):
+        service.add_comment(db.session, me, issue.id, f"Comment **{n}**")
+    rendered: list[str] = []
+    real = markdown.render_markdown
+    monkeypatch.setattr(markdown, "render_markdown", lambda source: rendered.append(source) or real(source))
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert sorted(rendered) == [f"Comment **{n}**" for n in range(5)] + ["The *description*"]
+    assert page.count('<div class="comment-body markdown"><p>Comment <strong>') == 5
+    rendered.clear()
+    client.get(f"/issues/{issue.id}")
+    assert rendered == []
 
 
 def test_htmx_comment_returns_fresh_form_and_appended_entry(client, login_as, make_issue):

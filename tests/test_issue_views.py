@@ -622,7 +622,7 @@ def test_several_statuses_stay_selected_in_the_filter_form(client, login_as, mak
     select = html.split('id="filter-status"')[1].split("</select>")[0]
     assert 'multiple size="4"' in select
     assert '<option value="open" selected>' in select and '<option value="in_progress" selected>' in select
-    assert '<option value="closed" >' in select
+    assert '<option value="closed">Closed</option>' in select, "not chosen: not selected"
 
 
 def test_forms_say_whether_they_hold_a_draft_for_the_browser_to_keep(client, login, make_user, make_issue):
@@ -671,6 +671,32 @@ def test_a_created_issue_ends_the_new_issue_draft_and_viewers_get_no_drafts(clie
     login(make_user("viewer"))
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     assert 'data-draft="' not in page and "data-draft-notice" not in page
+
+
+def test_the_pages_with_a_draft_form_load_the_drafts_script_and_no_others(client, login_as, make_issue):
+    """drafts.js comes after app.js on every page that has a draft form or notice, and on no other page (app.js
+    clears drafts on sign-out everywhere)."""
+    from tracker.comments import service as comments
+
+    me = login_as("member")
+    issue = make_issue("Printer on fire")
+    comment = comments.add_comment(db.session, me, issue.id, "Mine")
+    issue_service.update_issue(db.session, me, issue.id, 1, {"priority": "high"})
+    with_drafts = [client.get(url) for url in (
+        "/issues/new", f"/issues/{issue.id}", f"/issues/{issue.id}/edit", f"/issues/{issue.id}/timeline?before=999999",
+        f"/comments/{comment.id}/edit",
+    )]
+    stale = {"title": "Fire", "description": "", "status": "open", "priority": "low", "assignee_id": "", "version": "1"}
+    with_drafts.append(client.post(f"/issues/{issue.id}/edit", data=stale))
+    assert [r.status_code for r in with_drafts] == [200] * 5 + [409]
+    for response in with_drafts:
+        html = response.get_data(as_text=True)
+        assert re.search(r'data-draft(-notice)?="', html), response.request.path
+        assert html.index('<script src="/static/app.js" defer>') < html.index('<script src="/static/drafts.js" defer>')
+    for url in ("/issues", "/labels", "/reports", "/account", "/import", "/imports"):
+        html = client.get(url).get_data(as_text=True)
+        assert "data-draft" not in html and "drafts.js" not in html, url
+        assert '<script src="/static/app.js" defer>' in html, url
 
 
 def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, login_as, make_issue):

@@ -140,3 +140,65 @@ def test_imported_events_become_ranges_and_back(app, make_user, make_issue):
         db.session.rollback()
         db.session.close()
         upgrade()
+
+
+def test_comments_stored_html_goes_and_comes_back_rendered(app, make_user, make_issue):
+    """Migration 0013 drops comments.body_html in place: every comment and its timeline entry stay (rebuilding
+    the table on SQLite would delete the entries through their ON DELETE CASCADE). Its downgrade puts the
+    column back filled by rendering each comment's Markdown, as the old code stored it."""
+    from flask_migrate import downgrade, upgrade
+
+    from tracker.comments import service as comments
+    from tracker.markdown import render_markdown
+    from tracker.models import Comment
+
+    me = make_user()
+    issue = make_issue(reporter=me)
+    kept = comments.add_comment(db.session, me, issue.id, "Seen **twice**, see #1").id
+    gone = comments.add_comment(db.session, me, issue.id, "Oops").id
+    comments.delete_comment(db.session, me, gone)
+
+    def state():
+        """The comments' ids and the comment ids of the timeline entries."""
+        ids = db.session.execute(sa.select(Comment.id).order_by(Comment.id)).scalars().all()
+        entries = db.session.execute(
+            sa.select(IssueEvent.comment_id).where(IssueEvent.kind == "comment").order_by(IssueEvent.comment_id)
+        ).scalars().all()
+        db.session.close()
+        return ids, entries
+
+    assert state() == ([kept, gone], [kept, gone])
+    downgrade(revision="0012")
+    try:
+        rows = db.session.execute(sa.text("SELECT id, body_html FROM comments ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [(kept, render_markdown("Seen **twice**, see #1")), (gone, "")]
+        assert state() == ([kept, gone], [kept, gone])
+        upgrade()
+        assert "body_html" not in [c["name"] for c in sa.inspect(db.engine).get_columns("comments")]
+        assert state() == ([kept, gone], [kept, gone])
+    finally:
+        db.session.rollback()
+        db.session.close()
+        upgrade()
+
+
+def test_a_table_rebuilt_by_a_migration_keeps_the_rows_that_point_at_it(app, make_user, make_issue, make_label):
+    """SQLite alters a table by rebuilding it (batch mode). Migrations run with foreign keys off, so rebuilding
+    labels (0010) keeps every issue's labels instead of deleting them through ON DELETE CASCADE."""
+    from flask_migrate import downgrade, upgrade
+
+    from tracker.models import IssueLabel
+
+    me = make_user()
+    label = make_label("bug")
+    expected = [(make_issue(reporter=me, labels=[label.id]).id, label.id)]
+    db.session.close()
+    downgrade(revision="0009")
+    try:
+        upgrade()
+        pairs = db.session.execute(sa.select(IssueLabel.issue_id, IssueLabel.label_id)).all()
+        assert [tuple(p) for p in pairs] == expected
+    finally:
+        db.session.rollback()
+        db.session.close()
+        upgrade()

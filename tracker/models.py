@@ -158,7 +158,8 @@ class IssueLabel(db.Model):
 
 
 class Comment(db.Model):
-    """A comment in an issue's thread: Markdown source and its sanitized HTML, rendered once on save."""
+    """A comment in an issue's thread, in Markdown: rendered to sanitized HTML on view, as descriptions are
+    (tracker/markdown.py), so a change of the renderer shows on every comment without touching stored rows."""
 
     __tablename__ = "comments"
 
@@ -166,7 +167,6 @@ class Comment(db.Model):
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)

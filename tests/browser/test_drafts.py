@@ -353,3 +353,17 @@ def test_an_unsaved_comment_edit_is_offered_on_the_comment(browsing, live_server
     expect(entry.locator(".comment-body")).to_have_text("Second thought, longer")
     expect(entry.locator("[data-draft-notice]")).to_be_hidden()
     expect_drafts(page, [])
+
+
+def test_signing_out_from_a_page_without_a_draft_form_forgets_the_drafts(browsing, live_server, make_user):
+    """Signing out clears drafts from every page, also from one that does not load drafts.js (the labels page)."""
+    grace = make_user("member", name="Grace")
+    page = browsing.page(grace)
+    page.goto(live_server("/issues/new"))
+    page.get_by_label("Title").fill("Export times out")
+    expect_drafts(page, [f"tracker-draft:{grace.id}:new-issue"])
+    page.goto(live_server("/labels"))
+    expect(page.locator('script[src$="/drafts.js"]')).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(live_server("/login"))
+    expect_drafts(page, [])

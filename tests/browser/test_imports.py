@@ -170,7 +170,9 @@ def test_while_the_import_runs_its_button_waits_and_says_so(browsing, live_serve
     busy = page.get_by_role("status").filter(has_text="Importing 2 issues")
     expect(busy).to_be_hidden()
     # The page's own handler runs first; this later one keeps the form from leaving, so the page can be read
-    # as it looks while the import request is under way.
+    # as it looks while the import request is under way. "Later": added once the page's deferred scripts have
+    # run (the URL changes before they do, and a handler added first made the page's one stand down).
+    page.wait_for_load_state("domcontentloaded")
     page.evaluate("document.addEventListener('submit', e => e.preventDefault())")
     button = page.get_by_role("button", name="Import 2 issues")
     button.click()

@@ -11,10 +11,11 @@ import re
 from datetime import timezone
 
 from flask_smorest.fields import Upload
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 from werkzeug.datastructures import FileStorage
 
 from ..issues.queries import MAX_PAGE, SORTS
+from ..markdown import markdown_html
 from ..models import (
     BULK_MAX,
     BULK_NOTE_MAX,
@@ -193,6 +194,23 @@ class CommentCreateSchema(Schema):
     body = Text(required=True, metadata={"maxLength": COMMENT_MAX, "example": "Reproduced on Firefox too."})
 
 
+class MarkdownHtml(fields.String):
+    """The sanitized HTML of the Markdown in the attribute `source`, rendered on output as the pages render it
+    (a string in the document, like the field it replaced: nothing stored)."""
+
+    def __init__(self, source: str, **kwargs):
+        super().__init__(**kwargs)
+        self.source = source
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        """The Markdown to render: the source attribute's value."""
+        return super().get_value(obj, self.source, accessor, default)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        """Markdown in, sanitized HTML out."""
+        return str(markdown_html(value))
+
+
 class CommentSchema(Schema):
     """A comment: its Markdown and the sanitized HTML rendered from it."""
 
@@ -201,7 +219,7 @@ class CommentSchema(Schema):
     author_id = fields.Integer(required=True)
     author_name = fields.Function(lambda c: c.author.name, required=True, metadata={"type": "string"})
     body = fields.String(required=True)
-    body_html = fields.String(required=True)
+    body_html = MarkdownHtml("body", required=True)
     created_at = UTCDateTime(required=True)
     edited_at = UTCDateTime(required=True, allow_none=True)
 

@@ -1,4 +1,4 @@
-"""Comments: add, edit and delete, with Markdown rendered and sanitized once on save."""
+"""Comments: add, edit and delete. Only the Markdown is stored; pages and the API render it on view."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import access
 from ..errors import InvalidInput, NotFound
-from ..markdown import render_markdown
 from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
 
 
@@ -58,7 +57,7 @@ def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | No
         raise NotFound(f"Issue #{issue_id} does not exist.")
     body = clean_body(raw_body)
     now = utcnow()
-    comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, body_html=render_markdown(body), created_at=now)
+    comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, created_at=now)
     session.add(comment)
     session.flush()
     session.add(
@@ -86,7 +85,7 @@ def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str |
     access.require_edit_comment(actor, comment)
     body = clean_body(raw_body)
     if body != comment.body:
-        comment.body, comment.body_html, comment.edited_at = body, render_markdown(body), utcnow()
+        comment.body, comment.edited_at = body, utcnow()
         session.commit()
     return get_comment(session, comment_id)
 
@@ -95,7 +94,7 @@ def delete_comment(session: Session, actor: User, comment_id: int) -> Comment:
     """The author or an admin deletes a comment; the timeline keeps a "deleted" entry, not the text."""
     comment = get_comment(session, comment_id)
     access.require_delete_comment(actor, comment)
-    comment.body, comment.body_html = "", ""
+    comment.body = ""
     comment.deleted_at, comment.deleted_by_id = utcnow(), actor.id
     session.commit()
     return get_comment(session, comment_id, include_deleted=True)

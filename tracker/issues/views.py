@@ -85,7 +85,7 @@ def new():
             apply_errors(form, exc.errors)
             return render("issues/new.html", form=form, status=422)
         flash(f"Created issue #{issue.id}.", "success")
-        flash("new-issue", "draft-saved")  # the browser's draft of the form ends (static/app.js)
+        flash("new-issue", "draft-saved")  # the browser's draft of the form ends (static/drafts.js)
         return redirect(url_for("issues.show", issue_id=issue.id), 303)
     if not form.priority.data:
         form.priority.data = "medium"
