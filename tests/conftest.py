@@ -98,9 +98,12 @@ def _has_sqlite_sequence() -> bool:
 
 
 @pytest.fixture
-def app(database_url):
-    """The application bound to the test database, with an app context pushed; rows removed afterwards."""
-    application = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": database_url})
+def app(database_url, tmp_path):
+    """The application bound to the test database, with an app context pushed; rows removed afterwards. Attached
+    files go to the test's own temporary folder."""
+    application = create_app(
+        TestConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "ATTACHMENTS_URL": str(tmp_path / "attachments")}
+    )
     with application.app_context():
         yield application
         db.session.rollback()

@@ -45,12 +45,16 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     # Before the CSRF check: a request from someone whose session ended goes to the sign-in page (htmx: a
     # 401 that navigates there), not to "the form has expired"; the browser keeps what they typed meanwhile.
     app.before_request(require_sign_in)
+    from .attachments import web as attachments_web
+
+    attachments_web.init_app(app)  # before the CSRF check reads a form: upload routes have their own body limit
     csrf.init_app(app)
     login_manager.init_app(app)
 
     from . import api, auth, cli, security
     from .account import bp as account_bp
     from .admin import bp as admin_bp
+    from .attachments import bp as attachments_bp
     from .auth import bp as auth_bp
     from .bulk import bp as bulk_bp
     from .comments import bp as comments_bp
@@ -65,6 +69,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(bulk_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(labels_bp)
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(account_bp)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import Forbidden
-from .models import EDITING_ROLES, Comment, ImportRun, User
+from .models import EDITING_ROLES, Attachment, Comment, ImportRun, User
 
 # One message per rule: the page's 403 and the API's error say the same.
 EDIT_ISSUES_DENIED = "Viewers can read issues but not change them."
@@ -22,6 +22,9 @@ IMPORT_DENIED = "Viewers can read issues but not import them."
 MANAGE_IMPORT_DENIED = "This file was uploaded by someone else."
 MANAGE_USERS_DENIED = "Only admins can manage users."
 MANAGE_TOKENS_DENIED = "Only active people keep API tokens; reactivate this person first."
+READ_ISSUES_DENIED = "Sign in to read issues and their files."
+ATTACH_DENIED = "Viewers can download files but not attach them."
+DELETE_ATTACHMENT_DENIED = "Only the person who attached this file or an admin can delete it."
 
 
 def _active(user: Any) -> bool:
@@ -33,6 +36,11 @@ def _active(user: Any) -> bool:
 def may_edit_issues(user: Any) -> bool:
     """Admins and members create, edit and bulk-change issues; viewers only read."""
     return _active(user) and user.role in EDITING_ROLES
+
+
+def may_read_issues(user: Any) -> bool:
+    """Every active person signed in reads every issue, its comments and its files."""
+    return _active(user)
 
 
 def may_be_assigned(user: Any) -> bool:
@@ -53,6 +61,16 @@ def may_edit_comment(user: Any, comment: Comment) -> bool:
 def may_delete_comment(user: Any, comment: Comment) -> bool:
     """The comment's author (while they may still comment) or an admin deletes it."""
     return may_manage_users(user) or may_edit_comment(user, comment)
+
+
+def may_attach(user: Any) -> bool:
+    """Who attaches files to issues and comments (the people who change issues and comment)."""
+    return may_edit_issues(user)
+
+
+def may_delete_attachment(user: Any, attachment: Attachment) -> bool:
+    """The person who attached the file (while they may still attach) or an admin deletes it."""
+    return may_manage_users(user) or (may_attach(user) and attachment.uploader_id == user.id)
 
 
 def may_manage_labels(user: Any) -> bool:
@@ -106,6 +124,21 @@ def require_delete_comment(user: User, comment: Comment) -> None:
     _require(may_delete_comment(user, comment), DELETE_COMMENT_DENIED)
 
 
+def require_read_issues(user: User) -> None:
+    """Raise Forbidden unless the person may read issues (and download their files)."""
+    _require(may_read_issues(user), READ_ISSUES_DENIED)
+
+
+def require_attach(user: User) -> None:
+    """Raise Forbidden unless the person may attach files."""
+    _require(may_attach(user), ATTACH_DENIED)
+
+
+def require_delete_attachment(user: User, attachment: Attachment) -> None:
+    """Raise Forbidden unless the person may delete this attachment."""
+    _require(may_delete_attachment(user, attachment), DELETE_ATTACHMENT_DENIED)
+
+
 def require_manage_labels(user: User) -> None:
     """Raise Forbidden unless the person may change labels."""
     _require(may_manage_labels(user), MANAGE_LABELS_DENIED)
@@ -150,6 +183,11 @@ class Permissions:
         return may_comment(self.user)
 
     @property
+    def attach(self) -> bool:
+        """May attach files to issues and comments."""
+        return may_attach(self.user)
+
+    @property
     def manage_labels(self) -> bool:
         """May change labels."""
         return may_manage_labels(self.user)
@@ -171,6 +209,10 @@ class Permissions:
     def delete_comment(self, comment: Comment) -> bool:
         """May delete this comment."""
         return may_delete_comment(self.user, comment)
+
+    def delete_attachment(self, attachment: Attachment) -> bool:
+        """May delete this attachment."""
+        return may_delete_attachment(self.user, attachment)
 
     def manage_import(self, run: ImportRun) -> bool:
         """May check, import or discard this staged file."""

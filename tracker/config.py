@@ -32,6 +32,18 @@ class Config:
     # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0: trust no such header). Behind a
     # proxy the client's address is needed for the per-address sign-in limit, else every user shares one.
     TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", 0)
+    # Attachments: where the files live ("" = instance/attachments/, a folder path, or s3://bucket/prefix with the
+    # endpoint and credentials in the AWS_* variables), and what is accepted (README, "Attachments").
+    ATTACHMENTS_URL = os.environ.get("ATTACHMENTS_URL", "")
+    ATTACHMENT_MAX_BYTES = _int_env("ATTACHMENT_MAX_MB", 25) * 1024 * 1024
+    ATTACHMENT_TYPES = os.environ.get("ATTACHMENT_TYPES", "image,pdf,text,csv,json,zip")
+    ATTACHMENTS_PER_ISSUE = _int_env("ATTACHMENTS_PER_ISSUE", 100)
+    # One request may carry several files: this is its whole body's limit (the CSV import keeps UPLOAD_LIMIT_MB).
+    ATTACHMENT_REQUEST_MAX_BYTES = _int_env("ATTACHMENT_REQUEST_MAX_MB", 100) * 1024 * 1024
+    # S3 only: downloads redirect to a presigned URL valid this long (0 turns redirects off: the app streams them).
+    ATTACHMENT_LINK_SECONDS = _int_env("ATTACHMENT_LINK_SECONDS", 300)
+    # Stored objects no row refers to (an upload whose transaction rolled back) are swept once older than this.
+    ATTACHMENT_ORPHAN_MINUTES = _int_env("ATTACHMENT_ORPHAN_MINUTES", 60)
     TESTING = False
 
 

@@ -14,6 +14,7 @@ from .errorpages import TITLES, html_error
 from .errors import DomainError
 from .extensions import db
 from .json_errors import http_json_error
+from .transfers import drain_request_body
 
 API_PREFIX = "/api/"
 
@@ -70,8 +71,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(exc):
-        """An upload over the configured limit."""
-        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        """An upload over the limit of its route (file uploads have their own): read away, then said."""
+        drain_request_body()
+        limit = (request.max_content_length or app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)
         return error_response(413, f"The request is larger than the {limit} MB limit.")
 
     @app.errorhandler(HTTPException)

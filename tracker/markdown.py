@@ -20,11 +20,13 @@ from markupsafe import Markup
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
+    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td", "img",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}, "img": {"src", "alt", "title", "loading"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 _ISSUE_REF = re.compile(r"#(\d{1,9})\b")
+# A file attached to this Tracker (attachments.download, /files/<id>/<name>): the only images shown inline.
+_OWN_FILE = re.compile(r"^/files/[0-9]{1,10}/[^/?#\s]+$")
 
 
 def _issue_reference(issue_url: str):
@@ -53,12 +55,15 @@ def _issue_reference(issue_url: str):
 def _image_as_link(self, tokens, idx, options, env) -> str:
     """`![alt](url)` as a link to the image ("Image: alt"), not an <img>: the page's Content-Security-Policy
     loads images from Tracker only (a picture from elsewhere would show broken, and would tell that site who
-    read the issue)."""
+    read the issue). A file attached to this Tracker is the exception: it shows inline, linked to the file."""
     token = tokens[idx]
     alt = self.renderInlineAsText(token.children or [], options, env).strip() or "image"
     title = token.attrGet("title")
     title_attr = f' title="{escapeHtml(str(title))}"' if title else ""
     src = escapeHtml(str(token.attrGet("src") or ""))
+    if _OWN_FILE.match(str(token.attrGet("src") or "")):
+        image = f'<img src="{src}" alt="{escapeHtml(alt)}"{title_attr} loading="lazy">'
+        return f'<a href="{src}" class="image-link inline-image">{image}</a>'
     return f'<a href="{src}"{title_attr} class="image-link">Image: {escapeHtml(alt)}</a>'
 
 

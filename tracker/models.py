@@ -186,7 +186,8 @@ class IssueEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    kind: Mapped[str] = mapped_column(sa.String(20))  # created | updated | bulk | comment | label_deleted
+    # created | updated | bulk | comment | label_deleted | attached | attachment_deleted
+    kind: Mapped[str] = mapped_column(sa.String(20))
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     version: Mapped[int] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
@@ -310,3 +311,45 @@ class ImportReject(db.Model):
     line: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     cells: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     error: Mapped[str] = mapped_column(sa.Text)
+
+
+FILE_NAME_MAX = 255
+
+
+class Attachment(db.Model):
+    """A file attached to an issue (and, when sent with a comment, to that comment). The bytes live in the
+    attachment store (tracker/attachments/storage.py) under `storage_key`, a random name never derived from the
+    uploaded file's name; the object is stored before this row commits, so a row never points at a missing object.
+    One issue holds one copy of each content: (issue_id, sha256) is unique, and attaching the same file again
+    answers with the attachment already there."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id", ondelete="SET NULL"))
+    uploader_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # As uploaded, less any folders and control characters; shown and sent back as the download's name.
+    file_name: Mapped[str] = mapped_column(sa.String(FILE_NAME_MAX))
+    content_type: Mapped[str] = mapped_column(sa.String(100))  # as found by reading the content, not from the name
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    thumbnail_key: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
+    # Set only for an image Pillow has read: such an attachment is shown inline (and its size given to <img>).
+    width: Mapped[int | None] = mapped_column(sa.Integer)
+    height: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    uploader: Mapped[User] = relationship(lazy="raise")
+
+    __table_args__ = (
+        sa.UniqueConstraint("issue_id", "sha256", name="uq_attachments_issue_id_sha256"),
+        sa.CheckConstraint("size >= 0", name="size"),
+        sa.Index("ix_attachments_comment_id", "comment_id"),
+    )
+
+    @property
+    def is_image(self) -> bool:
+        """A raster image whose content was read and checked: the only kind shown inline."""
+        return self.width is not None

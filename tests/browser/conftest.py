@@ -81,6 +81,7 @@ def live_server(app, database_url) -> Iterator[LiveServer]:
         TestConfig,
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
+            "ATTACHMENTS_URL": app.config["ATTACHMENTS_URL"],  # the test's folder: the test sees what was stored
             "WTF_CSRF_ENABLED": True,
             "ISSUES_PER_PAGE": 10,  # small pages, so a few dozen issues paginate
         },

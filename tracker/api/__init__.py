@@ -19,6 +19,7 @@ API_VERSION = "1.0"
 TAGS = (
     ("Issues", "List, create, read and change issues; labels, bulk status, timeline."),
     ("Comments", "Discussion on an issue."),
+    ("Attachments", "Files on issues: attach (multipart), list, download, delete."),
     ("People and labels", "Ids and names for assignees and labels."),
     ("Import", "Create issues from a CSV file."),
     ("Reports", "Workload and resolution times."),
@@ -109,4 +110,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs_bp)
 
 
-from . import docs, imports, reports, views  # noqa: E402,F401  (routes register on bp and docs_bp)
+from . import attachments, docs, imports, reports, views  # noqa: E402,F401  (routes register on bp and docs_bp)

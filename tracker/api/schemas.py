@@ -14,6 +14,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, missing, validate
 from werkzeug.datastructures import FileStorage
 
+from ..attachments.service import file_url
 from ..issues.queries import MAX_PAGE, SORTS
 from ..markdown import markdown_html
 from ..models import (
@@ -310,6 +311,58 @@ class CsvUpload(Upload):
         if not isinstance(value, FileStorage):
             raise ValidationError("Send the CSV as a file part of a multipart/form-data body.")
         return value
+
+
+class AnyUpload(CsvUpload):
+    """An uploaded file part of any kind."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        """Only a file part passes."""
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Send each file as a file part (field `file`) of a multipart/form-data body.")
+        return value
+
+
+class AttachmentFormSchema(Schema):
+    """One or more files, each a `file` part."""
+
+    file = fields.List(
+        AnyUpload(),
+        required=True,
+        metadata={"description": "The files (repeat the part for several): all are attached, or none."},
+    )
+
+
+class AttachmentSchema(Schema):
+    """A file attached to an issue (and to a comment, when sent with one)."""
+
+    id = fields.Integer(required=True)
+    issue_id = fields.Integer(required=True)
+    comment_id = fields.Integer(required=True, allow_none=True)
+    name = fields.String(required=True, attribute="file_name", metadata={"description": "As uploaded."})
+    content_type = fields.String(required=True, metadata={"description": "Found by reading the file, not its name."})
+    size = fields.Integer(required=True)
+    sha256 = fields.String(required=True)
+    image = fields.Boolean(
+        required=True, attribute="is_image", metadata={"description": "A raster image read and shown inline."}
+    )
+    width = fields.Integer(required=True, allow_none=True)
+    height = fields.Integer(required=True, allow_none=True)
+    uploader_id = fields.Integer(required=True)
+    created_at = UTCDateTime(required=True)
+    url = fields.Function(
+        lambda a: f"/api/attachments/{a.id}/content", required=True, metadata={"type": "string"}
+    )
+    page_url = fields.Function(
+        file_url, required=True, metadata={"type": "string", "description": "For Markdown: ![name](page_url)."}
+    )
+
+
+class AttachedSchema(AttachmentSchema):
+    """An attached file, and whether the issue held that content already (then nothing new was stored)."""
+
+    duplicate = fields.Boolean(required=True)
+    sent_as = fields.String(required=True, metadata={"description": "The name the file was sent with."})
 
 
 class ImportFormSchema(Schema):

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from .. import access
+from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
 from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
 
@@ -49,33 +50,48 @@ def issue_comments(session: Session, issue_id: int) -> list[Comment]:
     )
 
 
-def add_comment(session: Session, actor: User, issue_id: int, raw_body: str | None) -> Comment:
-    """Post a comment; it joins the timeline but never changes the issue's version (no edit conflicts)."""
+def add_comment(
+    session: Session,
+    actor: User,
+    issue_id: int,
+    raw_body: str | None,
+    files: attachments_service.Incoming | None = None,
+) -> Comment:
+    """Post a comment; it joins the timeline but never changes the issue's version (no edit conflicts). `files` are
+    attached to the issue as this comment's (stored only once the text is valid), and links to them written while
+    choosing them point at them."""
     access.require_comment(actor)
     version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id)).scalar_one_or_none()
     if version is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     body = clean_body(raw_body)
     now = utcnow()
-    comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, created_at=now)
-    session.add(comment)
-    session.flush()
-    session.add(
-        IssueEvent(
-            issue_id=issue_id,
-            actor_id=actor.id,
-            kind="comment",
-            changes={},
-            version=version,
-            created_at=now,
-            comment_id=comment.id,
+    with attachments_service.kept(session, files, issue_id) as checked:
+        comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, created_at=now)
+        session.add(comment)
+        session.flush()
+        if checked:
+            attached = attachments_service.record(session, actor, issue_id, checked, comment_id=comment.id)
+            comment.body = attachments_service.link_placeholders(body, attached)
+        session.add(
+            IssueEvent(
+                issue_id=issue_id,
+                actor_id=actor.id,
+                kind="comment",
+                changes={},
+                version=version,
+                created_at=now,
+                comment_id=comment.id,
+            )
         )
-    )
-    # Discussion counts as activity for "last updated", without touching the version.
-    session.execute(
-        sa.update(Issue).where(Issue.id == issue_id).values(updated_at=now).execution_options(synchronize_session=False)
-    )
-    session.commit()
+        # Discussion counts as activity for "last updated", without touching the version.
+        session.execute(
+            sa.update(Issue)
+            .where(Issue.id == issue_id)
+            .values(updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
     return comment
 
 

@@ -4,6 +4,8 @@ from flask import redirect, request, url_for
 from flask_login import current_user
 
 from .. import access
+from ..attachments import service as attachments_service
+from ..attachments import web as attachments_web
 from ..errors import InvalidInput
 from ..extensions import db
 from ..forms import apply_errors
@@ -16,19 +18,27 @@ from . import bp, service
 
 @bp.post("/issues/<int:issue_id>/comments")
 def create(issue_id: int):
-    """Post a comment: htmx appends it and clears the form; without JS, redirect back to it."""
+    """Post a comment (with any files chosen): htmx appends it and clears the form; without JS, redirect back to it."""
     form = CommentForm()
     try:
-        comment = service.add_comment(db.session, current_user, issue_id, form.body.data)
+        comment = service.add_comment(
+            db.session, current_user, issue_id, form.body.data, files=attachments_web.incoming()
+        )
     except InvalidInput as exc:
         apply_errors(form, exc.errors)
         return issue_page(issue_id, block=block_for(["comment_form"]), comment_form=form, status=422)
+    except attachments_service.FileRefused as exc:
+        apply_errors(form, {"file": exc.message + " Choose the files again."})
+        return issue_page(issue_id, block=block_for(["comment_form"]), comment_form=form, status=exc.status)
     if block_for(["comment_form"]):
+        files = attachments_service.comment_attachments(db.session, comment.id)
         return render(
             "comments/posted.html",
             issue=get_issue(db.session, issue_id),
             comment_form=CommentForm(formdata=None),
             comment=service.get_comment(db.session, comment.id),
+            files=files,
+            attachments=attachments_service.issue_attachments(db.session, issue_id) if files else None,
         )
     return redirect(url_for("issues.show", issue_id=issue_id, _anchor=f"comment-{comment.id}"), 303)
 
@@ -49,7 +59,14 @@ def edit(comment_id: int):
         apply_errors(form, exc.errors)
         return render("comments/edit.html", block=block, form=form, comment=comment, editing=True, status=422)
     if block:
-        return render("comments/edit.html", block=block, form=form, comment=comment, editing=False)
+        return render(
+            "comments/edit.html",
+            block=block,
+            form=form,
+            comment=comment,
+            editing=False,
+            files=attachments_service.comment_attachments(db.session, comment_id),
+        )
     return redirect(url_for("issues.show", issue_id=comment.issue_id, _anchor=f"comment-{comment.id}"), 303)
 
 

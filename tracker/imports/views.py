@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-from urllib.parse import quote
-
 from flask import Response, abort, current_app, flash, make_response, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -17,6 +14,7 @@ from ..htmx import block_for, is_htmx, render
 from ..issues import queries
 from ..models import utcnow
 from ..numbers import whole_number
+from ..transfers import content_disposition, drain_request_body
 from . import bp, export, service, staging
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
@@ -28,7 +26,6 @@ TEMPLATE_ROWS = [
     ["Write the release notes", "", "in_progress", "medium", "", "docs", "2026-01-31T09:00:00Z", ""],
     ["Fix the typo on the home page", "", "resolved", "low", "", "", "2026-01-05T10:00:00Z", "2026-01-06T16:30:00Z"],
 ]
-DRAIN_LIMIT = 1 << 30  # an over-limit upload is read and dropped up to this size, so the browser sees the 413
 
 
 def _limit_mb() -> int:
@@ -63,7 +60,7 @@ def _upload_page(status: int = 200, error: str = "", policy: str = "all_or_nothi
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(exc):
     """An upload over the limit: drain it (so the browser gets the answer, not a reset) and say so."""
-    _drain()
+    drain_request_body()
     message = (
         f"The file is larger than the {_limit_mb()} MB upload limit. "
         "Split it into smaller files (each with the header row) and import them one by one."
@@ -71,17 +68,6 @@ def too_large(exc):
     if is_htmx() or request.endpoint != "imports.upload":
         return html_error(413, message)
     return _upload_page(413, message)
-
-
-def _drain() -> None:
-    """Read the rest of the request body and throw it away (bounded)."""
-    stream = request.environ.get("wsgi.input")
-    remaining = min(request.content_length or 0, DRAIN_LIMIT)
-    while stream is not None and remaining > 0:
-        chunk = stream.read(min(remaining, 1 << 16))
-        if not chunk:
-            break
-        remaining -= len(chunk)
 
 
 @bp.get("/import")
@@ -245,7 +231,7 @@ def rejected(run_id: int):
     return Response(
         stream_with_context(export.csv_text(rows)),
         mimetype="text/csv",
-        headers={"Content-Disposition": _attachment(stem, "-rejected.csv")},
+        headers={"Content-Disposition": content_disposition(stem, "-rejected.csv", fallback="import")},
     )
 
 
@@ -272,16 +258,3 @@ def export_csv():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _attachment(stem: str, suffix: str) -> str:
-    """A Content-Disposition for a download named stem + suffix: an ASCII filename for old clients, and the name
-    as written (RFC 6266 filename*, UTF-8) when it has other letters, so 'Ärger.csv' is not saved as '_rger.csv'."""
-    stem = " ".join(stem.split())[:100]
-    plain = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    plain = "".join(c if c.isalnum() or c in "-_. " else "_" for c in plain).strip()
-    if not any(c.isalnum() for c in plain):
-        plain = "import"
-    if plain == stem:
-        return f'attachment; filename="{plain}{suffix}"'
-    return f"attachment; filename=\"{plain}{suffix}\"; filename*=UTF-8''{quote(stem + suffix, safe='')}"

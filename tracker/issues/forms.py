@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from .. import access
@@ -16,12 +16,15 @@ class IssueForm(FlaskForm):
     """Title, description, status, priority, assignee, labels and the version the edit started from."""
 
     title = StringField("Title")
-    description = TextAreaField("Description")
+    # data-markdown: static/attachments.js puts a pasted or dropped image in (as a file, and a link to it).
+    description = TextAreaField("Description", render_kw={"data-markdown": ""})
     status = SelectField("Status", validate_choice=False)
     priority = SelectField("Priority", validate_choice=False)
     assignee_id = SelectField("Assignee", validate_choice=False)
     labels = SelectMultipleField("Labels", validate_choice=False)
     version = HiddenField()
+    # Files sent with a new issue (the edit form has none: files are attached on the issue page).
+    file = MultipleFileField("Attach files", render_kw={"data-attach-input": ""})
 
     def set_choices(
         self,
@@ -66,5 +69,10 @@ class CommentForm(FlaskForm):
 
     body = TextAreaField(
         "Comment",
-        render_kw={"rows": 5, "placeholder": "Markdown: **bold**, `code`, lists, links; #123 links to an issue."},
+        render_kw={
+            "rows": 5,
+            "placeholder": "Markdown: **bold**, `code`, lists, links; #123 links to an issue.",
+            "data-markdown": "",
+        },
     )
+    file = MultipleFileField("Attach files", render_kw={"data-attach-input": ""})  # the new comment's files

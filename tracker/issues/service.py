@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from .. import access
+from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound, StaleVersion
 from ..labels import service as labels_service
 from ..models import (
@@ -148,8 +149,12 @@ def resolved_at_for(old_status: str | None, new_status: str, old_resolved_at: da
     return now
 
 
-def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue:
-    """Create an issue reported by `actor` at version 1 and record its creation."""
+def create_issue(
+    session: Session, actor: User, raw: Mapping[str, Any], files: attachments_service.Incoming | None = None
+) -> Issue:
+    """Create an issue reported by `actor` at version 1 and record its creation; `files` are attached to it (stored
+    only once the fields are valid; links to them written into the description while choosing them now point at
+    them)."""
     access.require_edit_issues(actor)
     values = {"title": "", "description": "", "status": "open", "priority": "medium", "assignee_id": None, "labels": []}
     values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS or k == "label_names"})
@@ -158,20 +163,26 @@ def create_issue(session: Session, actor: User, raw: Mapping[str, Any]) -> Issue
     cleaned = clean_fields(session, values)
     label_ids = cleaned.pop("labels")
     now = utcnow()
-    issue = Issue(
-        **cleaned,
-        reporter_id=actor.id,
-        version=1,
-        created_at=now,
-        updated_at=now,
-        resolved_at=now if cleaned["status"] in DONE_STATUSES else None,
-    )
-    session.add(issue)
-    session.flush()
-    if label_ids:
-        session.execute(sa.insert(IssueLabel), [{"issue_id": issue.id, "label_id": i} for i in label_ids])
-    session.add(IssueEvent(issue_id=issue.id, actor_id=actor.id, kind="created", changes={}, version=1, created_at=now))
-    session.commit()
+    with attachments_service.kept(session, files, None) as checked:
+        issue = Issue(
+            **cleaned,
+            reporter_id=actor.id,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            resolved_at=now if cleaned["status"] in DONE_STATUSES else None,
+        )
+        session.add(issue)
+        session.flush()
+        if label_ids:
+            session.execute(sa.insert(IssueLabel), [{"issue_id": issue.id, "label_id": i} for i in label_ids])
+        session.add(
+            IssueEvent(issue_id=issue.id, actor_id=actor.id, kind="created", changes={}, version=1, created_at=now)
+        )
+        if checked:
+            attached = attachments_service.record(session, actor, issue.id, checked)
+            issue.description = attachments_service.link_placeholders(issue.description, attached)
+        session.commit()
     return issue
 
 

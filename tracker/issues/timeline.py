@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from ..attachments import service as attachments_service
 from ..labels import service as labels_service
-from ..models import Comment, ImportedRange, ImportRun, Issue, IssueEvent, Label, User
+from ..models import Attachment, Comment, ImportedRange, ImportRun, Issue, IssueEvent, Label, User
 from .service import users_by_id
 
 PAGE = 100
@@ -52,6 +53,8 @@ class Timeline:
     has_earlier: bool
     users: dict[int, User] = field(default_factory=dict)
     labels: dict[int, Label] = field(default_factory=dict)
+    files: dict[int, Attachment] = field(default_factory=dict)  # attachments named by entries, while they exist
+    comment_files: dict[int, list[Attachment]] = field(default_factory=dict)  # files sent with each comment
 
     @property
     def earliest_id(self) -> int | None:
@@ -65,9 +68,16 @@ class Timeline:
         return (event.changes or {}).get("label_names", {}).get(str(label_id), f"label {label_id}")
 
 
-def load_timeline(session: Session, issue_id: int, before: int | None = None, limit: int = PAGE) -> Timeline:
+def load_timeline(
+    session: Session,
+    issue_id: int,
+    before: int | None = None,
+    limit: int = PAGE,
+    attachments: list[Attachment] | None = None,
+) -> Timeline:
     """The newest `limit` entries older than event id `before` (constant number of queries); the window that
-    reaches back to the start of an imported issue begins with its import."""
+    reaches back to the start of an imported issue begins with its import. `attachments`: the issue's, when the
+    caller has them (the issue page lists them anyway); else they are read when an entry needs them."""
     stmt = (
         sa.select(IssueEvent)
         .where(IssueEvent.issue_id == issue_id)
@@ -99,12 +109,20 @@ def load_timeline(session: Session, issue_id: int, before: int | None = None, li
         if changes.get("labels"):
             old, new = changes["labels"]
             label_ids.update(set(old) ^ set(new))
-    return Timeline(
+    timeline = Timeline(
         entries=entries,
         has_earlier=has_earlier,
         users=users_by_id(session, user_ids),
         labels=labels_service.by_ids(session, label_ids),
     )
+    if any(e.kind in ("comment", "attached", "attachment_deleted") for e in entries):
+        if attachments is None:
+            attachments = attachments_service.issue_attachments(session, issue_id)
+        timeline.files = {a.id: a for a in attachments}
+        for attachment in attachments:
+            if attachment.comment_id is not None:
+                timeline.comment_files.setdefault(attachment.comment_id, []).append(attachment)
+    return timeline
 
 
 def imported_entry(session: Session, issue_id: int) -> ImportedEntry | None:

@@ -6,6 +6,8 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from .. import access
+from ..attachments import service as attachments_service
+from ..attachments import web as attachments_web
 from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
@@ -74,16 +76,20 @@ def _choices(form: IssueForm, status: str | None, assignee_id: int | None, keep_
 
 @bp.route("/new", methods=["GET", "POST"])
 def new():
-    """Create an issue; invalid input re-renders the form (422) with everything typed kept."""
+    """Create an issue (with any files chosen); invalid input re-renders the form (422; a refused file 413 or 422)
+    with everything typed kept (files must be chosen again: a browser cannot put them back)."""
     access.require_edit_issues(current_user)
     form = IssueForm()
     _choices(form, None, None)
     if request.method == "POST":
         try:
-            issue = service.create_issue(db.session, current_user, _submitted())
+            issue = service.create_issue(db.session, current_user, _submitted(), files=attachments_web.incoming())
         except InvalidInput as exc:
             apply_errors(form, exc.errors)
             return render("issues/new.html", form=form, status=422)
+        except attachments_service.FileRefused as exc:
+            apply_errors(form, {"file": exc.message + " Choose the files again."})
+            return render("issues/new.html", form=form, status=exc.status)
         flash(f"Created issue #{issue.id}.", "success")
         flash("new-issue", "draft-saved")  # the browser's draft of the form ends (static/drafts.js)
         return redirect(url_for("issues.show", issue_id=issue.id), 303)
@@ -96,7 +102,7 @@ def new():
 @bp.get("/<int:issue_id>")
 def show(issue_id: int):
     """The issue page: fields, timeline and comment form; htmx can ask for one part alone."""
-    return issue_page(issue_id, block=block_for(["issue_main", "issue_timeline"]))
+    return issue_page(issue_id, block=block_for(["issue_main", "issue_attachments", "issue_timeline"]))
 
 
 @bp.get("/<int:issue_id>/timeline")
