@@ -12,7 +12,10 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from tests.files import image
 from tracker.account import service as tokens
+from tracker.attachments import service as attachments
+from tracker.attachments import web as attachments_web
 from tracker.comments import service as comments
 from tracker.extensions import db
 from tracker.imports import staging
@@ -78,6 +81,12 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/comments/{own_comment}/edit", {"body": " "}, s(302, 403, 422, 422, 302)),
     ("GET", "/comments/{others_comment}/delete", None, s(302, 403, 403, 200, 302)),
     ("GET", "/comments/{own_comment}/delete", None, s(302, 403, 200, 200, 302)),
+    # attachments: read by all, attached by people who change issues, deleted by the uploader or an admin
+    ("POST", "/issues/{issue}/attachments", {}, s(302, 403, 422, 422, 302)),  # no file chosen
+    ("GET", "/files/{others_file}/shot.png", None, PAGE_ANY),
+    ("GET", "/thumbnails/{others_file}", None, PAGE_ANY),
+    ("GET", "/attachments/{others_file}/delete", None, s(302, 403, 403, 200, 302)),
+    ("GET", "/attachments/{own_file}/delete", None, s(302, 403, 200, 200, 302)),  # a viewer's from when a member
     # labels: read by all, changed by people who change issues
     ("GET", "/labels", None, PAGE_ANY),
     ("GET", "/labels/colors.css", None, PAGE_ANY),
@@ -113,6 +122,11 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/api/issues/{issue}/comments", None, API_ANY),
     ("POST", "/api/issues/{issue}/comments", ("json", {"body": " "}), s(401, 403, 422, 422, 401)),
     ("GET", "/api/issues/{issue}/timeline", None, API_ANY),
+    ("GET", "/api/issues/{issue}/attachments", None, API_ANY),
+    ("POST", "/api/issues/{issue}/attachments", ("file", b""), s(401, 403, 422, 422, 401)),  # an empty file
+    ("GET", "/api/attachments/{others_file}", None, API_ANY),
+    ("GET", "/api/attachments/{others_file}/content", None, API_ANY),
+    ("DELETE", "/api/attachments/{others_doc}", None, s(401, 403, 403, 204, 401)),
     ("POST", "/api/issues/bulk-status", ("json", {"issue_ids": [], "status": "closed"}), s(401, 403, 422, 422, 401)),
     ("POST", "/api/issues/import", ("file", b"title\n"), s(401, 403, 422, 422, 401)),
     ("GET", "/api/users", None, API_ANY),
@@ -123,6 +137,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),
     ("POST", "/labels/{label}/delete", {}, s(302, 403, 303, 303, 302)),
+    ("POST", "/attachments/{others_file}/delete", {}, s(302, 403, 403, 303, 302)),
+    ("POST", "/attachments/{own_file}/delete", {}, s(302, 403, 303, 303, 302)),
 ]
 
 
@@ -132,7 +148,8 @@ def test_the_table_covers_every_route(app):
     for method, url, _body, _codes in TABLE:
         adapter = app.url_map.bind("localhost")
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
-                                            "own_comment", "imported_run", "others_run", "own_run")})
+                                            "own_comment", "imported_run", "others_run", "own_run",
+                                            "others_file", "own_file", "others_doc")})
         endpoint, _args = adapter.match(path, method=method)
         covered.add((endpoint, method))
     missing = sorted(
@@ -160,6 +177,8 @@ def world(app, make_user, make_issue):
         from tracker.imports import service as imports
 
         imports.run_import(db.session, owner, imported, "all_or_nothing", staging.mapping_of(imported))
+        others_file = _attach(owner, issue.id, "shot.png", image(color="red"))
+        others_doc = _attach(owner, issue.id, "notes.txt", b"Notes\n")
         ids = {
             "issue": issue.id,
             "label": label.id,
@@ -170,18 +189,29 @@ def world(app, make_user, make_issue):
             "imported_run": imported.id,
             "own_comment": others_comment.id,
             "own_run": others_run.id,
+            "others_file": others_file,
+            "own_file": others_file,
+            "others_doc": others_doc,
         }
         if me is not None:
             # Made as a member would have made them: a viewer may have been a member then.
             role, me.role = me.role, "member"
             own = comments.add_comment(db.session, me, issue.id, "Mine")
             own_run = staging.stage(db.session, me, "mine.csv", io.BytesIO(b"title\nThree\n"))
+            own_file = _attach(me, issue.id, "mine.png", image(color="blue"))
             me.role = role
             db.session.commit()
-            ids.update(own_comment=own.id, own_run=own_run.id)
+            ids.update(own_comment=own.id, own_run=own_run.id, own_file=own_file)
         return ids
 
     return build
+
+
+def _attach(user: User, issue_id: int, name: str, data: bytes) -> int:
+    """Attach a file as this person; its attachment's id."""
+    uploads = [attachments.Upload(name, io.BytesIO(data))]
+    incoming = attachments.Incoming(attachments_web.store(), uploads, attachments_web.limits())
+    return attachments.attach_files(db.session, user, issue_id, incoming)[0].attachment.id
 
 
 def _request(client, method: str, url: str, body, headers: dict[str, str]):

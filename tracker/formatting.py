@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from . import access
+from .attachments.service import human_size
 from .markdown import markdown_html
 from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 
@@ -51,23 +52,15 @@ def person(user, empty: str = "Unassigned") -> Markup:
     return escape(user.name)
 
 
-def filesize(size: int | None) -> str:
-    """A file's size for people: '820 bytes', '14 KB', '3.2 MB'."""
-    if size is None:
-        return ""
-    if size < 1024:
-        return f"{size} byte{'' if size == 1 else 's'}"
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 and value != int(value) else f"{value:.0f} {unit}"
-    return f"{size} bytes"
-
-
 def register(app: Flask) -> None:
     """Install filters and globals into Jinja."""
     app.jinja_env.filters.update(
-        markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person, filesize=filesize
+        markdown=markdown_html,
+        time_tag=time_tag,
+        relative=relative,
+        iso_utc=iso_utc,
+        person=person,
+        filesize=human_size,
     )
     app.jinja_env.globals.update(
         STATUSES=STATUSES,

@@ -140,10 +140,15 @@ def file_url(attachment: Attachment) -> str:
     return FILE_URL.format(id=attachment.id, name=quote(attachment.file_name, safe=""))
 
 
-def megabytes(size: int) -> str:
-    """A size in MB for messages ("25 MB", "30.2 MB")."""
-    value = size / (1024 * 1024)
-    return f"{value:.0f} MB" if value == int(value) else f"{value:.1f} MB"
+def human_size(size: int | None) -> str:
+    """A file's size for people: '820 bytes', '14 KB', '3.2 MB', '25 MB'."""
+    if size is None:
+        return ""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 and round(value, 1) != int(value) else f"{value:.0f} {unit}"
+    return f"{size} byte{'' if size == 1 else 's'}"
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -230,7 +235,7 @@ def check_file(upload: Upload, limits: Limits) -> Checked:
     size = _size(upload.stream)
     if size > limits.max_bytes:
         raise FileTooLarge(
-            f"{name} is {megabytes(size)}; files of up to {megabytes(limits.max_bytes)} can be attached."
+            f"{name} is {human_size(size)}; files of up to {human_size(limits.max_bytes)} can be attached."
         )
     if size == 0:
         raise FileRefused(f"{name} is empty.")

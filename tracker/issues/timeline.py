@@ -115,13 +115,12 @@ def load_timeline(
         users=users_by_id(session, user_ids),
         labels=labels_service.by_ids(session, label_ids),
     )
-    if any(e.kind in ("comment", "attached", "attachment_deleted") for e in entries):
-        if attachments is None:
-            attachments = attachments_service.issue_attachments(session, issue_id)
-        timeline.files = {a.id: a for a in attachments}
-        for attachment in attachments:
-            if attachment.comment_id is not None:
-                timeline.comment_files.setdefault(attachment.comment_id, []).append(attachment)
+    if attachments is None:
+        attachments = attachments_service.issue_attachments(session, issue_id)
+    timeline.files = {a.id: a for a in attachments}
+    for attachment in attachments:
+        if attachment.comment_id is not None:
+            timeline.comment_files.setdefault(attachment.comment_id, []).append(attachment)
     return timeline
 
 
