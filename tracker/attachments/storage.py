@@ -159,7 +159,7 @@ class S3Store:
 
         config = TransferConfig(multipart_threshold=S3_PART, multipart_chunksize=S3_PART, use_threads=False)
         self.client.upload_fileobj(
-            source, self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}, Config=config
+            _Unclosable(source), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}, Config=config
         )
 
     def chunks(self, key: str) -> Iterator[bytes]:
@@ -211,6 +211,20 @@ class S3Store:
         """The bucket, prefix and endpoint."""
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"s3://{self.bucket}/{self.prefix}{where}"
+
+
+class _Unclosable:
+    """A file handed to boto3, which closes what it uploads: the caller's file stays open (and is the caller's to
+    close)."""
+
+    def __init__(self, source: BinaryIO):
+        self._source = source
+
+    def __getattr__(self, name: str):
+        return getattr(self._source, name)
+
+    def close(self) -> None:
+        """Leave the caller's file open."""
 
 
 def _stream_body(body) -> Iterator[bytes]:
