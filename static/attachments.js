@@ -13,9 +13,16 @@
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
   }
-  function megabytes(size) {
-    var value = size / MB;
-    return (value === Math.round(value) ? value.toFixed(0) : value.toFixed(1)) + " MB";
+  /* A size as the server words it: "820 bytes", "14 KB", "3.2 MB", "25 MB". */
+  var UNITS = [["GB", 1024 * MB], ["MB", MB], ["KB", 1024]];
+  function humanSize(size) {
+    for (var i = 0; i < UNITS.length; i++) {
+      var value = size / UNITS[i][1];
+      if (value < 1) continue;
+      var tenths = Math.round(value * 10) / 10;
+      return (value < 10 && tenths !== Math.round(tenths) ? tenths.toFixed(1) : value.toFixed(0)) + " " + UNITS[i][0];
+    }
+    return size + (size === 1 ? " byte" : " bytes");
   }
 
   /* A message next to the form's file field (the server's own messages appear in the same place). */
@@ -41,7 +48,7 @@
     var max = parseInt(form.dataset.maxBytes || "0", 10);
     for (var i = 0; max && i < files.length; i++) {
       if (files[i].size > max) {
-        return files[i].name + " is " + megabytes(files[i].size) + "; files of up to " + megabytes(max) + " can be attached.";
+        return files[i].name + " is " + humanSize(files[i].size) + "; files of up to " + humanSize(max) + " can be attached.";
       }
     }
     return "";
@@ -164,7 +171,7 @@
   function progress(form, loaded, total) {
     var percent = Math.round((loaded / total) * 100);
     if (percent >= 100) setProgress(form, null, "Uploaded; checking the files…");
-    else setProgress(form, percent, percent + "% of " + megabytes(total) + " uploaded");
+    else setProgress(form, percent, percent + "% of " + humanSize(total) + " uploaded");
   }
 
   document.addEventListener("paste", function (evt) {
@@ -237,7 +244,7 @@
     if (problem) { evt.preventDefault(); showFileError(form, problem); return; }
     if (files.length) {
       var total = Array.prototype.reduce.call(files, function (sum, f) { return sum + f.size; }, 0);
-      setProgress(form, null, "Sending " + files.length + " file" + (files.length === 1 ? "" : "s") + " (" + megabytes(total) + ")…");
+      setProgress(form, null, "Sending " + files.length + " file" + (files.length === 1 ? "" : "s") + " (" + humanSize(total) + ")…");
     }
   });
 

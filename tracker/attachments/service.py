@@ -147,7 +147,8 @@ def human_size(size: int | None) -> str:
     for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
         if size >= scale:
             value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 and round(value, 1) != int(value) else f"{value:.0f} {unit}"
+            tenths = round(value, 1)
+            return f"{tenths:.1f} {unit}" if value < 10 and not tenths.is_integer() else f"{value:.0f} {unit}"
     return f"{size} byte{'' if size == 1 else 's'}"
 
 
