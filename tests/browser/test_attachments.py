@@ -49,7 +49,8 @@ def paste(page: Page, selector: str, transfer) -> None:
     page.evaluate(
         """([selector, transfer]) => {
           const field = document.querySelector(selector);
-          field.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+          const init = { clipboardData: transfer, bubbles: true, cancelable: true };
+          field.dispatchEvent(new ClipboardEvent("paste", init));
         }""",
         [selector, transfer],
     )
@@ -154,8 +155,10 @@ def test_attach_and_delete_without_javascript(browsing, live_server, make_user, 
     page = browsing.page(member, javascript=False)
     page.goto(live_server(f"/issues/{issue.id}"))
     page.locator("#issue-attachments").get_by_label("Attach files").set_input_files(
-        [{"name": "a.log", "mimeType": "text/plain", "buffer": b"a\n"}, {"name": "b.png", "mimeType": "image/png",
-                                                                            "buffer": image()}]
+        [
+            {"name": "a.log", "mimeType": "text/plain", "buffer": b"a\n"},
+            {"name": "b.png", "mimeType": "image/png", "buffer": image()},
+        ]
     )
     page.locator("#issue-attachments").get_by_role("button", name="Attach", exact=True).click()
     expect(page.locator(".flash-success")).to_have_text("Attached a.log, b.png.")
@@ -187,7 +190,8 @@ def test_stored_markup_never_runs(app, browsing, live_server, make_user, make_is
     member = make_user("member")
     issue = make_issue()
     uploads = [service.Upload(name, io.BytesIO(content))]
-    (outcome,) = service.attach_files(db.session, member, issue.id, service.Incoming(web.store(), uploads, web.limits()))
+    incoming = service.Incoming(web.store(), uploads, web.limits())
+    (outcome,) = service.attach_files(db.session, member, issue.id, incoming)
     url = service.file_url(outcome.attachment)
     from tracker.comments import service as comments
 
