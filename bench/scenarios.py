@@ -355,4 +355,4 @@ for _size, _median in ((1_000, 100.0), (10_000, 1_000.0)):
 
 # More rows, registered after the ones above (the report lists scenarios in registration order): reports,
 # the JSON API, then CSV imports and export (last: they write and delete many rows, then vacuum).
-from . import scenarios_api, scenarios_imports, scenarios_reports  # noqa: E402,F401
+from . import scenarios_api, scenarios_attachments, scenarios_imports, scenarios_reports  # noqa: E402,F401

@@ -47,8 +47,9 @@ class Served:
 
 
 @contextmanager
-def serve(database_url: str, workers: int) -> Iterator[Served]:
-    """Run gunicorn on a free port until the block ends; yield it once the app answers."""
+def serve(database_url: str, workers: int, settings: dict[str, str] | None = None) -> Iterator[Served]:
+    """Run gunicorn on a free port until the block ends; yield it once the app answers. `settings`: more of the
+    app's environment (the attachment scenarios serve a second app that stores files in S3)."""
     port = free_port()
     env = {
         **os.environ,
@@ -57,6 +58,7 @@ def serve(database_url: str, workers: int) -> Iterator[Served]:
         "SECRET_KEY": "bench-secret",
         "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
         "UPLOAD_LIMIT_MB": str(UPLOAD_LIMIT_MB),
+        **(settings or {}),
     }
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(workers), "-b", f"{HOST}:{port}",

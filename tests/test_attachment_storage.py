@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import tempfile
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
@@ -88,10 +89,16 @@ def test_store_round_trip(store):
         store.chunks("aa/bb/one")
 
 
-def test_a_large_object_goes_up_in_parts(s3_endpoint, bucket):
+@pytest.mark.parametrize("on_disk", [True, False], ids=["spooled-file", "stream"])
+def test_a_large_object_goes_up_in_parts(s3_endpoint, bucket, on_disk):
+    """Three parts of 5 MiB at most: read from disk as they are sent (a spooled upload), or a part at a time."""
     store = S3Store(BUCKET, "", s3_endpoint)
-    data = os.urandom(12 * 1024 * 1024)  # three parts of 5 MiB at most
-    store.put("big", io.BytesIO(data), "application/zip")
+    data = os.urandom(12 * 1024 * 1024)
+    with tempfile.TemporaryFile() as spooled:
+        spooled.write(data)
+        spooled.seek(0)
+        store.put("big", spooled if on_disk else io.BytesIO(data), "application/zip")
+        assert not spooled.closed
     assert b"".join(store.chunks("big")) == data
     head = store.client.head_object(Bucket=BUCKET, Key="big")
     assert head["ContentType"] == "application/zip" and head["ETag"].strip('"').endswith("-3")

@@ -30,7 +30,8 @@ class Store(Protocol):
     """What the attachments service needs from a store."""
 
     def put(self, key: str, source: BinaryIO, content_type: str) -> None:
-        """Store the rest of `source` under `key`, read in chunks; the object appears whole or not at all."""
+        """Store `source` (a stream at its start) under `key`, read in chunks; the object appears whole or not at
+        all."""
 
     def chunks(self, key: str) -> Iterator[bytes]:
         """The object's bytes, a chunk at a time; MissingObject if there is none (raised before the first chunk)."""
@@ -154,13 +155,18 @@ class S3Store:
         return self.prefix + key
 
     def put(self, key: str, source: BinaryIO, content_type: str) -> None:
-        """A multipart upload of 5 MiB parts sent one after another (an object appears only once complete)."""
+        """A multipart upload of 5 MiB parts sent one after another (an object appears only once complete). A file on
+        disk (an upload Werkzeug spooled) is sent by its path, so each part is read as it is sent; any other stream
+        is read a part at a time into memory."""
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(multipart_threshold=S3_PART, multipart_chunksize=S3_PART, use_threads=False)
-        self.client.upload_fileobj(
-            _Unclosable(source), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}, Config=config
-        )
+        extra = {"ContentType": content_type}
+        path = _path_of(source)
+        if path is not None:
+            self.client.upload_file(path, self.bucket, self._key(key), ExtraArgs=extra, Config=config)
+        else:
+            self.client.upload_fileobj(_Unclosable(source), self.bucket, self._key(key), ExtraArgs=extra, Config=config)
 
     def chunks(self, key: str) -> Iterator[bytes]:
         """The object's body, read as it arrives."""
@@ -211,6 +217,17 @@ class S3Store:
         """The bucket, prefix and endpoint."""
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""
         return f"s3://{self.bucket}/{self.prefix}{where}"
+
+
+def _path_of(source: BinaryIO) -> str | None:
+    """A path that opens this file anew (Linux: /proc/self/fd/N, also for an unnamed temporary file), if it is
+    one; the stream must be at its start (the whole file is sent)."""
+    try:
+        descriptor = source.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    path = f"/proc/self/fd/{descriptor}"
+    return path if os.path.isfile(path) and source.tell() == 0 else None
 
 
 class _Unclosable:
