@@ -9,7 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from . import access
-from .attachments.service import human_size
+from .attachments.checks import human_size
 from .markdown import markdown_html
 from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 

@@ -1,4 +1,4 @@
-"""Attachments: check uploaded files, keep them in the store, record them, list, delete, and sweep orphans.
+"""Attachments: keep checked files in the store, record them, list, delete, and sweep orphans.
 
 Consistency between the tables and the store: a file's object is stored before its row commits, under a random
 key no one else uses; a transaction that fails afterwards removes what it stored, and whatever a crash leaves
@@ -11,15 +11,12 @@ already is not stored again; the answer names the attachment that is there.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import BinaryIO
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -28,28 +25,25 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import access
 from ..errors import DomainError, NotFound
-from ..models import FILE_NAME_MAX, Attachment, Issue, IssueEvent, User, utcnow
+from ..models import Attachment, Issue, IssueEvent, User, utcnow
 from . import content
+from .checks import (  # noqa: F401  (FileTooLarge, Limits, clean_file_name, human_size: named here for callers)
+    Checked,
+    FileRefused,
+    FileTooLarge,
+    Limits,
+    Upload,
+    check_files,
+    clean_file_name,
+    close_copies,
+    human_size,
+)
 from .storage import Store
 
 log = logging.getLogger(__name__)
 FILE_URL = "/files/{id}/{name}"  # the download's path (attachments.download); Markdown images pointing here show inline
 PLACEHOLDER = "attachment:"  # `![name](attachment:name)` in a form sent with its files: becomes the file's URL
 SWEEP_BATCH = 500
-
-
-class FileRefused(DomainError):
-    """A file that cannot be attached (its kind, its content, or the issue's limit); nothing was stored."""
-
-    status = 422
-    code = "file_refused"
-
-
-class FileTooLarge(FileRefused):
-    """A file over the size limit; nothing was stored."""
-
-    status = 413
-    code = "too_large"
 
 
 class AttachedMeanwhile(DomainError):
@@ -59,28 +53,6 @@ class AttachedMeanwhile(DomainError):
     code = "attached_meanwhile"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What this Tracker accepts (from its configuration)."""
-
-    max_bytes: int
-    groups: frozenset[str]
-    per_issue: int
-
-    def describe_groups(self) -> str:
-        """The accepted kinds, for messages: "images (PNG, JPEG, GIF, WebP), PDF, text and logs"."""
-        return ", ".join(content.GROUPS[g] for g in content.GROUPS if g in self.groups) or "no files"
-
-
-@dataclass
-class Upload:
-    """One uploaded file as the view hands it over: its name as sent and a seekable stream (Werkzeug's spooled
-    file, on disk once it is large)."""
-
-    file_name: str | None
-    stream: BinaryIO
-
-
 @dataclass
 class Incoming:
     """Files sent along with a new issue or comment: the uploads, where to keep them, what is accepted."""
@@ -88,23 +60,6 @@ class Incoming:
     store: Store
     uploads: list[Upload]
     limits: Limits
-
-
-@dataclass
-class Checked:
-    """A file that passed the checks: what it is, its hash, and the stream to store (without location data)."""
-
-    file_name: str
-    kind: content.Kind
-    size: int
-    sha256: str
-    stream: BinaryIO
-    image_size: tuple[int, int] | None = None
-    existing: Attachment | None = None  # the issue holds this content already: nothing to store
-    same_as: Checked | None = None  # an earlier file of the same request had this content
-    key: str | None = None
-    thumbnail_key: str | None = None
-    attachment: Attachment | None = None
 
 
 @dataclass
@@ -124,32 +79,9 @@ class SweepResult:
     removed: list[str] = field(default_factory=list)
 
 
-def clean_file_name(raw: str | None) -> str:
-    """The uploaded file's name without folders or control characters, at most 255 characters."""
-    name = os.path.basename((raw or "").replace("\\", "/")).strip()
-    name = "".join(c for c in name if c.isprintable())
-    if len(name) > FILE_NAME_MAX:
-        stem, dot, extension = name.rpartition(".")
-        keep = extension[:20] if dot and stem else ""
-        name = name[: FILE_NAME_MAX - len(keep) - 1] + "." + keep if keep else name[:FILE_NAME_MAX]
-    return name or "file"
-
-
 def file_url(attachment: Attachment) -> str:
     """The attachment's download path, named after the file."""
     return FILE_URL.format(id=attachment.id, name=quote(attachment.file_name, safe=""))
-
-
-def human_size(size: int | None) -> str:
-    """A file's size for people: '820 bytes', '14 KB', '3.2 MB', '25 MB'."""
-    if size is None:
-        return ""
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if size >= scale:
-            value = size / scale
-            tenths = round(value, 1)
-            return f"{tenths:.1f} {unit}" if value < 10 and not tenths.is_integer() else f"{value:.0f} {unit}"
-    return f"{size} byte{'' if size == 1 else 's'}"
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -200,94 +132,6 @@ def get_attachment(session: Session, attachment_id: int) -> Attachment:
     if attachment is None:
         raise NotFound(f"Attachment {attachment_id} does not exist.")
     return attachment
-
-
-def by_ids(session: Session, ids: set[int]) -> dict[int, Attachment]:
-    """The attachments among these ids that still exist (one query; none for no ids)."""
-    if not ids:
-        return {}
-    rows = session.execute(sa.select(Attachment).where(Attachment.id.in_(sorted(ids)))).scalars()
-    return {a.id: a for a in rows}
-
-
-# ---- checking ------------------------------------------------------------------------------------
-
-
-def _size(stream: BinaryIO) -> int:
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    return size
-
-
-def _sha256(stream: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    stream.seek(0)
-    while chunk := stream.read(1 << 16):
-        digest.update(chunk)
-    stream.seek(0)
-    return digest.hexdigest()
-
-
-def check_file(upload: Upload, limits: Limits) -> Checked:
-    """Check one file (size, kind by content, a raster image read by Pillow), remove a photo's location data and
-    hash what will be stored. FileTooLarge or FileRefused with the reason."""
-    name = clean_file_name(upload.file_name)
-    size = _size(upload.stream)
-    if size > limits.max_bytes:
-        raise FileTooLarge(
-            f"{name} is {human_size(size)}; files of up to {human_size(limits.max_bytes)} can be attached."
-        )
-    if size == 0:
-        raise FileRefused(f"{name} is empty.")
-    kind = content.sniff(upload.stream.read(content.HEAD), name)
-    upload.stream.seek(0)
-    if kind.group not in limits.groups:
-        raise FileRefused(f"{name} is {kind.label}; this Tracker accepts {limits.describe_groups()}.")
-    stream, dimensions = upload.stream, None
-    if kind.raster:
-        try:
-            dimensions = content.image_size(stream, kind)
-        except content.UnreadableImage:
-            raise FileRefused(f"{name} starts like {kind.label} but cannot be read as one.") from None
-        stripped = content.without_location(stream, kind)
-        if stripped is not None:
-            stream, size = stripped, _size(stripped)
-    return Checked(name, kind, size, _sha256(stream), stream, dimensions)
-
-
-def check_files(session: Session, issue_id: int | None, uploads: Sequence[Upload], limits: Limits) -> list[Checked]:
-    """Check every file, find the contents the issue (or this request) holds already, and keep the issue within
-    its number of files; raises before anything is stored."""
-    checked = [check_file(upload, limits) for upload in uploads]
-    existing: dict[str, Attachment] = {}
-    if issue_id is not None and checked:
-        rows = session.execute(
-            sa.select(Attachment).where(
-                Attachment.issue_id == issue_id, Attachment.sha256.in_(sorted({c.sha256 for c in checked}))
-            )
-        ).scalars()
-        existing = {a.sha256: a for a in rows}
-    first: dict[str, Checked] = {}
-    for item in checked:
-        item.existing = existing.get(item.sha256)
-        if item.existing is None and item.sha256 in first:
-            item.same_as = first[item.sha256]
-        first.setdefault(item.sha256, item)
-    new = sum(1 for item in checked if item.existing is None and item.same_as is None)
-    if new and issue_id is not None:
-        count = session.execute(
-            sa.select(sa.func.count()).select_from(Attachment).where(Attachment.issue_id == issue_id)
-        ).scalar_one()
-        if count + new > limits.per_issue:
-            room = max(limits.per_issue - count, 0)
-            raise FileRefused(
-                f"An issue holds at most {limits.per_issue} files; this one has {count}, so "
-                + (f"at most {room} more can be attached." if room else "delete some before attaching more.")
-            )
-    elif new > limits.per_issue:
-        raise FileRefused(f"An issue holds at most {limits.per_issue} files; {new} were sent.")
-    return checked
 
 
 # ---- storing -------------------------------------------------------------------------------------
@@ -425,15 +269,7 @@ def kept(session: Session, incoming: Incoming | None, issue_id: int | None) -> I
         discard(incoming.store, checked)
         raise
     finally:
-        _close_copies(checked, incoming.uploads)
-
-
-def _close_copies(checked: list[Checked], uploads: list[Upload]) -> None:
-    """Close the temporary copies made to remove location data (the uploads themselves are the view's)."""
-    originals = {id(u.stream) for u in uploads}
-    for item in checked:
-        if id(item.stream) not in originals:
-            item.stream.close()
+        close_copies(checked, incoming.uploads)
 
 
 def attach_files(session: Session, actor: User, issue_id: int, incoming: Incoming) -> list[Attached]:
@@ -514,7 +350,6 @@ def _remove_unnamed(session: Session, store: Store, keys: list[str]) -> list[str
             .union(sa.select(Attachment.thumbnail_key).where(Attachment.thumbnail_key.in_(keys)))
         ).scalars()
     )
-    session.rollback()  # read only; end the transaction before the (slow) deletes
     unnamed = [key for key in keys if key not in named]
     if unnamed:
         store.delete(unnamed)

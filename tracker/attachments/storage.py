@@ -80,12 +80,11 @@ class LocalStore:
             raise
 
     def chunks(self, key: str) -> Iterator[bytes]:
-        """The file's bytes; the file is opened before the first chunk is asked for."""
-        try:
-            handle = open(self._path(key), "rb")
-        except FileNotFoundError:
-            raise MissingObject(key) from None
-        return _read_and_close(handle)
+        """The file's bytes, opened when the first chunk is asked for (a response never sent opens nothing)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise MissingObject(key)
+        return _read_and_close(path)
 
     def delete(self, keys: Iterable[str]) -> None:
         """Remove the files (and any subfolder left empty)."""
@@ -122,8 +121,8 @@ class LocalStore:
         return f"local folder {self.root}"
 
 
-def _read_and_close(handle: BinaryIO) -> Iterator[bytes]:
-    with handle:
+def _read_and_close(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
 
