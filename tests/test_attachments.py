@@ -533,3 +533,28 @@ def test_the_worker_task_uses_the_configured_store(app, make_user, make_issue):
     web.store().put("ab/cd/orphan", io.BytesIO(b"x"), "text/plain")
     assert sweep_orphans(db.session, utcnow()).removed == []  # younger than ATTACHMENT_ORPHAN_MINUTES
     assert sweep_orphans(db.session, utcnow() + timedelta(minutes=61)).removed == ["ab/cd/orphan"]
+
+
+# ---- the migration -------------------------------------------------------------------------------
+
+
+def test_migration_0014_adds_and_removes_the_table(app, make_user, make_issue):
+    """Downgrading drops the table and its timeline entries (the stored files stay); upgrading brings it back."""
+    from flask_migrate import downgrade, upgrade
+
+    me = make_user()
+    issue = make_issue(reporter=me)
+    attach(me, issue.id, (b"x\n", "x.txt"))
+    db.session.close()
+    downgrade(revision="0013")
+    try:
+        assert "attachments" not in sa.inspect(db.engine).get_table_names()
+        kinds = db.session.execute(sa.select(IssueEvent.kind)).scalars().all()
+        assert kinds == ["created"] and len(stored_keys()) == 1
+        db.session.close()
+        upgrade()
+        assert count_rows(Attachment) == 0
+    finally:
+        db.session.rollback()
+        db.session.close()
+        upgrade()
