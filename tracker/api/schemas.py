@@ -261,7 +261,8 @@ class TimelineSchema(Schema):
 class BulkStatusSchema(Schema):
     """Move many issues to one status, all or nothing."""
 
-    issue_ids = fields.List(Id(), required=True, metadata={"maxItems": BULK_MAX})
+    # At most BULK_MAX ids, repeats counted (the document's maxItems): more is a 422 like any schema violation.
+    issue_ids = fields.List(Id(), required=True, validate=validate.Length(max=BULK_MAX))
     status = Text(required=True, metadata={"enum": list(STATUSES)})
     versions = fields.Dict(
         keys=Text(),
