@@ -11,6 +11,7 @@ already is not stored again; the answer names the attachment that is there.
 
 from __future__ import annotations
 
+import io
 import logging
 import uuid
 from collections.abc import Iterator
@@ -156,22 +157,10 @@ def store_files(store: Store, checked: list[Checked]) -> None:
                 small = content.thumbnail(item.stream, item.kind, item.image_size)
                 if small is not None:
                     item.thumbnail_key = item.key + ".thumb.webp"
-                    store.put(item.thumbnail_key, _BytesReader(small), "image/webp")
+                    store.put(item.thumbnail_key, io.BytesIO(small), "image/webp")
     except BaseException:
         discard(store, checked)
         raise
-
-
-class _BytesReader:
-    """A thumbnail's bytes as a readable stream (for Store.put)."""
-
-    def __init__(self, data: bytes):
-        self.data, self.position = data, 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.data) if size < 0 else self.position + size
-        chunk, self.position = self.data[self.position : end], min(end, len(self.data))
-        return chunk
 
 
 def discard(store: Store, checked: list[Checked]) -> None:
@@ -255,8 +244,8 @@ def kept(session: Session, incoming: Incoming | None, issue_id: int | None) -> I
         yield []
         return
     checked = check_files(session, issue_id, incoming.uploads, incoming.limits)
-    store_files(incoming.store, checked)
     try:
+        store_files(incoming.store, checked)
         yield checked
     except IntegrityError:
         session.rollback()
