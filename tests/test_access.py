@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracker.account import service as tokens
+from tracker.auth import sessions
 from tracker.comments import service as comments
 from tracker.extensions import db
 from tracker.imports import staging
@@ -51,6 +52,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/account/password", {}, s(302, 422, 422, 422, 302)),
     ("POST", "/account/tokens", {"name": ""}, s(302, 422, 422, 422, 302)),
     ("POST", "/account/tokens/{other_token}/revoke", {}, s(302, 404, 404, 404, 302)),  # someone else's: not found
+    ("POST", "/account/sessions/{other_session}/end", {}, s(302, 404, 404, 404, 302)),  # someone else's: not found
+    ("POST", "/account/sessions/end-others", {}, s(302, 303, 303, 303, 302)),
     # users: admins only
     ("GET", "/admin/users", None, PAGE_ADMIN),
     ("POST", "/admin/users", {"name": ""}, s(302, 403, 403, 422, 302)),
@@ -132,7 +135,7 @@ def test_the_table_covers_every_route(app):
     for method, url, _body, _codes in TABLE:
         adapter = app.url_map.bind("localhost")
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
-                                            "own_comment", "imported_run", "others_run", "own_run")})
+                                            "own_comment", "imported_run", "others_run", "own_run", "other_session")})
         endpoint, _args = adapter.match(path, method=method)
         covered.add((endpoint, method))
     missing = sorted(
@@ -155,6 +158,7 @@ def world(app, make_user, make_issue):
         others_comment = comments.add_comment(db.session, owner, issue.id, "Not yours")
         label = labels.create_label(db.session, owner, "bug", "red")
         _token, _secret = tokens.create_token(db.session, owner, "owner's script")
+        owner_session, _key = sessions.start_session(db.session, owner, "192.0.2.7", "Firefox on Linux")
         others_run = staging.stage(db.session, owner, "theirs.csv", io.BytesIO(b"title\nOne\n"))
         imported = staging.stage(db.session, owner, "done.csv", io.BytesIO(b"title\nTwo\n"))
         from tracker.imports import service as imports
@@ -165,6 +169,7 @@ def world(app, make_user, make_issue):
             "label": label.id,
             "other_user": owner.id,
             "other_token": _token.id,
+            "other_session": owner_session.id,
             "others_comment": others_comment.id,
             "others_run": others_run.id,
             "imported_run": imported.id,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -42,6 +43,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.before_request(start_unknown)
     # Before the CSRF check: a request from someone whose session ended goes to the sign-in page (htmx: a
     # 401 that navigates there), not to "the form has expired"; the browser keeps what they typed meanwhile.
     app.before_request(require_sign_in)
@@ -69,7 +71,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(reports_bp)
     app.register_blueprint(account_bp)
     api.init_app(app)
-    auth.init_login(login_manager)
+    auth.init_login(app, login_manager)
     error_handling.register(app)
     security.register(app)
     formatting.register(app)
@@ -81,6 +83,13 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
         return redirect(url_for("issues.index"))
 
     return app
+
+
+def start_unknown():
+    """Each request finds its signed-in person anew, from its own cookie, even where requests share an application
+    context (the tests' client does): nothing a previous request loaded counts."""
+    g.pop("_login_user", None)
+    g.pop("user_session", None)
 
 
 def require_sign_in():
@@ -128,6 +137,8 @@ def _finish_config(app: Flask) -> None:
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    # The cookie of a signed-in browser lasts as long as its session may stay idle (auth/cookies.py).
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     if not app.config.get("SECRET_KEY"):
         if app.config["ENV_NAME"] == "production":
             raise RuntimeError("SECRET_KEY must be set in production (TRACKER_ENV=production).")

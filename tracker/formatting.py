@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask_login import current_user
@@ -42,6 +42,16 @@ def time_tag(value: datetime | None, style: str = "exact") -> Markup:
     )
 
 
+def duration(value: timedelta) -> str:
+    """A length of time in the largest whole unit that fits: '8 hours', '90 minutes', '1 day'."""
+    seconds = int(value.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
 def person(user, empty: str = "Unassigned") -> Markup:
     """A user's name (marked when deactivated), or a placeholder."""
     if user is None:
@@ -54,7 +64,8 @@ def person(user, empty: str = "Unassigned") -> Markup:
 def register(app: Flask) -> None:
     """Install filters and globals into Jinja."""
     app.jinja_env.filters.update(
-        markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person
+        markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person,
+        duration=duration,
     )
     app.jinja_env.globals.update(
         STATUSES=STATUSES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, make_response, redirect, request, stream_with_context, url_for
+from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -13,7 +13,7 @@ from .. import access
 from ..errorpages import html_error
 from ..errors import InvalidInput
 from ..extensions import db
-from ..htmx import block_for, is_htmx, render
+from ..htmx import block_for, go, is_htmx, render
 from ..issues import queries
 from ..models import utcnow
 from ..numbers import whole_number
@@ -34,16 +34,6 @@ DRAIN_LIMIT = 1 << 30  # an over-limit upload is read and dropped up to this siz
 def _limit_mb() -> int:
     """The upload limit in MB."""
     return current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-
-
-def _go(url: str) -> Response:
-    """After a successful POST: a 303 redirect, or for htmx a full navigation (HX-Redirect)."""
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        response.vary.add("HX-Request")
-        return response
-    return redirect(url, 303)
 
 
 def _upload_page(status: int = 200, error: str = "", policy: str = "all_or_nothing") -> Response:
@@ -118,7 +108,7 @@ def upload():
     except FileProblem as exc:
         return _upload_page(422, f"{staging.clean_file_name(file.filename)}: {exc.message}", policy)
     if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
-        return _go(url_for("imports.check", run_id=run.id))
+        return go(url_for("imports.check", run_id=run.id))
     file_name = run.file_name
     try:
         return _import(run, policy, staging.mapping_of(run))
@@ -180,7 +170,7 @@ def recheck(run_id: int):
     except InvalidInput as exc:
         return _check_page(run, 422, exc.message, exc.errors)
     service.save_mapping(db.session, run, mapping)
-    return _go(url_for("imports.check", run_id=run_id))
+    return go(url_for("imports.check", run_id=run_id))
 
 
 @bp.post("/imports/<int:run_id>/import")
@@ -213,12 +203,12 @@ def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response
         return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
     except staging.AlreadyImported as exc:
         flash(exc.message, "info")
-        return _go(url_for("imports.show", run_id=run_id))
+        return go(url_for("imports.show", run_id=run_id))
     summary = f"Imported {run.created_count:,} issue{'' if run.created_count == 1 else 's'} from {run.file_name}"
     if run.rejected_count:
         summary += f"; {run.rejected_count:,} row{'' if run.rejected_count == 1 else 's'} rejected"
     flash(summary + ".", "success")
-    return _go(url_for("imports.show", run_id=run_id))
+    return go(url_for("imports.show", run_id=run_id))
 
 
 @bp.get("/imports/<int:run_id>")
