@@ -101,6 +101,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/imports/{others_run}/import", {"policy": "bogus"}, s(302, 403, 403, 422, 302)),
     ("GET", "/imports/{own_run}/check", None, s(302, 403, 200, 200, 302)),  # a viewer's from when they were a member
     ("POST", "/imports/{own_run}/import", {"policy": "bogus"}, s(302, 403, 422, 422, 302)),
+    ("POST", "/imports/{imported_run}/discard", {}, s(302, 403, 403, 409, 302)),  # imported: stays in the history
     # reports: read by all
     ("GET", "/reports", None, PAGE_ANY),
     ("GET", "/reports/print", None, PAGE_ANY),
@@ -126,6 +127,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),
     ("POST", "/labels/{label}/delete", {}, s(302, 403, 303, 303, 302)),
+    ("POST", "/imports/{others_run}/discard", {}, s(302, 403, 403, 303, 302)),
+    ("POST", "/imports/{own_run}/discard", {}, s(302, 403, 303, 303, 302)),
 ]
 
 

@@ -19,8 +19,7 @@ from tracker.models import User, UserSession, utcnow
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 ANDROID = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36"
 MAC = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5"
-    " Safari/605.1.15"
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"
 )
 
 
@@ -74,8 +73,8 @@ def test_the_account_page_lists_the_browsers_and_signs_one_out(app, client, make
     sign_in_client(others_browser, make_user(email="ada@example.com"), address="192.0.2.99")
 
     page = text(client.get("/account"))
-    section = page[page.index('id="signed-in-browsers"'):page.index('id="password"')]
-    assert section.count("<tr id=\"browser-") == 3 and "192.0.2.99" not in section
+    section = page[page.index('id="signed-in-browsers"') : page.index('id="password"')]
+    assert section.count('<tr id="browser-') == 3 and "192.0.2.99" not in section
     assert "(this browser)" in section and "Chrome on Android" in section and "198.51.100.23" in section
     assert "8 hours without use" in section and "1 day after signing in" in section
     assert section.count(">Sign out</button>") == 2, "no sign-out button for this browser (the header has one)"
@@ -200,8 +199,11 @@ def test_sessions_end_when_idle_or_too_old(client, make_user, login, idle_ago, a
 def test_lifetimes_come_from_the_settings(app, client, make_user, login):
     app.config.update(SESSION_IDLE_MINUTES=10, SESSION_LIFETIME_HOURS=1)
     grace = login(make_user())
-    db.session.execute(sa.update(UserSession).where(UserSession.user_id == grace.id).values(
-        last_seen_at=utcnow() - timedelta(minutes=11)))
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == grace.id)
+        .values(last_seen_at=utcnow() - timedelta(minutes=11))
+    )
     db.session.commit()
     assert client.get("/issues").status_code == 302
 
@@ -212,8 +214,9 @@ def test_the_cookie_expires_with_the_session(database_url, make_user):
     from tracker.config import TestConfig
 
     make_user(email="grace@example.com")
-    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "SESSION_IDLE_MINUTES": 120,
-                                  "SESSION_LIFETIME_HOURS": 3})
+    app = create_app(
+        TestConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "SESSION_IDLE_MINUTES": 120, "SESSION_LIFETIME_HOURS": 3}
+    )
     browser = app.test_client()
     with app.app_context():
         started = utcnow()
@@ -277,10 +280,16 @@ def test_purge_removes_sessions_long_over(app, make_user):
     ("agent", "summary"),
     [
         (FIREFOX, "Firefox on Linux"),
-        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
-         " Edg/131.0", "Edge on Windows"),
-        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
-         " Version/17.5 Mobile/15E148 Safari/604.1", "Safari on iOS"),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0"
+            " Safari/537.36 Edg/131.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+            " Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari on iOS",
+        ),
         ("curl/8.5.0", "curl"),
         ("", "Unknown browser"),
         ("x" * 500, "x" * 100),

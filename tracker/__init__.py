@@ -48,7 +48,9 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     # 401 that navigates there), not to "the form has expired"; the browser keeps what they typed meanwhile.
     app.before_request(require_sign_in)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # current_user reaches templates lazily (formatting.py): Flask-Login's own context processor would load the
+    # person for every template, the error pages too, which must render while the database is down.
+    login_manager.init_app(app, add_context_processor=False)
 
     from . import api, auth, cli, security
     from .account import bp as account_bp
@@ -88,8 +90,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 def start_unknown():
     """Each request finds its signed-in person anew, from its own cookie, even where requests share an application
     context (the tests' client does): nothing a previous request loaded counts."""
-    g.pop("_login_user", None)
-    g.pop("user_session", None)
+    for name in ("_login_user", "user_session", "api_user"):
+        g.pop(name, None)
 
 
 def require_sign_in():

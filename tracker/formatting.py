@@ -52,6 +52,16 @@ def duration(value: timedelta) -> str:
     return f"{seconds} second{'' if seconds == 1 else 's'}"
 
 
+def file_size(size: int | None) -> str:
+    """Bytes as people read them: '512 bytes', '14 KB', '2.3 MB'."""
+    size = size or 0
+    if size < 1024:
+        return f"{size:,} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.0f} KB"
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
 def person(user, empty: str = "Unassigned") -> Markup:
     """A user's name (marked when deactivated), or a placeholder."""
     if user is None:
@@ -66,6 +76,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=markdown_html, time_tag=time_tag, relative=relative, iso_utc=iso_utc, person=person,
         duration=duration,
+        file_size=file_size,
     )
     app.jinja_env.globals.update(
         STATUSES=STATUSES,
@@ -78,7 +89,8 @@ def register(app: Flask) -> None:
     )
 
     @app.context_processor
-    def permissions():
-        """`may`: the permission rules' answers for the signed-in person (tracker/access.py), so templates ask
-        `may.edit_issues` or `may.delete_comment(comment)` instead of re-deriving a rule."""
-        return {"may": access.Permissions(current_user)}
+    def person_and_permissions():
+        """`current_user` and `may`: the permission rules' answers for the signed-in person (tracker/access.py),
+        so templates ask `may.edit_issues` or `may.delete_comment(comment)` instead of re-deriving a rule. Both
+        are lazy: a template that never asks (an error page) never loads the person from the database."""
+        return {"current_user": current_user, "may": access.Permissions(current_user)}

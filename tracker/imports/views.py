@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import access
 from ..errorpages import html_error
-from ..errors import InvalidInput
+from ..errors import InvalidInput, TooLarge
 from ..extensions import db
 from ..htmx import block_for, go, is_htmx, render
 from ..issues import queries
@@ -20,6 +20,7 @@ from ..numbers import whole_number
 from . import bp, export, service, staging
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
+from .writer import ImportFailed
 
 ME = "{me}"  # in the template's rows: the email of the person downloading it, so the file checks clean for them
 TEMPLATE_ROWS = [
@@ -104,16 +105,29 @@ def upload():
     except InvalidInput as exc:
         return _upload_page(422, exc.errors["policy"])
     try:
-        run = staging.stage(db.session, current_user, file.filename, file.stream)
+        run = staging.stage(
+            db.session,
+            current_user,
+            file.filename,
+            file.stream,
+            staging.StagingLimits.from_config(current_app.config),
+            request.content_length,
+        )
     except FileProblem as exc:
         return _upload_page(422, f"{staging.clean_file_name(file.filename)}: {exc.message}", policy)
+    except TooLarge as exc:
+        return _upload_page(413, exc.message, policy)
     if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
         return go(url_for("imports.check", run_id=run.id))
-    file_name = run.file_name
+    file_name, run_id = run.file_name, run.id
     try:
-        return _import(run, policy, staging.mapping_of(run))
+        return _import(run, policy, staging.mapping_of(run), one_request=True)
     except FileProblem as exc:  # found past the first row, while importing: nothing was written
+        staging.record_failure(db.session, run_id, exc.message)
         return _upload_page(422, f"{file_name}: {exc.message}", policy)
+    except ImportFailed as exc:
+        staging.record_failure(db.session, run_id, exc.message)
+        raise
 
 
 def _owned_run(run_id: int):
@@ -194,12 +208,15 @@ def run_import(run_id: int):
         return _unreadable_page(run, exc.message)
 
 
-def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response:
-    """Run the import; a rejected all-or-nothing import shows the check again with the reason (422)."""
+def _import(run, policy: str, mapping, expect_invalid: bool = False, one_request: bool = False) -> Response:
+    """Run the import; a rejected all-or-nothing import shows the check again with the reason (422), and, when
+    the file was sent to be imported at once, keeps the reason in the history."""
     run_id = run.id
     try:
         service.run_import(db.session, current_user, run, policy, mapping, expect_invalid)
     except service.ImportRejected as exc:
+        if one_request:
+            staging.record_failure(db.session, run_id, exc.message)
         return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
     except staging.AlreadyImported as exc:
         flash(exc.message, "info")
@@ -246,7 +263,29 @@ def index():
         history = staging.history(db.session, request.args.get("page"))
     except InvalidInput as exc:
         abort(400, " ".join(exc.errors.values()))
-    return render("imports/index.html", history=history, policies=service.POLICY_LABELS)
+    return _history_page(history)
+
+
+def _history_page(history, status: int = 200) -> Response:
+    """The imports page: files waiting to be imported (checked, failed) for this person, then the history."""
+    return render(
+        "imports/index.html",
+        block=block_for(["waiting_imports"]),
+        status=status,
+        history=history,
+        waiting=staging.waiting(db.session, current_user),
+        policies=service.POLICY_LABELS,
+    )
+
+
+@bp.post("/imports/<int:run_id>/discard")
+def discard_run(run_id: int):
+    """Discard a staged file (its uploader or an admin): it is deleted, the history keeps nothing of it."""
+    run = staging.discard_run(db.session, current_user, run_id)
+    if block_for(["waiting_imports"]):
+        return _history_page(staging.history(db.session, 1))
+    flash(f"Discarded {run.file_name}.", "success")
+    return redirect(url_for("imports.index"), 303)
 
 
 @bp.get("/issues/export.csv")
