@@ -401,6 +401,10 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
                 )
         insert_events(session, actor.id, plan.events, change.note, now)
         session.commit()
+    except sa.exc.IntegrityError:
+        # The label to add was deleted while the change was applied (delete_label locks it): nothing is changed.
+        discard(session)
+        raise InvalidInput({"add_label": labels_service.LABEL_GONE}) from None
     except sa.exc.SQLAlchemyError as exc:
         discard(session)  # a lost connection's rollback would raise again
         raise BulkFailed("The bulk change could not be saved and nothing was changed. Please try again.") from exc
