@@ -290,17 +290,22 @@ def discard_run(run_id: int):
 
 @bp.get("/issues/export.csv")
 def export_csv():
-    """Every issue matching the list's filter as CSV, streamed."""
+    """Every issue matching the list's filter as CSV, streamed; at most EXPORTS_PER_PERSON at once per person."""
     view, errors, _labels = queries.load_filter(db.session, request.args)
     if errors:
         abort(400, " ".join(errors.values()))
-    rows = export.export_rows(db.session, view)
+    # A person streams at most EXPORTS_PER_PERSON exports at once (429 beyond): a large export keeps a thread busy.
+    slot = export.claim_slot(db.session, current_user.id, current_app.config["EXPORTS_PER_PERSON"])
+    engine = db.engine
+    rows = export.keeping_slot(export.export_rows(db.session, view), engine, slot)
     name = f"issues-{utcnow():%Y%m%d-%H%M}.csv"
-    return Response(
+    response = Response(
         stream_with_context(export.csv_text(rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+    response.call_on_close(lambda: export.release_slot(engine, slot))  # after the last byte, or an abandoned one
+    return response
 
 
 def _attachment(stem: str, suffix: str) -> str:
