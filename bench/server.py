@@ -25,6 +25,10 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 2) + 1
 
 
+# Threads per gunicorn worker (gthread, as the README's production command runs it); 0: sync workers.
+DEFAULT_THREADS = 8
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:
@@ -47,8 +51,9 @@ class Served:
 
 
 @contextmanager
-def serve(database_url: str, workers: int) -> Iterator[Served]:
-    """Run gunicorn on a free port until the block ends; yield it once the app answers."""
+def serve(database_url: str, workers: int, threads: int = DEFAULT_THREADS) -> Iterator[Served]:
+    """Run gunicorn on a free port until the block ends; yield it once the app answers. With `threads`, gthread
+    workers of that many threads each (the README's production command); with 0, sync workers."""
     port = free_port()
     env = {
         **os.environ,
@@ -62,6 +67,8 @@ def serve(database_url: str, workers: int) -> Iterator[Served]:
         str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(workers), "-b", f"{HOST}:{port}",
         "--timeout", str(WORKER_TIMEOUT_SECONDS),
     ]
+    if threads:
+        command += ["-k", "gthread", "--threads", str(threads)]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
