@@ -25,7 +25,7 @@ HSTS_SECONDS = 365 * 24 * 3600  # a year; no includeSubDomains: other hosts of t
 
 
 def register(app: Flask) -> None:
-    """Add CSP, frame denial, nosniff and referrer policy to every response."""
+    """Install the guards on what is submitted and the security headers on every response."""
 
     @app.before_request
     def refuse_undecodable_forms():
@@ -33,6 +33,9 @@ def register(app: Flask) -> None:
         '%FF%FE'): refuse it with a 400 before anything reads it."""
         if request.mimetype != "application/x-www-form-urlencoded":
             return
+        limit = request.max_form_memory_size
+        if limit is not None and (request.content_length or 0) > limit:
+            return  # too large for a form: the form parser refuses it (413) unread, and this check reads none
         try:
             unquote_to_bytes(request.get_data(cache=True).replace(b"+", b" ")).decode("utf-8")
         except UnicodeDecodeError:
