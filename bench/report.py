@@ -22,6 +22,14 @@ COLUMNS = (
 )
 
 
+def _server(settings: dict) -> str:
+    """How gunicorn served: sync workers (runs before issue 17, or --threads 0), or gthread workers with threads."""
+    threads = settings.get("threads", 0)
+    if not threads:
+        return f"{settings['workers']} sync workers"
+    return f"{settings['workers']} gthread workers × {threads} threads (the README's production command)"
+
+
 def machine() -> dict:
     """Cores, CPU model, memory and Python of this machine."""
     cpu = next(
@@ -119,7 +127,7 @@ def markdown(report: dict) -> str:
         ),
         "- Search words (issues matched): "
         + ", ".join(f"{w} ({n:,}, {100 * n / db['issues']:.2f}%)" for w, n in db["search_words"].items()),
-        f"- Server: gunicorn, {s['workers']} sync workers; client: http.client on the same machine",
+        f"- Server: gunicorn, {_server(s)}; client: http.client on the same machine",
         f"- Per scenario: {s['warmup']} warm-up requests, {s['requests']} timed one at a time (median, p95),"
         f" then {s['concurrent_requests']} from {s['concurrency']} concurrent clients (throughput, loaded latency);"
         f" each phase stops after {s['phase_seconds']:g} s; heavy scenarios run fewer (see their notes)",

@@ -39,6 +39,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrent-requests", type=int, default=400, help="timed requests across those clients")
     parser.add_argument("--phase-seconds", type=float, default=60.0, help="time budget of each measuring phase")
     parser.add_argument("--workers", type=int, default=server.default_workers(), help="gunicorn workers")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=server.DEFAULT_THREADS,
+        help=f"threads per gthread worker (default {server.DEFAULT_THREADS}, as in production); 0: sync workers",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the data set and of the requests")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or [
@@ -98,10 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     work = Workload(args.issues, args.seed, args.database_url)
     results = []
-    with server.serve(args.database_url, args.workers) as served:
+    with server.serve(args.database_url, args.workers, args.threads) as served:
         port = served.port
         work.server_pid = served.pid
-        print(f"gunicorn: {args.workers} workers on port {port}")
+        work.port = port
+        print(f"gunicorn: {args.workers} workers, {args.threads or 'no'} threads each, on port {port}")
 
         def sign_in() -> Browser:
             """A browser signed in as the benchmark's admin."""
@@ -149,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         "load": load,
         "settings": {
             "workers": args.workers,
+            "threads": args.threads,
             "warmup": args.warmup,
             "requests": args.requests,
             "concurrency": args.concurrency,

@@ -90,6 +90,7 @@ class Workload:
         self._local = threading.local()
         self._app = None
         self.server_pid = 0  # the gunicorn master, once serving (its workers' memory is read by import scenarios)
+        self.port = 0  # the server's port, once serving (for steps that open browsers of their own)
         self.notes: dict[str, list[dict]] = {}  # facts steps keep for their probes, by scenario
 
     def random_issue(self, rng: random.Random) -> int:
@@ -355,4 +356,4 @@ for _size, _median in ((1_000, 100.0), (10_000, 1_000.0)):
 
 # More rows, registered after the ones above (the report lists scenarios in registration order): reports,
 # the JSON API, then CSV imports and export (last: they write and delete many rows, then vacuum).
-from . import scenarios_api, scenarios_attachments, scenarios_imports, scenarios_reports  # noqa: E402,F401
+from . import scenarios_api, scenarios_attachments, scenarios_imports, scenarios_load, scenarios_reports  # noqa: E402,F401

@@ -75,7 +75,7 @@ def _s3_server(work: Workload) -> tuple[Browser, int]:
             )
             session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
             settings = {**credentials, "AWS_ENDPOINT_URL": endpoint, "ATTACHMENTS_URL": f"s3://{BUCKET}/bench"}
-            served = stack.enter_context(server.serve(work.database_url, 1, settings))
+            served = stack.enter_context(server.serve(work.database_url, 1, settings=settings))
             browser = Browser(server.HOST, served.port, timeout=server.WORKER_TIMEOUT_SECONDS)
             browser.sign_in(dataset.ADMIN_EMAIL, dataset.ADMIN_PASSWORD)
             _state["s3"] = (browser, served.pid)

@@ -25,6 +25,10 @@ def default_workers() -> int:
     return 2 * (os.cpu_count() or 2) + 1
 
 
+# Threads per gunicorn worker (gthread, as the README's production command runs it); 0: sync workers.
+DEFAULT_THREADS = 8
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as probe:
@@ -47,9 +51,12 @@ class Served:
 
 
 @contextmanager
-def serve(database_url: str, workers: int, settings: dict[str, str] | None = None) -> Iterator[Served]:
-    """Run gunicorn on a free port until the block ends; yield it once the app answers. `settings`: more of the
-    app's environment (the attachment scenarios serve a second app that stores files in S3)."""
+def serve(
+    database_url: str, workers: int, threads: int = DEFAULT_THREADS, settings: dict[str, str] | None = None
+) -> Iterator[Served]:
+    """Run gunicorn on a free port until the block ends; yield it once the app answers. With `threads`, gthread
+    workers of that many threads each (the README's production command); with 0, sync workers. `settings`: more of
+    the app's environment (the attachment scenarios serve a second app that stores files in S3)."""
     port = free_port()
     env = {
         **os.environ,
@@ -64,6 +71,8 @@ def serve(database_url: str, workers: int, settings: dict[str, str] | None = Non
         str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(workers), "-b", f"{HOST}:{port}",
         "--timeout", str(WORKER_TIMEOUT_SECONDS),
     ]
+    if threads:
+        command += ["-k", "gthread", "--threads", str(threads)]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
+from tests.helpers import sign_in_client
 from tracker import create_app
 from tracker.account import service as tokens
 from tracker.config import TestConfig
@@ -154,14 +154,11 @@ def make_user(app):
 
 @pytest.fixture
 def login(client):
-    """login(user): sign the test client in as this user (through the session, no password hashing)."""
+    """login(user): sign the test client in as this user (a real session row and its key in the cookie, no
+    password hashing)."""
 
     def do_login(user: User) -> User:
-        with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
-            session["_fresh"] = True
-        # Requests share the test's app context, so forget the user Flask-Login cached in g.
-        g.pop("_login_user", None)
+        sign_in_client(client, user)
         return user
 
     return do_login

@@ -5,7 +5,9 @@ from __future__ import annotations
 import html
 
 import sqlalchemy as sa
+from flask import g
 
+from tracker.auth import sessions
 from tracker.extensions import db
 
 HX = {"HX-Request": "true"}  # the header htmx sends with every request it makes
@@ -44,3 +46,15 @@ def form_for(issue, **changes) -> dict[str, str]:
 def count_rows(model) -> int:
     """How many rows the model's table holds, as this session sees it."""
     return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+
+def sign_in_client(client, user, address: str = "127.0.0.1", agent: str = "pytest") -> str:
+    """Sign a test client in as `user` with a real session row, as signing in would (no password hashing);
+    returns the session's key. Flask-Login's user cached in the shared app context is forgotten."""
+    _row, key = sessions.start_session(db.session, user, address, agent)
+    with client.session_transaction() as session:
+        session["_user_id"] = key
+        session["_fresh"] = True
+    g.pop("_login_user", None)
+    g.pop("user_session", None)
+    return key

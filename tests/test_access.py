@@ -16,6 +16,7 @@ from tests.files import image
 from tracker.account import service as tokens
 from tracker.attachments import service as attachments
 from tracker.attachments import web as attachments_web
+from tracker.auth import sessions
 from tracker.comments import service as comments
 from tracker.extensions import db
 from tracker.imports import staging
@@ -54,6 +55,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/account/password", {}, s(302, 422, 422, 422, 302)),
     ("POST", "/account/tokens", {"name": ""}, s(302, 422, 422, 422, 302)),
     ("POST", "/account/tokens/{other_token}/revoke", {}, s(302, 404, 404, 404, 302)),  # someone else's: not found
+    ("POST", "/account/sessions/{other_session}/end", {}, s(302, 404, 404, 404, 302)),  # someone else's: not found
+    ("POST", "/account/sessions/end-others", {}, s(302, 303, 303, 303, 302)),
     # users: admins only
     ("GET", "/admin/users", None, PAGE_ADMIN),
     ("POST", "/admin/users", {"name": ""}, s(302, 403, 403, 422, 302)),
@@ -107,6 +110,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/imports/{others_run}/import", {"policy": "bogus"}, s(302, 403, 403, 422, 302)),
     ("GET", "/imports/{own_run}/check", None, s(302, 403, 200, 200, 302)),  # a viewer's from when they were a member
     ("POST", "/imports/{own_run}/import", {"policy": "bogus"}, s(302, 403, 422, 422, 302)),
+    ("POST", "/imports/{imported_run}/discard", {}, s(302, 403, 403, 409, 302)),  # imported: stays in the history
     # reports: read by all
     ("GET", "/reports", None, PAGE_ANY),
     ("GET", "/reports/print", None, PAGE_ANY),
@@ -139,6 +143,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/labels/{label}/delete", {}, s(302, 403, 303, 303, 302)),
     ("POST", "/attachments/{others_file}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/attachments/{own_file}/delete", {}, s(302, 403, 303, 303, 302)),
+    ("POST", "/imports/{others_run}/discard", {}, s(302, 403, 403, 303, 302)),
+    ("POST", "/imports/{own_run}/discard", {}, s(302, 403, 303, 303, 302)),
 ]
 
 
@@ -149,7 +155,7 @@ def test_the_table_covers_every_route(app):
         adapter = app.url_map.bind("localhost")
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
                                             "own_comment", "imported_run", "others_run", "own_run",
-                                            "others_file", "own_file", "others_doc")})
+                                            "others_file", "own_file", "others_doc", "other_session")})
         endpoint, _args = adapter.match(path, method=method)
         covered.add((endpoint, method))
     missing = sorted(
@@ -172,6 +178,7 @@ def world(app, make_user, make_issue):
         others_comment = comments.add_comment(db.session, owner, issue.id, "Not yours")
         label = labels.create_label(db.session, owner, "bug", "red")
         _token, _secret = tokens.create_token(db.session, owner, "owner's script")
+        owner_session, _key = sessions.start_session(db.session, owner, "192.0.2.7", "Firefox on Linux")
         others_run = staging.stage(db.session, owner, "theirs.csv", io.BytesIO(b"title\nOne\n"))
         imported = staging.stage(db.session, owner, "done.csv", io.BytesIO(b"title\nTwo\n"))
         from tracker.imports import service as imports
@@ -184,6 +191,7 @@ def world(app, make_user, make_issue):
             "label": label.id,
             "other_user": owner.id,
             "other_token": _token.id,
+            "other_session": owner_session.id,
             "others_comment": others_comment.id,
             "others_run": others_run.id,
             "imported_run": imported.id,

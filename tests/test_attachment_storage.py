@@ -155,6 +155,7 @@ def s3_app(database_url, s3_endpoint, bucket):
 
 def test_pages_with_s3(s3_app):
     from tests.conftest import PASSWORD_HASH
+    from tests.helpers import sign_in_client
     from tracker.issues import service as issues
     from tracker.models import User
 
@@ -163,8 +164,7 @@ def test_pages_with_s3(s3_app):
     db.session.commit()
     issue = issues.create_issue(db.session, me, {"title": "Stored in S3"})
     client = s3_app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = me.get_id()
+    sign_in_client(client, me)
     data = {"file": [(io.BytesIO(image()), "shot.png"), (io.BytesIO(b"log\n"), "Ärger.log")]}
     assert client.post(f"/issues/{issue.id}/attachments", data=data).status_code == 303
     shot, log = db.session.query(Attachment).order_by(Attachment.id).all()

@@ -5,7 +5,7 @@ import threading
 
 import sqlalchemy as sa
 
-from tests.helpers import count_rows
+from tests.helpers import count_rows, sign_in_client
 from tracker.admin.service import change_role, set_active
 from tracker.auth.service import create_first_admin
 from tracker.errors import InvalidInput
@@ -18,7 +18,9 @@ CYCLES = 50
 
 def test_racing_writers_never_lose_an_update(app, postgres_only, make_user, make_issue):
     writers = [make_user("member", name=f"Writer {n}") for n in range(THREADS)]
-    session_ids = [writer.get_id() for writer in writers]
+    clients = [app.test_client() for _ in writers]
+    for client, writer in zip(clients, writers):
+        sign_in_client(client, writer)
     issue_id = make_issue(title="Contended", description="").id
     successes = [0] * THREADS
     conflicts = [0] * THREADS
@@ -26,9 +28,7 @@ def test_racing_writers_never_lose_an_update(app, postgres_only, make_user, make
     start = threading.Barrier(THREADS)
 
     def work(n: int) -> None:
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = session_ids[n]
+        client = clients[n]
         start.wait()
         for cycle in range(CYCLES):
             while True:

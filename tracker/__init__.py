@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -42,6 +43,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.before_request(start_unknown)
     # Before the CSRF check: a request from someone whose session ended goes to the sign-in page (htmx: a
     # 401 that navigates there), not to "the form has expired"; the browser keeps what they typed meanwhile.
     app.before_request(require_sign_in)
@@ -49,7 +51,9 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
     attachments_web.init_app(app)  # before the CSRF check reads a form: upload routes have their own body limit
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # current_user reaches templates lazily (formatting.py): Flask-Login's own context processor would load the
+    # person for every template, the error pages too, which must render while the database is down.
+    login_manager.init_app(app, add_context_processor=False)
 
     from . import api, auth, cli, security
     from .account import bp as account_bp
@@ -74,7 +78,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(reports_bp)
     app.register_blueprint(account_bp)
     api.init_app(app)
-    auth.init_login(login_manager)
+    auth.init_login(app, login_manager)
     error_handling.register(app)
     security.register(app)
     formatting.register(app)
@@ -86,6 +90,13 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
         return redirect(url_for("issues.index"))
 
     return app
+
+
+def start_unknown():
+    """Each request finds its signed-in person anew, from its own cookie, even where requests share an application
+    context (the tests' client does): nothing a previous request loaded counts."""
+    for name in ("_login_user", "user_session", "api_user"):
+        g.pop(name, None)
 
 
 def require_sign_in():
@@ -133,6 +144,8 @@ def _finish_config(app: Flask) -> None:
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    # The cookie of a signed-in browser lasts as long as its session may stay idle (auth/cookies.py).
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     if not app.config.get("SECRET_KEY"):
         if app.config["ENV_NAME"] == "production":
             raise RuntimeError("SECRET_KEY must be set in production (TRACKER_ENV=production).")

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask user create`, `flask user password`, `flask token create`."""
+"""Command-line tools: `flask user create`, `flask user password`, `flask token create`, and the clean-ups a
+schedule runs: `flask imports purge` (staged files over a day old), `flask sessions purge` (sessions long over)."""
 
 from __future__ import annotations
 
@@ -87,7 +88,34 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(secret)
 
 
+imports_cli = AppGroup("imports", help="Manage staged import files.")
+
+
+@imports_cli.command("purge")
+def purge_imports_command() -> None:
+    """Delete staged import files (dry runs and failed imports) uploaded more than a day ago."""
+    from .imports.staging import purge_expired
+
+    click.echo(f"Purged {purge_expired(db.session)} staged import file(s) older than a day.")
+
+
+sessions_cli = AppGroup("sessions", help="Manage signed-in browsers.")
+
+
+@sessions_cli.command("purge")
+def purge_sessions_command() -> None:
+    """Delete the records of sessions that ended (or expired) more than 30 days ago."""
+    from flask import current_app
+
+    from .auth.sessions import Lifetimes, purge_sessions
+
+    purged = purge_sessions(db.session, Lifetimes.from_config(current_app.config))
+    click.echo(f"Purged {purged} session record(s) over for more than 30 days.")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(user_cli)
     app.cli.add_command(token_cli)
+    app.cli.add_command(imports_cli)
+    app.cli.add_command(sessions_cli)

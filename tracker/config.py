@@ -25,10 +25,20 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     ISSUES_PER_PAGE = 50
-    # Sign-in throttling: failures allowed within the window, per account and per address.
+    # Signed-in browsers (README, "Sessions"): a session ends after SESSION_IDLE_MINUTES without a request, and
+    # SESSION_LIFETIME_HOURS after signing in at the latest; the cookie expires at the same moment.
+    SESSION_IDLE_MINUTES = _int_env("SESSION_IDLE_MINUTES", 8 * 60)
+    SESSION_LIFETIME_HOURS = _int_env("SESSION_LIFETIME_HOURS", 24)
+    # Sign-in throttling (README, "Sign-in throttling"), over a window of SIGNIN_WINDOW_SECONDS: an account is
+    # locked for one address after SIGNIN_MAX_FAILURES_PER_ACCOUNT failures from it; an address after
+    # SIGNIN_MAX_FAILURES_PER_ADDRESS failures for any accounts; past SIGNIN_SLOWDOWN_AFTER failures for an account
+    # from all addresses together, each further attempt from an address it never signed in from waits twice as
+    # long as the one before (from one second up to the window).
     SIGNIN_WINDOW_SECONDS = _int_env("SIGNIN_WINDOW_SECONDS", 15 * 60)
     SIGNIN_MAX_FAILURES_PER_ACCOUNT = _int_env("SIGNIN_MAX_FAILURES_PER_ACCOUNT", 5)
     SIGNIN_MAX_FAILURES_PER_ADDRESS = _int_env("SIGNIN_MAX_FAILURES_PER_ADDRESS", 20)
+    SIGNIN_SLOWDOWN_AFTER = _int_env("SIGNIN_SLOWDOWN_AFTER", 20)
+    SIGNIN_TRUSTED_DAYS = _int_env("SIGNIN_TRUSTED_DAYS", 90)
     # Proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0: trust no such header). Behind a
     # proxy the client's address is needed for the per-address sign-in limit, else every user shares one.
     TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", 0)
@@ -44,6 +54,12 @@ class Config:
     ATTACHMENT_LINK_SECONDS = _int_env("ATTACHMENT_LINK_SECONDS", 300)
     # Stored objects no row refers to (an upload whose transaction rolled back) are swept once older than this.
     ATTACHMENT_ORPHAN_MINUTES = _int_env("ATTACHMENT_ORPHAN_MINUTES", 60)
+    # CSV exports one person may stream at the same time (counted across app processes); more get 429.
+    EXPORTS_PER_PERSON = _int_env("EXPORTS_PER_PERSON", 2)
+    # Imports: files with more columns are refused (422) before any page is built; staged files (uploaded, not
+    # yet imported, kept for a day) may hold at most this many MB per person (413 beyond).
+    IMPORT_MAX_COLUMNS = _int_env("IMPORT_MAX_COLUMNS", 500)
+    IMPORT_STAGED_MB_PER_PERSON = _int_env("IMPORT_STAGED_MB_PER_PERSON", 200)
     TESTING = False
 
 

@@ -11,10 +11,16 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .errorpages import TITLES, html_error
-from .errors import DomainError
+from .errors import OUTAGE_RETRY_AFTER, DomainError
 from .extensions import db
 from .json_errors import http_json_error
+from .outage import OUTAGES, discard, is_outage
 from .transfers import drain_request_body
+
+UNAVAILABLE = (
+    "Tracker is briefly unavailable: it cannot reach its database right now. Nothing you sent was saved. "
+    "Please try again in a minute."
+)
 
 API_PREFIX = "/api/"
 
@@ -51,14 +57,29 @@ def scripts_go_to_the_api():
     )
 
 
+def unavailable():
+    """The answer while the database is unreachable: 503 with Retry-After, the page or JSON touching no database."""
+    discard(db.session)
+    return error_response(503, UNAVAILABLE, {"Retry-After": str(OUTAGE_RETRY_AFTER)})
+
+
 def register(app: Flask) -> None:
     """Install the application's error handlers (the API blueprint adds its own for its views)."""
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        """A rule said no: its own status and message."""
-        db.session.rollback()
-        return error_response(exc.status, exc.message)
+        """A rule said no: its own status and message (and Retry-After when it says when to try again)."""
+        discard(db.session)
+        return error_response(exc.status, exc.message, exc.headers())
+
+    def database_unavailable(exc: Exception):
+        """The database is down, unreachable or dropped the connection: a calm 503, never a bare 500."""
+        first_line = (str(exc).splitlines() or [""])[0][:300]
+        app.logger.warning("Database unavailable (%s): %s", type(exc).__name__, first_line)
+        return unavailable()
+
+    for outage in OUTAGES:
+        app.register_error_handler(outage, database_unavailable)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
@@ -78,14 +99,20 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        """Any other HTTP error, with its own description."""
+        """Any other HTTP error, with its own description (a 500 caused by an outage, while handling another
+        error, is the outage's 503)."""
+        if is_outage(getattr(exc, "original_exception", None)):
+            return unavailable()
         return error_response(
             exc.code or 500, exc.description or TITLES.get(exc.code or 500, "Error"), own_headers(exc)
         )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        """A bug: roll back, log, and show a plain page instead of a traceback."""
-        db.session.rollback()
+        """A bug: roll back, log, and show a plain page instead of a traceback (an error raised while the
+        database went away is the outage's 503)."""
+        if is_outage(exc):
+            return unavailable()
+        discard(db.session)
         app.logger.exception("Unhandled error")
         return error_response(500, "Something went wrong on our side; nothing was saved. Please try again.")

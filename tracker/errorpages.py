@@ -1,4 +1,5 @@
-"""The HTML error page (for htmx also a message event, so the page can show the message in its banner)."""
+"""The HTML error page (for htmx also a message event, so the page can show the message in its banner). It reads
+nothing from the database, not even who is signed in: it must render while the database is down."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ TITLES = {
     422: "Cannot be processed",
     429: "Too many attempts",
     500: "Something went wrong",
+    503: "Briefly unavailable",
 }
 
 

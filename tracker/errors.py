@@ -10,11 +10,16 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After (429, 503)
 
     def __init__(self, message: str, details: Any = None):
         super().__init__(message)
         self.message = message
         self.details = details
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers the error's response carries: Retry-After when it says when to try again."""
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
 
 
 class NotFound(DomainError):
@@ -64,7 +69,30 @@ class StaleVersion(DomainError):
 
 
 class Throttled(DomainError):
-    """Too many failed attempts; try again later."""
+    """Too many attempts (failed sign-ins, running exports); try again in `retry_after` seconds."""
 
     status = 429
     code = "throttled"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+
+# Seconds a client is asked to wait when the database is briefly unreachable.
+OUTAGE_RETRY_AFTER = 30
+
+
+class Unavailable(DomainError):
+    """The database failed or could not be reached; everything was rolled back, and trying again later may work."""
+
+    status = 503
+    code = "unavailable"
+    retry_after = OUTAGE_RETRY_AFTER
+
+
+class TooLarge(DomainError):
+    """More than a limit allows (a staged-files quota)."""
+
+    status = 413
+    code = "too_large"

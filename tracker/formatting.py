@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask_login import current_user
@@ -43,6 +43,16 @@ def time_tag(value: datetime | None, style: str = "exact") -> Markup:
     )
 
 
+def duration(value: timedelta) -> str:
+    """A length of time in the largest whole unit that fits: '8 hours', '90 minutes', '1 day'."""
+    seconds = int(value.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
 def person(user, empty: str = "Unassigned") -> Markup:
     """A user's name (marked when deactivated), or a placeholder."""
     if user is None:
@@ -60,6 +70,7 @@ def register(app: Flask) -> None:
         relative=relative,
         iso_utc=iso_utc,
         person=person,
+        duration=duration,
         filesize=human_size,
     )
     app.jinja_env.globals.update(
@@ -73,7 +84,8 @@ def register(app: Flask) -> None:
     )
 
     @app.context_processor
-    def permissions():
-        """`may`: the permission rules' answers for the signed-in person (tracker/access.py), so templates ask
-        `may.edit_issues` or `may.delete_comment(comment)` instead of re-deriving a rule."""
-        return {"may": access.Permissions(current_user)}
+    def person_and_permissions():
+        """`current_user` and `may`: the permission rules' answers for the signed-in person (tracker/access.py),
+        so templates ask `may.edit_issues` or `may.delete_comment(comment)` instead of re-deriving a rule. Both
+        are lazy: a template that never asks (an error page) never loads the person from the database."""
+        return {"current_user": current_user, "may": access.Permissions(current_user)}

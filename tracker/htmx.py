@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from flask import make_response, render_template, request
+from flask import make_response, redirect, render_template, request
 from flask.wrappers import Response
 from jinja2_fragments.flask import render_block
 
@@ -45,3 +45,13 @@ def targets(element_id: str) -> bool:
 def error_trigger(message: str, status: int) -> str:
     """An HX-Trigger value that makes the page show `message` in its error banner (see static/app.js)."""
     return json.dumps({"tracker:error": {"message": message, "status": status}})
+
+
+def go(url: str) -> Response:
+    """After a successful POST: a 303 redirect, or for htmx a full navigation there (HX-Redirect)."""
+    if is_htmx():
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = url
+        response.vary.add("HX-Request")
+        return response
+    return redirect(url, 303)

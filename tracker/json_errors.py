@@ -43,8 +43,10 @@ def http_json_error(status: int, message: str, headers: dict[str, str] | None = 
 
 
 def domain_json_error(exc: DomainError) -> Response:
-    """A domain error as JSON, with its details (per-field messages, blocking issues)."""
-    return json_error(exc.status, exc.code, exc.message, exc.details)
+    """A domain error as JSON, with its details (per-field messages, blocking issues) and its headers."""
+    response = json_error(exc.status, exc.code, exc.message, exc.details)
+    response.headers.update(exc.headers())
+    return response
 
 
 def request_error(exc: HTTPException, headers: dict[str, str]) -> Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -60,19 +59,41 @@ class User(UserMixin, db.Model):
     __table_args__ = (sa.CheckConstraint("role IN ('admin', 'member', 'viewer')", name="role"),)
 
     @property
-    def session_mark(self) -> str:
-        """Changes whenever the password does (each hash has its own salt): it ends the other sessions."""
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
-
-    def get_id(self) -> str:  # Flask-Login keeps this in the session cookie
-        """'<id>-<session mark>': a session made before the password changed no longer loads the user."""
-        return f"{self.id}-{self.session_mark}"
-
-    @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot stay signed in
         """Whether the user may sign in."""
         return self.active
 
+
+# Why a signed-in browser's session ended (user_sessions.ended_reason).
+SESSION_END_REASONS = {
+    "signed_out": "signed out",
+    "ended_elsewhere": "signed out from another browser",
+    "password_changed": "password changed",
+    "password_reset": "password set by an admin",
+    "deactivated": "account deactivated",
+}
+USER_AGENT_MAX = 100
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The session cookie carries a random key; only its SHA-256 is kept here, so the
+    table alone signs nobody in. Signing out, a password change or deactivation ends the row, and a cookie
+    naming an ended (or idle, or too old) session no longer signs anyone in."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    # Written at most once a minute (auth/sessions.py TOUCH_EVERY), so reading pages stays reading.
+    last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(USER_AGENT_MAX), default="")  # a summary: "Firefox on Linux"
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(sa.String(20))
+
+    __table_args__ = (sa.Index("ix_user_sessions_user_id_id", "user_id", "id"),)
 
 
 class Issue(db.Model):
@@ -202,7 +223,9 @@ class IssueEvent(db.Model):
 
 
 class SignInFailure(db.Model):
-    """A failed sign-in, kept for throttling per account and per address across processes."""
+    """A failed sign-in, kept for throttling per account and address across processes. A sign-in writes its row
+    before the password is checked (and deletes it when the password was right), so attempts running at the
+    same moment count each other: the limits hold under concurrency."""
 
     __tablename__ = "sign_in_failures"
 
@@ -215,6 +238,30 @@ class SignInFailure(db.Model):
         sa.Index("ix_sign_in_failures_email_failed_at", "email", "failed_at"),
         sa.Index("ix_sign_in_failures_address_failed_at", "address", "failed_at"),
     )
+
+
+class SignInAddress(db.Model):
+    """An address a person signed in from successfully: failures from other addresses never slow them down there."""
+
+    __tablename__ = "sign_in_addresses"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_success_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+
+class ExportSlot(db.Model):
+    """A CSV export being streamed, so that every app process counts a person's running exports alike. The row
+    is deleted when the download ends; one whose process died stops counting once seen_at grows old."""
+
+    __tablename__ = "export_slots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    __table_args__ = (sa.Index("ix_export_slots_user_id", "user_id"),)
 
 
 API_TOKEN_NAME_MAX = 100
@@ -265,6 +312,9 @@ class ImportRun(db.Model):
     last_issue_id: Mapped[int | None] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # Why importing the staged file in one request (POST /import, the API) failed; the file stays staged, shown
+    # in the history, to be checked and imported, or discarded.
+    failure: Mapped[str | None] = mapped_column(sa.Text)
 
     user: Mapped[User] = relationship(lazy="raise")
 

@@ -1,6 +1,9 @@
-"""Security headers on every response, and a guard against NUL characters in submitted text."""
+"""Security headers on every response (HSTS with Secure cookies; no-store for what a signed-in person sees), and
+guards on what is submitted: no NUL characters, form bodies in UTF-8."""
 
-from flask import Flask, abort, request
+from urllib.parse import unquote_to_bytes
+
+from flask import Flask, abort, g, request
 
 CSP = "; ".join(
     [
@@ -18,12 +21,31 @@ CSP = "; ".join(
 )
 
 
+HSTS_SECONDS = 365 * 24 * 3600  # a year; no includeSubDomains: other hosts of the domain are not Tracker's
+
+
 def register(app: Flask) -> None:
-    """Add CSP, frame denial, nosniff and referrer policy to every response."""
+    """Install the guards on what is submitted and the security headers on every response."""
+
+    @app.before_request
+    def refuse_undecodable_forms():
+        """A form body that is not UTF-8 would be kept as its percent-escapes (title=%FF%FE became the title
+        '%FF%FE'): refuse it with a 400 before anything reads it."""
+        if request.mimetype != "application/x-www-form-urlencoded":
+            return
+        limit = request.max_form_memory_size
+        if limit is not None and (request.content_length or 0) > limit:
+            return  # too large for a form: the form parser refuses it (413) unread, and this check reads none
+        try:
+            unquote_to_bytes(request.get_data(cache=True).replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            abort(400, "The form was sent in an encoding that is not UTF-8; nothing was saved. Reload the page and "
+                       "send it again.")
 
     @app.before_request
     def refuse_nul_characters():
-        """NUL never belongs in text and PostgreSQL cannot store it: refuse it with a 400, never a 500."""
+        """NUL never belongs in text and PostgreSQL cannot store it: refuse it with a 400, never a 500 (nor
+        removed quietly, from an uploaded file's name neither)."""
         for values in (request.args, request.form):
             for name, value in values.items(multi=True):
                 name = name or ""  # a multipart part without a name is read with the name None
@@ -32,13 +54,22 @@ def register(app: Flask) -> None:
                         400,
                         f"The field '{name.replace(chr(0), '')[:40]}' contains a NUL character, which is not allowed.",
                     )
+        for upload in request.files.values():
+            if "\x00" in (upload.filename or ""):
+                abort(400, "The uploaded file's name contains a NUL character, which is not allowed; rename the file.")
 
     @app.after_request
     def security_headers(response):
-        """Set the headers unless a view chose its own."""
+        """Set the headers unless a view chose its own. Over HTTPS (Secure cookies), browsers are told to use
+        nothing else; what a signed-in person (a session or an API token) is sent, exports included, is never
+        stored by a browser or a cache (the back button asks the server again)."""
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
+        if request.endpoint != "static" and (g.get("user_session") is not None or g.get("api_user") is not None):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -1,14 +1,17 @@
-"""Views: the account page: your name, personal API tokens (create, shown once, revoke) and a password change."""
+"""Views: the account page: your name, your signed-in browsers, personal API tokens (create, shown once, revoke)
+and a password change."""
 
 from flask import current_app, flash, redirect, request, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from ..admin.service import update_profile
+from ..auth import sessions
+from ..auth.cookies import current_session, lifetimes, sign_out
 from ..auth.service import SignInLimits, change_password
 from ..errors import InvalidInput, Throttled
 from ..extensions import db
 from ..forms import apply_errors
-from ..htmx import block_for, render
+from ..htmx import block_for, go, render
 from . import bp, service
 from .forms import NameForm, PasswordForm, TokenForm
 
@@ -18,10 +21,10 @@ NAME_PREFIX = "profile"  # the token form has a `name` field too: keep their ids
 def _page(
     form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None, name_form=None
 ):
-    """The account page, or only its token section for htmx."""
+    """The account page, or only its token or browsers section for htmx."""
     return render(
         "account/index.html",
-        block=block_for(["api_tokens"]),
+        block=block_for(["api_tokens", "signed_in_browsers"]),
         status=status,
         form=form,
         password_form=password_form or PasswordForm(formdata=None),
@@ -29,6 +32,9 @@ def _page(
         tokens=service.user_tokens(db.session, current_user),
         new_token=new_token,
         secret=secret,
+        browsers=sessions.live_sessions(db.session, current_user, lifetimes()),
+        this_browser=current_session(),
+        session_lifetimes=lifetimes(),
     )
 
 
@@ -71,22 +77,24 @@ def password():
     """Change your own password; your other browsers are signed out, this one stays signed in."""
     form = PasswordForm()
     try:
-        user = change_password(
+        change_password(
             db.session,
-            current_user._get_current_object(),  # the User itself: login_user below must not keep the proxy
+            current_user._get_current_object(),
             form.current_password.data,
             form.new_password.data,
             form.confirm_password.data,
             request.remote_addr or "unknown",
             SignInLimits.from_config(current_app.config),
+            keep_session_id=current_session().id,
         )
     except InvalidInput as exc:
         apply_errors(form, exc.errors)
         return _page(TokenForm(formdata=None), status=422, password_form=form)
     except Throttled as exc:
         apply_errors(form, {"current_password": exc.message})
-        return _page(TokenForm(formdata=None), status=429, password_form=form)
-    login_user(user)  # the session mark changed with the password
+        response = _page(TokenForm(formdata=None), status=429, password_form=form)
+        response.headers.update(exc.headers())
+        return response
     flash("Your password is changed. Any other browser signed in as you has been signed out.", "success")
     return redirect(url_for("account.index"), 303)
 
@@ -102,3 +110,28 @@ def rename():
         return _page(TokenForm(formdata=None), status=422, name_form=form)
     flash("Your name is changed.", "success")
     return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/sessions/<int:session_id>/end")
+def end_session(session_id: int):
+    """Sign out one of your browsers from here (someone else's is not found); this one signs out as usual."""
+    row = sessions.end_own_session(db.session, current_user, session_id)
+    if row.id == current_session().id:
+        sign_out()
+        flash("You are signed out.", "info")
+        return go(url_for("auth.login"))
+    if block_for(["signed_in_browsers"]):
+        return _page(TokenForm(formdata=None))
+    flash(f"Signed out {row.user_agent} ({row.address}).", "success")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/sessions/end-others")
+def end_other_sessions():
+    """Sign out every other browser signed in as you; this one stays signed in."""
+    ended = sessions.end_other_sessions(db.session, current_user, current_session().id)
+    if block_for(["signed_in_browsers"]):
+        return _page(TokenForm(formdata=None))
+    flash(f"Signed out {ended} other browser{'' if ended == 1 else 's'}.", "success")
+    return redirect(url_for("account.index"), 303)
+

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..auth.service import clean_profile, commit_profile, get_user, lock_admins
+from ..auth.sessions import end_sessions
 from ..errors import InvalidInput
 from ..models import ROLES, User
 
@@ -35,13 +36,16 @@ def change_role(session: Session, user_id: int, role: str) -> User:
 
 
 def set_active(session: Session, user_id: int, active: bool) -> User:
-    """Deactivate or reactivate a user; their issues stay; the last active admin stays active."""
+    """Deactivate or reactivate a user; their issues stay; the last active admin stays active. Deactivating ends
+    every session of theirs at once (their API tokens stop working too, as the token check asks `active`)."""
     lock_admins(session)
     user = get_user(session, user_id, fresh=True)
     if not active and user.role == "admin" and user.active and _other_active_admins(session, user.id) == 0:
         session.rollback()
         raise InvalidInput({"active": f"{user.name} is the last active admin and cannot be deactivated."})
     user.active = active
+    if not active:
+        end_sessions(session, user.id, "deactivated")
     session.commit()
     return user
 

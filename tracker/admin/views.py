@@ -2,9 +2,10 @@
 reactivate."""
 
 from flask import flash, redirect, request, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from .. import access
+from ..auth.cookies import current_session
 from ..auth.service import create_user, get_user, set_password
 from ..errors import InvalidInput
 from ..extensions import db
@@ -100,12 +101,12 @@ def update_user(user_id: int):
 def set_user_password(user_id: int):
     """Give a user a new password (they forgot theirs); their browsers are signed out, their API tokens stay."""
     form = NewPasswordForm()
+    # An admin giving themselves a new password here keeps this browser signed in, as on the account page.
+    keep = current_session().id if user_id == current_user.id and current_session() else None
     try:
-        user = set_password(db.session, user_id, form.password.data or "")
+        user = set_password(db.session, user_id, form.password.data or "", keep_session_id=keep)
     except InvalidInput as exc:
         apply_errors(form, exc.errors)
         return _user_page(get_user(db.session, user_id), password_form=form, status=422)
-    if user.id == current_user.id:
-        login_user(user)  # the admin's own session mark changed with the password
     flash(f"{user.name} has a new password; tell them, and ask them to change it on their account page.", "success")
     return redirect(url_for("admin.users"), 303)

@@ -51,7 +51,13 @@ class MultipartParser(FlaskParser):
     }
 
     def load_multipart(self, req: flask.Request, schema):
-        """Fields and files of a multipart/form-data body."""
+        """Fields and files of a multipart/form-data body; a part without a name is a 422 that says so."""
+        if None in req.form or None in req.files:
+            flask.abort(
+                422,
+                "Every part of the multipart body needs a name (Content-Disposition: form-data; name=\"...\"); "
+                "send the CSV file as the part named 'file'.",
+            )
         return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def _raw_load_json(self, req: flask.Request):

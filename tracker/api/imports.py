@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from flask import current_app, request
+
 from ..extensions import db
 from ..imports import service as imports_service
 from ..imports import staging
+from ..imports.parse import FileProblem
+from ..imports.writer import ImportFailed
 from ..json_errors import json_error
 from . import bp
 from .schemas import ImportFormSchema, ImportResultSchema
@@ -45,6 +49,7 @@ def _result(run, report: imports_service.CheckReport, dry_run: bool, policy: str
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def import_issues(form):
     """Import issues from a CSV file, columns matched by their headers; `dry_run` only checks every row.
 
@@ -52,12 +57,19 @@ def import_issues(form):
     """
     policy = imports_service.parse_policy(form.get("policy"))
     upload = form["file"]
-    run = staging.stage(db.session, actor(), upload.filename, upload.stream)
+    limits = staging.StagingLimits.from_config(current_app.config)
+    run = staging.stage(db.session, actor(), upload.filename, upload.stream, limits, request.content_length)
     report = imports_service.check(db.session, run)
     if form["dry_run"]:
         return _result(run, report, True, policy), 200
+    run_id = run.id
     try:
         run = imports_service.run_import(db.session, actor(), run, policy, report.mapping)
     except imports_service.ImportRejected as exc:
-        return json_error(422, exc.code, exc.message, _result(run, report, False, policy))
+        body = _result(run, report, False, policy)
+        staging.record_failure(db.session, run_id, exc.message)
+        return json_error(422, exc.code, exc.message, body)
+    except (FileProblem, ImportFailed) as exc:
+        staging.record_failure(db.session, run_id, exc.message)
+        raise
     return _result(staging.get_run(db.session, run.id), report, False, policy), 201

@@ -23,6 +23,7 @@ from ..json_errors import domain_json_error, json_error, request_error
 from ..labels import service as labels_service
 from ..models import User
 from ..numbers import whole_number
+from ..outage import discard
 from . import bp
 from .schemas import (
     ID_MAX,
@@ -61,14 +62,14 @@ def actor() -> User:
 @bp.errorhandler(DomainError)
 def handle_domain_error(exc: DomainError):
     """Domain errors as JSON with their details."""
-    db.session.rollback()
+    discard(db.session)
     return domain_json_error(exc)
 
 
 @bp.errorhandler(StaleVersion)
 def handle_stale_version(exc: StaleVersion):
     """A stale version: 409 with the issue as it is now, so the client can merge and retry."""
-    db.session.rollback()
+    discard(db.session)
     current = issues_service.get_issue(db.session, exc.issue_id)
     details = {"expected_version": exc.expected, "current_version": current.version}
     return json_error(409, exc.code, exc.message, details, current=IssueSchema().dump(current))
@@ -77,7 +78,7 @@ def handle_stale_version(exc: StaleVersion):
 @bp.errorhandler(bulk_service.BulkRejected)
 def handle_bulk_rejected(exc: bulk_service.BulkRejected):
     """Blocking issues of a bulk change, each with why; nothing was changed."""
-    db.session.rollback()
+    discard(db.session)
     return json_error(exc.status, exc.code, exc.message, [asdict(b) for b in exc.blockers])
 
 

@@ -3,13 +3,14 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from ..errors import InvalidInput, Throttled
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import render
 from . import bp
+from .cookies import sign_in, sign_out
 from .forms import LoginForm, SetupForm
 from .service import SignInLimits, authenticate, create_first_admin, has_users
 
@@ -33,7 +34,7 @@ def setup():
         except InvalidInput as exc:
             apply_errors(form, exc.errors)
             return render("auth/setup.html", form=form, status=422)
-        login_user(user)
+        sign_in(user)
         flash(f"Welcome, {user.name}. Tracker is ready; you are its admin.", "success")
         return redirect(url_for("issues.index"), 303)
     return render("auth/setup.html", form=form)
@@ -54,22 +55,24 @@ def login():
                 form.email.data or "",
                 form.password.data or "",
                 request.remote_addr or "unknown",
-                *SignInLimits.from_config(current_app.config),
+                SignInLimits.from_config(current_app.config),
             )
         except InvalidInput as exc:
             apply_errors(form, exc.errors)
             return render("auth/login.html", form=form, status=422)
         except Throttled as exc:
             form.password.errors = [exc.message]
-            return render("auth/login.html", form=form, status=429)
-        login_user(user)
+            response = render("auth/login.html", form=form, status=429)
+            response.headers.update(exc.headers())
+            return response
+        sign_in(user)
         return redirect(_safe_next(request.args.get("next")), 303)
     return render("auth/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out and go back to the sign-in page."""
-    logout_user()
+    """Sign out: the session ends on the server (a copy of the cookie signs nobody in), then the sign-in page."""
+    sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), 303)

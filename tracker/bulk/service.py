@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .. import access
-from ..errors import DomainError, InvalidInput
+from ..errors import DomainError, InvalidInput, Unavailable
 from ..issues.queries import IssueFilter
 from ..issues.queries import matching_ids as list_matching_ids
 from ..issues.service import clean_fields, transition_message
@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from ..numbers import whole_number
+from ..outage import discard
 
 UNCHANGED: Any = object()
 
@@ -84,10 +85,9 @@ class TooMany(DomainError):
     code = "too_many"
 
 
-class BulkFailed(DomainError):
-    """The database failed while writing; everything was rolled back."""
+class BulkFailed(Unavailable):
+    """The database failed while writing; everything was rolled back (503 with Retry-After)."""
 
-    status = 503
     code = "bulk_failed"
 
 
@@ -401,8 +401,12 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
                 )
         insert_events(session, actor.id, plan.events, change.note, now)
         session.commit()
+    except sa.exc.IntegrityError:
+        # The label to add was deleted while the change was applied (delete_label locks it): nothing is changed.
+        discard(session)
+        raise InvalidInput({"add_label": labels_service.LABEL_GONE}) from None
     except sa.exc.SQLAlchemyError as exc:
-        session.rollback()
+        discard(session)  # a lost connection's rollback would raise again
         raise BulkFailed("The bulk change could not be saved and nothing was changed. Please try again.") from exc
 
 

@@ -23,9 +23,7 @@ from . import bp, service
 def apply():
     """Change many issues at once, all or nothing; blockers are listed with the selection kept."""
     access.require_edit_issues(current_user)
-    view, filter_errors, labels = queries.load_filter(
-        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
-    )
+    view, filter_errors, labels = _list_filter()
     view.page = whole_number(request.form.get("page", ""), queries.MAX_PAGE) or 1
     selected = request.form.getlist("issue_ids")
     report = BulkReport(form=request.form)
@@ -44,16 +42,24 @@ def apply():
         # The bar marks no field: it lists the problems under one sentence.
         report.message = "Nothing was changed:" if exc.message == InvalidInput.DEFAULT_MESSAGE else exc.message
         report.errors = exc.errors
-        return _bulk_failed(view, labels, report, 422, selected, filter_errors)
+        return _bulk_failed(view, _list_filter()[2], report, 422, selected, filter_errors)
     except service.BulkRejected as exc:
         report.message, report.blockers = exc.message, exc.blockers
-        return _bulk_failed(view, labels, report, exc.status, selected)
+        return _bulk_failed(view, _list_filter()[2], report, exc.status, selected)
     if not block_for(["bulk_form"]):
         flash(result.summary, "success")
         return redirect(url_for("issues.index", **view.query_args()), 303)
     page_ids = {n for n in map(whole_number, request.form.getlist("page_ids")) if n is not None}
     refreshed = queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids)))
     return _bulk_bar(view, labels, BulkReport(ok=True, message=result.summary), 200, refreshed)
+
+
+def _list_filter():
+    """The list's filter the bar was sent from: (view, its errors, the labels). Read again after a failed change,
+    which rolled back: a label deleted meanwhile is then gone from the list too."""
+    return queries.load_filter(
+        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
+    )
 
 
 def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):

@@ -124,13 +124,19 @@ def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterab
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     source = LineReader(_copy_lines(rows))
     dbapi_error = session.get_bind().dialect.dbapi.Error
-    cursor = session.connection().connection.cursor()
+    connection = session.connection()
+    cursor = connection.connection.cursor()
     try:
         cursor.copy_expert(statement, source, size=COPY_READ)
     except dbapi_error as exc:
         if source.error is not None:
             raise source.error from None
-        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+        lost = bool(connection.connection.dbapi_connection.closed)
+        if lost:
+            # The server went away mid-COPY: as SQLAlchemy does for its own statements, the connection is
+            # invalidated, so the rollback that follows does not fail on it and the pool replaces it.
+            connection.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error, connection_invalidated=lost) from exc
     finally:
         cursor.close()
 

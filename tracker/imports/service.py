@@ -19,6 +19,7 @@ from ..issues.queries import MultiValues
 from ..labels.service import name_key
 from ..models import IMPORT_POLICIES, PRIORITIES, STATUSES, ImportChunk, ImportReject, ImportRun, Label, User, utcnow
 from ..numbers import whole_number
+from ..outage import DRIVER_ERRORS, discard
 from .parse import ENCODING_LABELS, FORMATS, TARGETS, FileProblem, Mapping, ignored_columns, neutralise, word_key
 from .staging import AlreadyImported, mapping_of, open_table, staged_chunks, staged_chunks_apart
 from .validate import UNASSIGNED, Directory, Person, Row, RowChecker
@@ -272,14 +273,16 @@ def _import_chunks(
         session.execute(sa.delete(ImportChunk).where(ImportChunk.run_id == run_id))
         session.commit()
     except FileProblem:
-        session.rollback()
+        discard(session)
         raise
     except ImportFailed as exc:
-        session.rollback()
+        discard(session)
         logger.error("Import %s of %s failed; rolled back: %s", run_id, file_name, exc.message)
         raise
-    except sa.exc.SQLAlchemyError as exc:
-        session.rollback()
+    except (sa.exc.SQLAlchemyError, *DRIVER_ERRORS) as exc:
+        # A lost connection (the server restarted, the backend was killed mid-COPY) included: its rollback
+        # would raise again, so the session lets go of the connection instead.
+        discard(session)
         logger.exception("Import %s of %s could not be saved; rolled back", run_id, file_name)
         raise ImportFailed("The import could not be saved and nothing was imported. Please try again.") from exc
     finally:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, flash, make_response, redirect, request, stream_with_context, url_for
+from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import access
 from ..errorpages import html_error
-from ..errors import InvalidInput
+from ..errors import InvalidInput, TooLarge
 from ..extensions import db
-from ..htmx import block_for, is_htmx, render
+from ..htmx import block_for, go, is_htmx, render
 from ..issues import queries
 from ..models import utcnow
 from ..numbers import whole_number
@@ -18,6 +18,7 @@ from ..transfers import content_disposition, drain_request_body
 from . import bp, export, service, staging
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
+from .writer import ImportFailed
 
 ME = "{me}"  # in the template's rows: the email of the person downloading it, so the file checks clean for them
 TEMPLATE_ROWS = [
@@ -31,16 +32,6 @@ TEMPLATE_ROWS = [
 def _limit_mb() -> int:
     """The upload limit in MB."""
     return current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-
-
-def _go(url: str) -> Response:
-    """After a successful POST: a 303 redirect, or for htmx a full navigation (HX-Redirect)."""
-    if is_htmx():
-        response = make_response("", 200)
-        response.headers["HX-Redirect"] = url
-        response.vary.add("HX-Request")
-        return response
-    return redirect(url, 303)
 
 
 def _upload_page(status: int = 200, error: str = "", policy: str = "all_or_nothing") -> Response:
@@ -100,16 +91,29 @@ def upload():
     except InvalidInput as exc:
         return _upload_page(422, exc.errors["policy"])
     try:
-        run = staging.stage(db.session, current_user, file.filename, file.stream)
+        run = staging.stage(
+            db.session,
+            current_user,
+            file.filename,
+            file.stream,
+            staging.StagingLimits.from_config(current_app.config),
+            request.content_length,
+        )
     except FileProblem as exc:
         return _upload_page(422, f"{staging.clean_file_name(file.filename)}: {exc.message}", policy)
+    except TooLarge as exc:
+        return _upload_page(413, exc.message, policy)
     if request.form.get("dry_run", "") in ("1", "true", "on", "yes"):
-        return _go(url_for("imports.check", run_id=run.id))
-    file_name = run.file_name
+        return go(url_for("imports.check", run_id=run.id))
+    file_name, run_id = run.file_name, run.id
     try:
-        return _import(run, policy, staging.mapping_of(run))
+        return _import(run, policy, staging.mapping_of(run), one_request=True)
     except FileProblem as exc:  # found past the first row, while importing: nothing was written
+        staging.record_failure(db.session, run_id, exc.message)
         return _upload_page(422, f"{file_name}: {exc.message}", policy)
+    except ImportFailed as exc:
+        staging.record_failure(db.session, run_id, exc.message)
+        raise
 
 
 def _owned_run(run_id: int):
@@ -166,7 +170,7 @@ def recheck(run_id: int):
     except InvalidInput as exc:
         return _check_page(run, 422, exc.message, exc.errors)
     service.save_mapping(db.session, run, mapping)
-    return _go(url_for("imports.check", run_id=run_id))
+    return go(url_for("imports.check", run_id=run_id))
 
 
 @bp.post("/imports/<int:run_id>/import")
@@ -190,21 +194,24 @@ def run_import(run_id: int):
         return _unreadable_page(run, exc.message)
 
 
-def _import(run, policy: str, mapping, expect_invalid: bool = False) -> Response:
-    """Run the import; a rejected all-or-nothing import shows the check again with the reason (422)."""
+def _import(run, policy: str, mapping, expect_invalid: bool = False, one_request: bool = False) -> Response:
+    """Run the import; a rejected all-or-nothing import shows the check again with the reason (422), and, when
+    the file was sent to be imported at once, keeps the reason in the history."""
     run_id = run.id
     try:
         service.run_import(db.session, current_user, run, policy, mapping, expect_invalid)
     except service.ImportRejected as exc:
+        if one_request:
+            staging.record_failure(db.session, run_id, exc.message)
         return _check_page(run, 422, exc.message, mapping=mapping, policy=policy)
     except staging.AlreadyImported as exc:
         flash(exc.message, "info")
-        return _go(url_for("imports.show", run_id=run_id))
+        return go(url_for("imports.show", run_id=run_id))
     summary = f"Imported {run.created_count:,} issue{'' if run.created_count == 1 else 's'} from {run.file_name}"
     if run.rejected_count:
         summary += f"; {run.rejected_count:,} row{'' if run.rejected_count == 1 else 's'} rejected"
     flash(summary + ".", "success")
-    return _go(url_for("imports.show", run_id=run_id))
+    return go(url_for("imports.show", run_id=run_id))
 
 
 @bp.get("/imports/<int:run_id>")
@@ -242,19 +249,46 @@ def index():
         history = staging.history(db.session, request.args.get("page"))
     except InvalidInput as exc:
         abort(400, " ".join(exc.errors.values()))
-    return render("imports/index.html", history=history, policies=service.POLICY_LABELS)
+    return _history_page(history)
+
+
+def _history_page(history, status: int = 200) -> Response:
+    """The imports page: files waiting to be imported (checked, failed) for this person, then the history."""
+    return render(
+        "imports/index.html",
+        block=block_for(["waiting_imports"]),
+        status=status,
+        history=history,
+        waiting=staging.waiting(db.session, current_user),
+        policies=service.POLICY_LABELS,
+    )
+
+
+@bp.post("/imports/<int:run_id>/discard")
+def discard_run(run_id: int):
+    """Discard a staged file (its uploader or an admin): it is deleted, the history keeps nothing of it."""
+    run = staging.discard_run(db.session, current_user, run_id)
+    if block_for(["waiting_imports"]):
+        return _history_page(staging.history(db.session, 1))
+    flash(f"Discarded {run.file_name}.", "success")
+    return redirect(url_for("imports.index"), 303)
 
 
 @bp.get("/issues/export.csv")
 def export_csv():
-    """Every issue matching the list's filter as CSV, streamed."""
+    """Every issue matching the list's filter as CSV, streamed; at most EXPORTS_PER_PERSON at once per person."""
     view, errors, _labels = queries.load_filter(db.session, request.args)
     if errors:
         abort(400, " ".join(errors.values()))
-    rows = export.export_rows(db.session, view)
+    # A person streams at most EXPORTS_PER_PERSON exports at once (429 beyond): a large export keeps a thread busy.
+    slot = export.claim_slot(db.session, current_user.id, current_app.config["EXPORTS_PER_PERSON"])
+    engine = db.engine
+    rows = export.keeping_slot(export.export_rows(db.session, view), engine, slot)
     name = f"issues-{utcnow():%Y%m%d-%H%M}.csv"
-    return Response(
+    response = Response(
         stream_with_context(export.csv_text(rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+    response.call_on_close(lambda: export.release_slot(engine, slot))  # after the last byte, or an abandoned one
+    return response

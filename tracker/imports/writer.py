@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..errors import DomainError
+from ..errors import Unavailable
 from ..labels.service import create_missing, name_key
 from ..models import ImportedRange, ImportReject, ImportRun, Issue, IssueLabel
 from .copying import copy_rows, id_ranges, insert_rows, issue_id_mark, new_issue_ids
@@ -27,10 +27,9 @@ from .validate import Directory, Row, RowChecker
 BATCH = 5000  # rows written per round of statements
 
 
-class ImportFailed(DomainError):
-    """The database failed while writing; everything was rolled back."""
+class ImportFailed(Unavailable):
+    """The database failed while writing; everything was rolled back (503 with Retry-After)."""
 
-    status = 503
     code = "import_failed"
 
 

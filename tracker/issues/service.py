@@ -175,7 +175,7 @@ def create_issue(
         session.add(issue)
         session.flush()
         if label_ids:
-            session.execute(sa.insert(IssueLabel), [{"issue_id": issue.id, "label_id": i} for i in label_ids])
+            add_labels(session, issue.id, label_ids)
         session.add(
             IssueEvent(issue_id=issue.id, actor_id=actor.id, kind="created", changes={}, version=1, created_at=now)
         )
@@ -268,7 +268,17 @@ def replace_labels(session: Session, issue_id: int, old: list[int], new: list[in
     if removed:
         session.execute(sa.delete(IssueLabel).where(IssueLabel.issue_id == issue_id, IssueLabel.label_id.in_(removed)))
     if added:
-        session.execute(sa.insert(IssueLabel), [{"issue_id": issue_id, "label_id": i} for i in sorted(added)])
+        add_labels(session, issue_id, sorted(added))
+
+
+def add_labels(session: Session, issue_id: int, label_ids: Iterable[int]) -> None:
+    """Link the labels to the issue (inside the caller's transaction); a label deleted since it was chosen
+    (labels/service.py delete_label) rolls everything back and raises InvalidInput."""
+    try:
+        session.execute(sa.insert(IssueLabel), [{"issue_id": issue_id, "label_id": i} for i in label_ids])
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise InvalidInput({"labels": labels_service.LABEL_GONE}) from None
 
 
 def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:

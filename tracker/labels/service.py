@@ -160,15 +160,18 @@ def _commit_name(session: Session, name: str) -> None:
 def create_missing(session: Session, names: dict[str, str], now: datetime) -> dict[str, int]:
     """Create the labels that do not exist yet (key -> name as first written) in the default colour, and return
     the ids of all of them by key: one INSERT and one SELECT. A label someone else creates meanwhile is taken
-    as it is (INSERT ... ON CONFLICT (name_key) DO NOTHING), so concurrent imports naming it both succeed."""
+    as it is (INSERT ... ON CONFLICT (name_key) DO NOTHING), so concurrent imports naming it both succeed.
+
+    The rows go in sorted by key: two imports creating the same labels take their unique keys in the same order,
+    so one waits for the other instead of each holding a key the other needs (a deadlock)."""
     if not names:
         return {}
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(
         insert(Label.__table__).on_conflict_do_nothing(index_elements=["name_key"]),
         [
-            {"name": name, "name_key": key, "color": DEFAULT_COLOR, "created_at": now, "updated_at": now}
-            for key, name in names.items()
+            {"name": names[key], "name_key": key, "color": DEFAULT_COLOR, "created_at": now, "updated_at": now}
+            for key in sorted(names)
         ],
     )
     found = session.execute(sa.select(Label.name_key, Label.id).where(Label.name_key.in_(list(names))))
@@ -198,11 +201,19 @@ def update_label(session: Session, actor: User, label_id: int, name: str | None,
 def delete_label(session: Session, actor: User, label_id: int) -> int:
     """Delete a label; each issue carrying it gets a new version and a timeline entry. Returns that count.
 
-    A constant number of statements: one guarded UPDATE ... RETURNING locks the issues and gives their new
-    versions, one query reads their label sets, one insert writes all events, two deletes remove the label.
+    A constant number of statements: the label is read locked, one guarded UPDATE ... RETURNING locks the issues
+    and gives their new versions, one query reads their label sets, one insert writes all events, two deletes
+    remove the label. The lock (FOR UPDATE on PostgreSQL; SQLite runs one writer at a time) settles a race with
+    someone adding the label to an issue: an add that came first is waited for and then recorded like the
+    others; an add that comes later waits and then fails on the missing label (a 422, nothing saved), never
+    leaving the cascade to remove its link without a version or a timeline entry.
     """
     access.require_manage_labels(actor)
-    label = get_label(session, label_id)
+    label = session.execute(
+        sa.select(Label).where(Label.id == label_id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if label is None:
+        raise NotFound(f"Label {label_id} does not exist.")
     now = utcnow()
     carrying = sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == label_id).scalar_subquery()
     bumped = session.execute(
@@ -241,6 +252,9 @@ def delete_label(session: Session, actor: User, label_id: int) -> int:
     session.execute(sa.delete(Label).where(Label.id == label_id))
     session.commit()
     return len(bumped)
+
+
+LABEL_GONE = "A label you chose was deleted while this was being saved; nothing was saved. Choose the labels again."
 
 
 def resolve_ids(session: Session, raw: Iterable) -> list[int]:
