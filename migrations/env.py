@@ -12,8 +12,15 @@ if config.config_file_name is not None:
 logger = logging.getLogger("alembic.env")
 
 # Made by hand in migrations, not declared in the models: the priority-rank expression index (both
-# databases), and on PostgreSQL the full-text side table with its GIN index (0009; 0001's old index).
-HAND_MADE = {"ix_issues_search", "ix_issues_priority_rank_id", "issue_documents", "ix_issue_documents_document"}
+# databases), and on PostgreSQL the full-text side table with its GIN index (0009; 0001's old index) and the
+# covering index that sorts a set of issues by number alone (0016).
+HAND_MADE = {
+    "ix_issues_search",
+    "ix_issues_priority_rank_id",
+    "issue_documents",
+    "ix_issue_documents_document",
+    "ix_issues_id_sort",
+}
 
 
 def include_object(obj, name, type_, reflected, compare_to):

@@ -155,6 +155,32 @@ def test_search_and_label_pages_are_the_same_whichever_plan(app, client, login_a
     assert ("of 2+ issues" if cap == 2 else "of 5 issues") in summary
 
 
+@pytest.mark.parametrize("sort", ["-updated", "updated", "created", "-created", "priority", "-priority", "id", "-id"])
+def test_a_lone_label_or_search_is_sorted_like_the_full_filter(app, client, login_as, make_issue, sort):
+    """A lone label or search filter sorts its collected matches by number alone (page_of_ids); with a status
+    filter that takes in every status the same issues go through the general query: both orders agree, ties
+    included, on every page."""
+    from tracker.labels import service as labels
+
+    app.config["ISSUES_PER_PAGE"] = 3
+    me = login_as("member")
+    bug = labels.create_label(db.session, me, "bug", "red")
+    priorities = ["high", "low", "high", "critical", "medium", "low", "high"]
+    made = [make_issue(title=f"Printer {n}", priority=p) for n, p in enumerate(priorities)]
+    for issue in made[:6]:
+        db.session.add(IssueLabel(issue_id=issue.id, label_id=bug.id))
+    db.session.commit()
+    made[1].updated_at = made[1].updated_at.replace(year=2099)  # the latest change, whatever the clock did
+    made[4].created_at = made[0].created_at  # a tie, broken by number
+    db.session.commit()
+    every = "&status=open&status=in_progress&status=resolved&status=closed"
+    for lone in ("label=bug", "q=printer"):
+        for page in (1, 2, 3):
+            alone = ids_in(text(client.get(f"/issues?{lone}&sort={sort}&page={page}")))
+            general = ids_in(text(client.get(f"/issues?{lone}{every}&sort={sort}&page={page}")))
+            assert alone == general, (lone, page)
+
+
 def test_htmx_request_gets_only_the_results_fragment(client, login_as, make_issue):
     login_as("viewer")
     make_issue(title="Fragment me")

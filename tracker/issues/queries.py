@@ -340,20 +340,30 @@ class IssuePage:
 def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage:
     """The page of issues the filter asks for, with assignees loaded, and the (capped) match count.
 
-    The count runs first. When a search or label filter matches fewer than COUNT_CAP issues, the page is
-    sorted from those matches (found through the search or label index) instead of walking the sort index
-    and testing every issue on the way: a rare word would otherwise be checked against most of the table.
-    A lone label or search filter counts and collects its matches without reading issues (lone_filter_ids).
+    A lone label or search filter collects its matching ids once, from the label links or the full-text
+    documents alone (lone_filter_ids): their number is the count, and under COUNT_CAP the page is sorted from
+    them (page_of_ids). Otherwise the count runs first; when a search or label filter among others matches
+    fewer than COUNT_CAP issues, the page is sorted from those matches instead of walking the sort index and
+    testing every issue on the way: a rare word would otherwise be checked against most of the table.
     """
     dialect = session.get_bind().dialect.name
     base = filtered(dialect, view)
     lone = lone_filter_ids(dialect, view)
-    ids = lone if lone is not None else base.with_only_columns(Issue.id)
-    total = session.execute(sa.select(sa.func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())).scalar_one()
+    if lone is not None:
+        found = list(session.execute(lone.limit(COUNT_CAP + 1)).scalars())
+        if len(found) <= COUNT_CAP:
+            items = page_of_ids(session, found, view.sort, per_page, view.page)
+            return IssuePage(items=items, total=len(found), capped=False, page=view.page, per_page=per_page)
+        total = len(found)
+    else:
+        ids = base.with_only_columns(Issue.id)
+        total = session.execute(
+            sa.select(sa.func.count()).select_from(ids.limit(COUNT_CAP + 1).subquery())
+        ).scalar_one()
     capped = total > COUNT_CAP
     page_source = base
     if not capped and (view.words() or view.label_ids):
-        matches = ids.cte("matches")
+        matches = base.with_only_columns(Issue.id).cte("matches")
         if dialect == "postgresql":
             matches = matches.prefix_with("MATERIALIZED")
         page_source = sa.select(Issue).where(Issue.id.in_(sa.select(matches.c[0])))
@@ -366,6 +376,36 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
         ).scalars()
     )
     return IssuePage(items=items, total=min(total, COUNT_CAP), capped=capped, page=view.page, per_page=per_page)
+
+
+def page_of_ids(session: Session, ids: list[int], sort: str, per_page: int, page: int) -> list[Issue]:
+    """One page of these issues in list order, with assignees and labels loaded.
+
+    The order is found from the sort columns alone: on PostgreSQL the covering index ix_issues_id_sort (issue
+    number with updated_at, created_at and priority, migration 0016) answers it without reading a single issue
+    row, so a word found in 7,500 issues reads 7,500 small index entries, not 7,500 rows; then only the page's
+    issues are loaded."""
+    if not ids:
+        return []
+    order = ids_in_order(session.get_bind().dialect.name, ids, sort).limit(per_page).offset((page - 1) * per_page)
+    page_ids = list(session.execute(order).scalars())
+    if not page_ids:
+        return []
+    loaded = session.execute(
+        sa.select(Issue).where(Issue.id.in_(page_ids)).options(joinedload(Issue.assignee), selectinload(Issue.labels))
+    ).scalars()
+    by_id = {issue.id: issue for issue in loaded}
+    return [by_id[i] for i in page_ids if i in by_id]
+
+
+def ids_in_order(dialect: str, ids: list[int], sort: str) -> sa.Select:
+    """SELECT of these issue numbers in list order, reading only the sort columns (one array parameter on
+    PostgreSQL, however many ids)."""
+    if dialect == "postgresql":
+        among = Issue.id == sa.any_(sa.literal(ids, sa.ARRAY(sa.Integer)))
+    else:
+        among = Issue.id.in_(ids)
+    return ordered(sa.select(Issue.id).where(among), sort)
 
 
 def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | None:
