@@ -87,3 +87,28 @@ def test_issue_page_with_comments_and_labels_is_constant(
     small = _statements_for(client, count_statements, f"/issues/{busy_issue(2).id}")
     large = _statements_for(client, count_statements, f"/issues/{busy_issue(40).id}")
     assert small == large <= 8  # user, issue (+labels), attachments, timeline, users named, labels named
+
+
+def test_api_single_issue_calls_make_few_round_trips(app, client, make_user, make_issue, token_for, count_statements):
+    """The calls scripts make most (issue 23): create, PATCH and comment each read the token once, write their rows
+    and read the result back in one statement (labels joined, not fetched apart); the version guard and the history
+    stay (SQLite: the same statements, no RETURNING shortcut is assumed of it)."""
+    me = make_user("member")
+    headers = token_for(me)
+    issue_id = make_issue(title="Patched", reporter=me).id
+    client.post("/api/issues", json={"title": "Warm-up"}, headers=headers)  # the token's last use is recorded once
+    with count_statements() as created:
+        response = client.post("/api/issues", json={"title": "New", "labels": []}, headers=headers)
+    assert response.status_code == 201
+    with count_statements() as patched:
+        response = client.patch(f"/api/issues/{issue_id}", json={"title": "Renamed", "version": 1}, headers=headers)
+    assert response.status_code == 200 and response.json["version"] == 2
+    with count_statements() as commented:
+        response = client.post(f"/api/issues/{issue_id}/comments", json={"body": "Noted"}, headers=headers)
+    assert response.status_code == 201
+    # token; INSERT issue; INSERT event; SELECT the issue with assignee, reporter and labels
+    assert len(created) == 4, created
+    # token; SELECT the issue; guarded UPDATE; INSERT event; SELECT it again
+    assert len(patched) == 5, patched
+    # token; UPDATE updated_at RETURNING version; INSERT comment; INSERT event; SELECT the comment with its author
+    assert len(commented) == 5, commented

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -137,7 +138,8 @@ def list_issues(args):
 def create_issue(body):
     """Create an issue reported by the token's user."""
     issue = issues_service.create_issue(db.session, actor(), _fields(body))
-    return issues_service.get_issue(db.session, issue.id)
+    # The new issue's number without refreshing the committed (expired) object: the reload below is the one read.
+    return issues_service.get_issue(db.session, sa.inspect(issue).identity[0])
 
 
 @bp.get(ISSUE, tags=["Issues"])
@@ -245,7 +247,7 @@ def list_comments(issue_id: int):
 def create_comment(body, issue_id: int):
     """Post a Markdown comment (the issue's version does not change)."""
     comment = comments_service.add_comment(db.session, actor(), issue_id, body["body"])
-    return comments_service.get_comment(db.session, comment.id)
+    return comments_service.get_comment(db.session, sa.inspect(comment).identity[0])
 
 
 # ---- people and labels ---------------------------------------------------------------------------

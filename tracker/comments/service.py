@@ -61,11 +61,20 @@ def add_comment(
     attached to the issue as this comment's (stored only once the text is valid), and links to them written while
     choosing them point at them."""
     access.require_comment(actor)
-    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id)).scalar_one_or_none()
-    if version is None:
-        raise NotFound(f"Issue #{issue_id} does not exist.")
     body = clean_body(raw_body)
     now = utcnow()
+    # Discussion counts as activity for "last updated", without touching the version; the same statement finds
+    # the issue and the version the comment is made at.
+    version = session.execute(
+        sa.update(Issue)
+        .where(Issue.id == issue_id)
+        .values(updated_at=now)
+        .returning(Issue.version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if version is None:
+        session.rollback()
+        raise NotFound(f"Issue #{issue_id} does not exist.")
     with attachments_service.kept(session, files, issue_id) as checked:
         comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, created_at=now)
         session.add(comment)
@@ -83,13 +92,6 @@ def add_comment(
                 created_at=now,
                 comment_id=comment.id,
             )
-        )
-        # Discussion counts as activity for "last updated", without touching the version.
-        session.execute(
-            sa.update(Issue)
-            .where(Issue.id == issue_id)
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
         )
         session.commit()
     return comment

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from .. import access
 from ..attachments import service as attachments_service
@@ -187,13 +187,17 @@ def create_issue(
 
 
 def get_issue(session: Session, issue_id: int) -> Issue:
-    """Load an issue with its assignee and reporter, or raise NotFound."""
-    issue = session.execute(
-        sa.select(Issue)
-        .where(Issue.id == issue_id)
-        .options(joinedload(Issue.assignee), joinedload(Issue.reporter), selectinload(Issue.labels))
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    """Load an issue with its assignee, reporter and labels (one statement), or raise NotFound."""
+    issue = (
+        session.execute(
+            sa.select(Issue)
+            .where(Issue.id == issue_id)
+            .options(joinedload(Issue.assignee), joinedload(Issue.reporter), joinedload(Issue.labels))
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
     if issue is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     return issue
