@@ -141,14 +141,23 @@ class Browser:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if self.cookies and send_cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        started = time.perf_counter()
-        try:
-            self.connection.request(method, path, body=body, headers=headers)
-            raw = self.connection.getresponse()
-            data = raw.read()
-        except (http.client.HTTPException, OSError):
-            self.connection.close()  # a stale keep-alive connection: the next request reconnects
-            raise
+        for attempt in (1, 2):
+            reused = self.connection.sock is not None
+            started = time.perf_counter()
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                raw = self.connection.getresponse()
+                data = raw.read()
+                break
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # The server closed an idle keep-alive connection (gthread workers do after a few seconds) before
+                # this request reached it: send it again once on a new connection, as HTTP clients do.
+                self.connection.close()
+                if attempt == 2 or not reused:
+                    raise
+            except (http.client.HTTPException, OSError):
+                self.connection.close()  # the next request reconnects
+                raise
         elapsed = time.perf_counter() - started
         for header in raw.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():

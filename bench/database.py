@@ -173,8 +173,8 @@ def load(url: str, issues: int, seed: int, end: datetime | None = None) -> LoadR
                 cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
             for _, name, _ in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
-            _insert_users(cursor, end)
-            _insert_labels(cursor, end)
+            insert_users(cursor, end)
+            insert_labels(cursor, end)
             print(f"  generating and copying {issues:,} issues...", flush=True)
             cursor.copy_expert(
                 f"COPY issues ({ISSUE_COLUMNS}) FROM STDIN WITH (FREEZE)",
@@ -238,7 +238,7 @@ def _issue_lines(issues: int, seed: int, spools: dict, end: datetime) -> Iterato
         yield rows.issue
 
 
-def _insert_labels(cursor, end: datetime) -> None:
+def insert_labels(cursor, end: datetime) -> None:
     """Insert the data set's labels (ids from 1, in dataset.LABELS order)."""
     start = end - dataset.SPAN
     cursor.executemany(
@@ -248,7 +248,7 @@ def _insert_labels(cursor, end: datetime) -> None:
     )
 
 
-def _insert_users(cursor, end: datetime) -> None:
+def insert_users(cursor, end: datetime) -> None:
     """Insert the generated users; all share the admin's password (one hash: hashing is slow on purpose)."""
     password_hash = generate_password_hash(dataset.ADMIN_PASSWORD)
     start = end - dataset.SPAN

@@ -356,4 +356,11 @@ for _size, _median in ((1_000, 100.0), (10_000, 1_000.0)):
 
 # More rows, registered after the ones above (the report lists scenarios in registration order): reports,
 # the JSON API, then CSV imports and export (last: they write and delete many rows, then vacuum).
-from . import scenarios_api, scenarios_attachments, scenarios_imports, scenarios_load, scenarios_reports  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    scenarios_api,
+    scenarios_api_speed,
+    scenarios_attachments,
+    scenarios_imports,
+    scenarios_load,
+    scenarios_reports,
+)

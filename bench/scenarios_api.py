@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tracker.models import PRIORITIES
 
-from . import dataset
+from . import database, dataset
 from .browser import BenchFailure, Browser, Response
 from .scenarios import Limits, Workload, _bulk_target, bulk_statements, scenario
 from .server import ROOT
@@ -27,34 +27,32 @@ API_TARGET_P95_MS = 30.0
 
 
 def api_token(work: Workload) -> str:
-    """The run's token for the admin, made once by `flask token create` (earlier benchmark tokens deleted)."""
+    """The run's token for the admin (made once per run)."""
     with work._lock:
         token = getattr(work, "api_token", "")
-        if token:
-            return token
-        with work.cursor() as cursor:
-            cursor.execute("DELETE FROM api_tokens WHERE name = %s", (TOKEN_NAME,))
-        result = subprocess.run(
-            [
-                str(Path(sys.executable).parent / "flask"),
-                "--app",
-                "wsgi",
-                "token",
-                "create",
-                dataset.ADMIN_EMAIL,
-                TOKEN_NAME,
-            ],
-            cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": work.database_url, "SECRET_KEY": "bench-token"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        lines = result.stdout.strip().splitlines()
-        if result.returncode != 0 or not lines:
-            raise BenchFailure(f"flask token create failed ({result.returncode}): {result.stderr.strip()[-300:]}")
-        work.api_token = lines[-1].strip()
-        return work.api_token
+        if not token:
+            token = work.api_token = make_token(work.database_url)
+        return token
+
+
+def make_token(database_url: str) -> str:
+    """A new token for the benchmark's admin in this database, made by the app's own command (`flask --app wsgi
+    token create EMAIL NAME`); earlier benchmark tokens there are deleted first."""
+    with database.connect(database_url, autocommit=True) as connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM api_tokens WHERE name = %s", (TOKEN_NAME,))
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
+        + ["token", "create", dataset.ADMIN_EMAIL, TOKEN_NAME],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-token"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = result.stdout.strip().splitlines()
+    if result.returncode != 0 or not lines:
+        raise BenchFailure(f"flask token create failed ({result.returncode}): {result.stderr.strip()[-300:]}")
+    return lines[-1].strip()
 
 
 def _json(response: Response) -> dict:
