@@ -8,7 +8,7 @@ import threading
 from bench import dataset, report
 from bench.scenarios import SCENARIOS, ChunkPool
 
-ISSUE_COLUMNS, EVENT_COLUMNS, COMMENT_COLUMNS = 11, 9, 9
+ISSUE_COLUMNS, EVENT_COLUMNS, COMMENT_COLUMNS = 11, 9, 8  # comments lost body_html in migration 0013
 
 
 def _rows(count: int) -> dict[int, dataset.IssueRows]:
