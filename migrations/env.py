@@ -13,7 +13,7 @@ logger = logging.getLogger("alembic.env")
 
 # Made by hand in migrations, not declared in the models: the priority-rank expression index (both
 # databases), and on PostgreSQL the full-text side table with its GIN index (0009; 0001's old index) and the
-# covering index that sorts a set of issues by number alone (0016).
+# covering index that sorts a set of issues by number alone (0020).
 HAND_MADE = {
     "ix_issues_search",
     "ix_issues_priority_rank_id",

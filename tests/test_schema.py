@@ -61,7 +61,7 @@ def test_search_uses_the_gin_index_on_postgres(app, postgres_only):
 
 @pytest.mark.parametrize("sort", ["-updated", "created", "-priority", "id"])
 def test_a_set_of_issues_is_sorted_from_the_covering_index(app, postgres_only, sort):
-    """A search's or a rare label's matches are put in list order from ix_issues_id_sort alone (migration 0016):
+    """A search's or a rare label's matches are put in list order from ix_issues_id_sort alone (migration 0020):
     an index-only scan, no issue row read."""
     from tracker.issues.queries import ids_in_order
 

@@ -382,7 +382,7 @@ def page_of_ids(session: Session, ids: list[int], sort: str, per_page: int, page
     """One page of these issues in list order, with assignees and labels loaded.
 
     The order is found from the sort columns alone: on PostgreSQL the covering index ix_issues_id_sort (issue
-    number with updated_at, created_at and priority, migration 0016) answers it without reading a single issue
+    number with updated_at, created_at and priority, migration 0020) answers it without reading a single issue
     row, so a word found in 7,500 issues reads 7,500 small index entries, not 7,500 rows; then only the page's
     issues are loaded."""
     if not ids:

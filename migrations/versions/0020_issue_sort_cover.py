@@ -6,7 +6,7 @@ the set of words the benchmark uses: mostly reads from the operating system's ca
 ix_issues_id_sort answers "these numbers, in this order" from index entries alone (30 MB, an index-only scan),
 and only the page's 50 issues are read. PostgreSQL only: SQLite keys its rows by id already.
 
-Revision ID: 0016
+Revision ID: 0020
 Revises: 0015
 Create Date: 2026-12-04 18:45:00
 
@@ -14,7 +14,7 @@ Create Date: 2026-12-04 18:45:00
 
 from alembic import op
 
-revision = "0016"
+revision = "0020"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
