@@ -125,6 +125,40 @@
     } catch (e) { /* no storage, so no drafts */ }
   });
 
+  /* "Resolve with comment" carries the version the page shows: keep it in step with the issue part of the page,
+     which quick changes and in-place edits swap (a conflict view or an open edit form has no data-version). */
+  document.addEventListener("htmx:afterSettle", function () {
+    var main = document.getElementById("issue-main");
+    if (!main || !main.dataset.version) return;
+    var inputs = document.querySelectorAll("input[data-issue-version]");
+    for (var i = 0; i < inputs.length; i++) inputs[i].value = main.dataset.version;
+  });
+
+  /* Ctrl+Enter (Cmd+Enter on a Mac) in a field sends its form, as its main button would; Escape closes an open
+     picker (labels) or cancels an in-place edit (through its Cancel link, which asks first about unsaved text). */
+  document.addEventListener("keydown", function (evt) {
+    var target = evt.target;
+    if (evt.key === "Enter" && (evt.ctrlKey || evt.metaKey) && target.form && !evt.defaultPrevented) {
+      evt.preventDefault();
+      var main = target.form.querySelector("button[type=submit].primary, button[type=submit]:not([name])");
+      if (target.form.requestSubmit) target.form.requestSubmit(main || undefined); else target.form.submit();
+      return;
+    }
+    if (evt.key !== "Escape" || evt.defaultPrevented) return;
+    var picker = target.closest && target.closest("details[open]");
+    if (!picker) picker = document.querySelector("details.label-picker[open], details.label-filter[open]");
+    if (picker) {
+      picker.open = false;
+      var summary = picker.querySelector("summary");
+      if (summary) summary.focus();
+      evt.preventDefault();
+      return;
+    }
+    var form = target.closest && target.closest("form[data-draft]");
+    var cancel = form && form.querySelector("[data-draft-cancel]");
+    if (cancel) { evt.preventDefault(); cancel.click(); }
+  });
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr && (xhr.getResponseHeader("HX-Trigger") || xhr.getResponseHeader("HX-Redirect"))) return; /* handled */

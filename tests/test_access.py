@@ -30,6 +30,7 @@ ROLES = ("anonymous", "viewer", "member", "admin", "deactivated")
 PAGE_ANY = (302, 200, 200, 200, 302)  # every signed-in person reads it
 PAGE_EDITOR = (302, 403, 200, 200, 302)  # people who change issues
 PAGE_ADMIN = (302, 403, 403, 200, 302)
+PAGE_POST_EDITOR = (302, 403, 422, 422, 302)  # a refused post by people who change issues
 API_ANY = (401, 200, 200, 200, 401)
 PUBLIC = (200, 200, 200, 200, 200)
 
@@ -137,6 +138,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/api/labels", None, API_ANY),
     ("GET", "/api/reports/top-assignees", None, API_ANY),
     ("GET", "/api/reports/latency", None, API_ANY),
+    # the issue page's quick changes (a refused priority changes nothing)
+    ("POST", "/issues/{issue}/quick", {"field": "priority", "priority": "x", "version": "1"}, PAGE_POST_EDITOR),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),

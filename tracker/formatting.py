@@ -10,6 +10,7 @@ from markupsafe import Markup, escape
 
 from . import access
 from .attachments.checks import human_size
+from .diffs import word_diff_html
 from .markdown import markdown_html
 from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 
@@ -72,6 +73,7 @@ def register(app: Flask) -> None:
         person=person,
         duration=duration,
         filesize=human_size,
+        word_diff=word_diff_html,
     )
     app.jinja_env.globals.update(
         STATUSES=STATUSES,

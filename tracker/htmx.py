@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from flask import make_response, redirect, render_template, request
 from flask.wrappers import Response
@@ -40,6 +41,12 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 def targets(element_id: str) -> bool:
     """True for an htmx request aimed at the element with this id."""
     return is_htmx() and request.headers.get("HX-Target") == element_id
+
+
+def current_path() -> str | None:
+    """The path of the page an htmx request was sent from (its HX-Current-URL), None for other requests."""
+    url = request.headers.get("HX-Current-URL") if is_htmx() else None
+    return urlsplit(url).path if url else None
 
 
 def error_trigger(message: str, status: int) -> str:

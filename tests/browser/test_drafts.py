@@ -82,7 +82,7 @@ def test_an_edit_survives_a_reload_and_is_saved_from_the_issue_page(browsing, li
 
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".issue-title")).to_have_text("Printer on fire, again")
-    expect(page.locator(".issue-version")).to_have_text("2")
+    expect(page.locator("#issue-main")).to_have_attribute("data-version", "2")
     row = stored_issue(issue.id)
     assert (row.title, row.description, row.priority, row.version) == (
         "Printer on fire, again", "Smoke everywhere.\nFlames now too.", "critical", 2,
@@ -300,7 +300,7 @@ def test_two_tabs_keep_their_own_drafts(browsing, live_server, make_user, make_i
     second.get_by_label("Description").fill("A long description typed in the second tab.")
     first.get_by_label("Title").fill("Title from the first tab")
     first.get_by_role("button", name="Save").click()
-    expect(first.locator(".issue-version")).to_have_text("2")
+    expect(first.locator("#issue-main")).to_have_attribute("data-version", "2")
 
     second.reload()
     page_notice(second).get_by_role("button", name="Continue editing").click()
@@ -309,7 +309,7 @@ def test_two_tabs_keep_their_own_drafts(browsing, live_server, make_user, make_i
     expect(second.get_by_role("heading", name=f"#{issue.id} changed while you were editing")).to_be_visible()
     expect(second.get_by_label("Title")).to_have_value("Title from the first tab")
     second.get_by_role("button", name="Save merged version").click()
-    expect(second.locator(".issue-version")).to_have_text("3")
+    expect(second.locator("#issue-main")).to_have_attribute("data-version", "3")
     row = stored_issue(issue.id)
     assert (row.title, row.description) == ("Title from the first tab", "A long description typed in the second tab.")
 

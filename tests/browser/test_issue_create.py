@@ -45,7 +45,7 @@ def test_create_issue_and_see_it_on_its_page(browsing, live_server, make_user):
     expect(fields.locator("div", has_text="Priority")).to_contain_text("High")
     expect(fields.locator("div", has_text="Assignee")).to_contain_text("Grace")
     expect(fields.locator("div", has_text="Reporter")).to_contain_text("Margaret")
-    expect(page.locator(".issue-version")).to_have_text("1")
+    expect(page.locator("#issue-main")).to_have_attribute("data-version", "1")
     expect(page.locator(".issue-description")).to_have_text("Exporting 10,000 issues\ntakes more than a minute.")
     expect(history_events(page)).to_have_text([re.compile(r"Margaret\s+created this issue")])
     assert (issue.title, issue.description, issue.status, issue.priority) == (

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
+from ..issues import service as issues_service
 from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
 
 
@@ -95,6 +96,23 @@ def add_comment(
         )
         session.commit()
     return comment
+
+
+def comment_and_move(
+    session: Session,
+    actor: User,
+    issue_id: int,
+    raw_body: str | None,
+    version: object,
+    status: str,
+    files: attachments_service.Incoming | None = None,
+) -> Comment:
+    """"Resolve with comment" and the like: move the issue to `status` (a guarded save from `version`), then post the
+    comment. A refused comment, a stale version or a forbidden move changes nothing."""
+    access.require_comment(actor)
+    clean_body(raw_body)
+    issues_service.update_issue(session, actor, issue_id, version, {"status": status})
+    return add_comment(session, actor, issue_id, raw_body, files=files)
 
 
 def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str | None) -> Comment:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from .. import access
 from ..attachments import service as attachments_service
 from ..attachments import web as attachments_web
-from ..errors import InvalidInput
+from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, render, targets
@@ -15,24 +15,41 @@ from ..issues.pages import issue_page
 from ..issues.service import get_issue
 from . import bp, service
 
+STALE_MOVE = (
+    "Someone changed this issue since you opened it, so its status was not changed and your comment is not posted "
+    "yet. Check the issue above, then post again."
+)
+
 
 @bp.post("/issues/<int:issue_id>/comments")
 def create(issue_id: int):
     """Post a comment (with any files chosen): htmx appends it and clears the form; without JS, redirect back to it."""
     form = CommentForm()
+    then_status = request.form.get("then_status", "")
     try:
-        comment = service.add_comment(
-            db.session, current_user, issue_id, form.body.data, files=attachments_web.incoming()
-        )
+        if then_status:
+            comment = service.comment_and_move(
+                db.session, current_user, issue_id, form.body.data, request.form.get("version"), then_status,
+                files=attachments_web.incoming(),
+            )
+        else:
+            comment = service.add_comment(
+                db.session, current_user, issue_id, form.body.data, files=attachments_web.incoming()
+            )
     except InvalidInput as exc:
         apply_errors(form, exc.errors)
         return issue_page(issue_id, block=block_for(["comment_form"]), comment_form=form, status=422)
+    except StaleVersion:
+        apply_errors(form, {"version": STALE_MOVE})
+        response = issue_page(issue_id, block=block_for(["comment_form"]), comment_form=form, status=409)
+        response.headers["HX-Trigger"] = "issue-fields-changed"
+        return response
     except attachments_service.FileRefused as exc:
         apply_errors(form, {"file": exc.message + " Choose the files again."})
         return issue_page(issue_id, block=block_for(["comment_form"]), comment_form=form, status=exc.status)
     if block_for(["comment_form"]):
         files = attachments_service.comment_attachments(db.session, comment.id)
-        return render(
+        response = render(
             "comments/posted.html",
             issue=get_issue(db.session, issue_id),
             comment_form=CommentForm(formdata=None),
@@ -40,6 +57,9 @@ def create(issue_id: int):
             files=files,
             attachments=attachments_service.issue_attachments(db.session, issue_id) if files else None,
         )
+        if then_status:  # the issue's fields changed too: its part of the page fetches itself again
+            response.headers["HX-Trigger"] = "issue-fields-changed, issue-changed"
+        return response
     return redirect(url_for("issues.show", issue_id=issue_id, _anchor=f"comment-{comment.id}"), 303)
 
 

@@ -11,7 +11,7 @@ from ..attachments import web as attachments_web
 from ..errors import InvalidInput, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
-from ..htmx import block_for, render
+from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
 from ..models import EDITABLE_FIELDS, STATUSES
 from ..numbers import whole_number
@@ -19,6 +19,8 @@ from . import bp, queries, service
 from .forms import IssueForm
 from .pages import issue_page
 from .timeline import load_timeline
+
+QUICK_FIELDS = ("status", "priority", "assignee_id", "labels")  # what the issue page changes without the form
 
 
 @bp.get("")
@@ -159,12 +161,42 @@ def edit(issue_id: int):
         return render("issues/edit.html", block=block, form=form, issue=issue, status=422)
     except StaleVersion as exc:
         return _conflict(issue_id, str(exc.expected), submitted, block, choices, [])
-    if block:
+    return _saved(issue_id, block)
+
+
+def _saved(issue_id: int, block: str | None):
+    """After a save: the issue swapped in place when the page is the issue's own, else to the issue page (an edit
+    page opened directly lands on the issue, with JavaScript as without)."""
+    show_url = url_for("issues.show", issue_id=issue_id)
+    if block and current_path() in (None, show_url):  # htmx names the page; a client that does not is in place
         response = issue_page(issue_id, block="issue_main")
         response.headers["HX-Trigger"] = "issue-changed"
         return response
-    flash(f"Saved issue #{issue_id} (version {issue.version}).", "success")
-    return redirect(url_for("issues.show", issue_id=issue_id), 303)
+    flash(f"Saved issue #{issue_id}.", "success")
+    return go(show_url)
+
+
+@bp.post("/<int:issue_id>/quick")
+def quick(issue_id: int):
+    """One field (status, priority, assignee or labels) changed from the issue page's sidebar, carrying the version
+    like any save: a stale one gets the 409 conflict view; a refused one the issue page with the reason (422)."""
+    access.require_edit_issues(current_user)
+    name = request.form.get("field", "")
+    if name not in QUICK_FIELDS:
+        abort(400, f"field must be one of {', '.join(QUICK_FIELDS)}.")
+    if name == "labels":  # no box ticked sends no labels at all: that is the empty set
+        submitted = {"labels": [v for v in request.form.getlist("labels") if v]}
+    else:
+        submitted = {name: request.form.get(name, "")}
+    block = block_for(["issue_main"])
+    try:
+        service.update_issue(db.session, current_user, issue_id, request.form.get("version"), submitted)
+    except InvalidInput as exc:
+        service.get_issue(db.session, issue_id)  # a missing issue is a 404, not a form error
+        return issue_page(issue_id, block=block, status=422, quick_errors=exc.errors)
+    except StaleVersion as exc:
+        return _conflict(issue_id, str(exc.expected), submitted, block, {}, [])
+    return _saved(issue_id, block)
 
 
 def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | None, choices: dict, unchosen: list):
