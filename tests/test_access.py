@@ -137,6 +137,16 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/api/labels", None, API_ANY),
     ("GET", "/api/reports/top-assignees", None, API_ANY),
     ("GET", "/api/reports/latency", None, API_ANY),
+    # the trash (issue 22): admins delete issues, restore and purge them
+    ("GET", "/issues/{issue}/delete", None, PAGE_ADMIN),
+    ("POST", "/issues/{issue}/delete", {"version": "99"}, s(302, 403, 403, 409, 302)),  # changed since: kept
+    ("POST", "/issues/bulk-delete", {"issue_ids": "x"}, s(302, 403, 403, 422, 302)),
+    ("GET", "/admin/trash", None, PAGE_ADMIN),
+    ("POST", "/admin/trash/restore", {"issue_ids": "x"}, s(302, 403, 403, 422, 302)),
+    ("GET", "/admin/trash/{issue}/purge", None, s(302, 403, 403, 404, 302)),  # not in the trash
+    ("POST", "/admin/trash/{issue}/purge", {}, s(302, 403, 403, 409, 302)),
+    ("POST", "/api/issues/bulk-delete", ("json", {"issue_ids": []}), s(401, 403, 403, 422, 401)),
+    ("POST", "/api/issues/{issue}/restore", None, s(401, 403, 403, 409, 401)),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),
@@ -145,6 +155,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/attachments/{own_file}/delete", {}, s(302, 403, 303, 303, 302)),
     ("POST", "/imports/{others_run}/discard", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/imports/{own_run}/discard", {}, s(302, 403, 303, 303, 302)),
+    ("DELETE", "/api/issues/{issue}", None, s(401, 403, 403, 204, 401)),  # the very last: the issue goes
 ]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
-from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
+from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, IssueEvent, User, utcnow
 
 
 def clean_body(raw: str | None) -> str:
@@ -27,7 +27,8 @@ def get_comment(session: Session, comment_id: int, include_deleted: bool = False
     """A comment with its author (and who deleted it), or NotFound; deleted ones only when asked for."""
     comment = session.execute(
         sa.select(Comment)
-        .where(Comment.id == comment_id)
+        .join(Issue, Issue.id == Comment.issue_id)
+        .where(Comment.id == comment_id, LIVE_ISSUE)  # a comment of an issue in the trash goes with it
         .options(joinedload(Comment.author), joinedload(Comment.deleted_by))
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -38,7 +39,7 @@ def get_comment(session: Session, comment_id: int, include_deleted: bool = False
 
 def issue_comments(session: Session, issue_id: int) -> list[Comment]:
     """The issue's comments that are not deleted, oldest first, with their authors; NotFound for no such issue."""
-    if session.execute(sa.select(Issue.id).where(Issue.id == issue_id)).first() is None:
+    if session.execute(sa.select(Issue.id).where(Issue.id == issue_id, LIVE_ISSUE)).first() is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     return list(
         session.execute(
@@ -61,7 +62,7 @@ def add_comment(
     attached to the issue as this comment's (stored only once the text is valid), and links to them written while
     choosing them point at them."""
     access.require_comment(actor)
-    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id)).scalar_one_or_none()
+    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id, LIVE_ISSUE)).scalar_one_or_none()
     if version is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     body = clean_body(raw_body)
