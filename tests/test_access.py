@@ -147,6 +147,12 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/admin/trash/{issue}/purge", {}, s(302, 403, 403, 409, 302)),
     ("POST", "/api/issues/bulk-delete", ("json", {"issue_ids": []}), s(401, 403, 403, 422, 401)),
     ("POST", "/api/issues/{issue}/restore", None, s(401, 403, 403, 409, 401)),
+    # undoing an import: its importer or an admin (a staged file has nothing to undo: 409)
+    ("GET", "/imports/{imported_run}/undo", None, s(302, 403, 403, 200, 302)),
+    ("POST", "/imports/{others_run}/undo", {}, s(302, 403, 403, 409, 302)),
+    ("POST", "/imports/{others_run}/redo", {}, s(302, 403, 403, 409, 302)),
+    ("POST", "/api/imports/{others_run}/undo", ("json", {}), s(401, 403, 403, 409, 401)),
+    ("POST", "/api/imports/{others_run}/redo", None, s(401, 403, 403, 409, 401)),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),

@@ -483,3 +483,12 @@ class TrashResultSchema(Schema):
 
     count = fields.Integer(required=True)
     message = fields.String(required=True)
+
+
+class UndoImportSchema(Schema):
+    """Undoing an import: all its issues, or only those nobody changed since."""
+
+    untouched_only = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Undo only the issues nobody changed since the import (the others stay)."},
+    )
