@@ -140,6 +140,22 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/api/reports/latency", None, API_ANY),
     # the issue page's quick changes (a refused priority changes nothing)
     ("POST", "/issues/{issue}/quick", {"field": "priority", "priority": "x", "version": "1"}, PAGE_POST_EDITOR),
+    # the trash (issue 22): admins delete issues, restore and purge them
+    ("GET", "/issues/{issue}/delete", None, PAGE_ADMIN),
+    ("POST", "/issues/{issue}/delete", {"version": "99"}, s(302, 403, 403, 409, 302)),  # changed since: kept
+    ("POST", "/issues/bulk-delete", {"issue_ids": "x"}, s(302, 403, 403, 422, 302)),
+    ("GET", "/admin/trash", None, PAGE_ADMIN),
+    ("POST", "/admin/trash/restore", {"issue_ids": "x"}, s(302, 403, 403, 422, 302)),
+    ("GET", "/admin/trash/{issue}/purge", None, s(302, 403, 403, 404, 302)),  # not in the trash
+    ("POST", "/admin/trash/{issue}/purge", {}, s(302, 403, 403, 409, 302)),
+    ("POST", "/api/issues/bulk-delete", ("json", {"issue_ids": []}), s(401, 403, 403, 422, 401)),
+    ("POST", "/api/issues/{issue}/restore", None, s(401, 403, 403, 409, 401)),
+    # undoing an import: its importer or an admin (a staged file has nothing to undo: 409)
+    ("GET", "/imports/{imported_run}/undo", None, s(302, 403, 403, 200, 302)),
+    ("POST", "/imports/{others_run}/undo", {}, s(302, 403, 403, 409, 302)),
+    ("POST", "/imports/{others_run}/redo", {}, s(302, 403, 403, 409, 302)),
+    ("POST", "/api/imports/{others_run}/undo", ("json", {}), s(401, 403, 403, 409, 401)),
+    ("POST", "/api/imports/{others_run}/redo", None, s(401, 403, 403, 409, 401)),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),
@@ -148,6 +164,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/attachments/{own_file}/delete", {}, s(302, 403, 303, 303, 302)),
     ("POST", "/imports/{others_run}/discard", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/imports/{own_run}/discard", {}, s(302, 403, 303, 303, 302)),
+    ("DELETE", "/api/issues/{issue}", None, s(401, 403, 403, 204, 401)),  # the very last: the issue goes
 ]
 
 

@@ -25,6 +25,8 @@ MANAGE_TOKENS_DENIED = "Only active people keep API tokens; reactivate this pers
 READ_ISSUES_DENIED = "Sign in to read issues and their files."
 ATTACH_DENIED = "Viewers can download files but not attach them."
 DELETE_ATTACHMENT_DENIED = "Only the person who attached this file or an admin can delete it."
+MANAGE_TRASH_DENIED = "Only admins delete issues, and restore or purge them from the trash."
+UNDO_IMPORT_DENIED = "Only the person who imported this file or an admin can undo the import."
 
 
 def _active(user: Any) -> bool:
@@ -91,6 +93,17 @@ def may_manage_import(user: Any, run: ImportRun) -> bool:
 def may_manage_users(user: Any) -> bool:
     """Admins add people, change roles, names, emails and passwords, deactivate and reactivate."""
     return _active(user) and user.role == "admin"
+
+
+def may_manage_trash(user: Any) -> bool:
+    """Admins delete issues (to the trash), see the trash and what became of a deleted issue, restore and purge."""
+    return may_manage_users(user)
+
+
+def may_undo_import(user: Any, run: ImportRun) -> bool:
+    """The person who imported a file, while they may import, or an admin moves its issues to the trash and brings
+    them back (the rest of the trash is the admins' alone)."""
+    return may_manage_import(user, run)
 
 
 def may_manage_tokens(user: Any) -> bool:
@@ -161,6 +174,16 @@ def require_manage_users(user: User) -> None:
     _require(may_manage_users(user), MANAGE_USERS_DENIED)
 
 
+def require_manage_trash(user: User) -> None:
+    """Raise Forbidden unless the person may delete issues and manage the trash."""
+    _require(may_manage_trash(user), MANAGE_TRASH_DENIED)
+
+
+def require_undo_import(user: User, run: ImportRun) -> None:
+    """Raise Forbidden unless the person may undo this import."""
+    _require(may_undo_import(user, run), UNDO_IMPORT_DENIED)
+
+
 def require_manage_tokens(user: User) -> None:
     """Raise Forbidden unless the person may keep API tokens."""
     _require(may_manage_tokens(user), MANAGE_TOKENS_DENIED)
@@ -201,6 +224,15 @@ class Permissions:
     def manage_users(self) -> bool:
         """Is an admin."""
         return may_manage_users(self.user)
+
+    @property
+    def manage_trash(self) -> bool:
+        """May delete issues and restore or purge them from the trash."""
+        return may_manage_trash(self.user)
+
+    def undo_import(self, run: ImportRun) -> bool:
+        """May move this import's issues to the trash."""
+        return may_undo_import(self.user, run)
 
     def edit_comment(self, comment: Comment) -> bool:
         """May change this comment."""

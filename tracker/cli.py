@@ -119,3 +119,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(token_cli)
     app.cli.add_command(imports_cli)
     app.cli.add_command(sessions_cli)
+    from .trash.tasks import trash_cli
+
+    app.cli.add_command(trash_cli)

@@ -60,6 +60,9 @@ class Config:
     # yet imported, kept for a day) may hold at most this many MB per person (413 beyond).
     IMPORT_MAX_COLUMNS = _int_env("IMPORT_MAX_COLUMNS", 500)
     IMPORT_STAGED_MB_PER_PERSON = _int_env("IMPORT_STAGED_MB_PER_PERSON", 200)
+    # The trash: deleted issues are purged this many days after their deletion (`flask trash purge`, or the
+    # background worker's tracker.trash.tasks.purge_trash).
+    TRASH_RETENTION_DAYS = _int_env("TRASH_RETENTION_DAYS", 30)
     TESTING = False
 
 

@@ -29,6 +29,25 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class IssueDeleted(NotFound):
+    """The issue is in the trash (or was purged from it): not found for everyone, with what became of it for those
+    who may see the trash (the issue page and the API say it to them)."""
+
+    def __init__(self, issue_id: int, deleted_at: Any, deleted_by: str, purged: bool):
+        super().__init__(f"Issue #{issue_id} does not exist.")
+        self.issue_id = issue_id
+        self.deleted_at = deleted_at
+        self.deleted_by = deleted_by
+        self.purged = purged
+
+    @property
+    def trash_message(self) -> str:
+        """What the trash's keepers are told: who deleted the issue and when, and whether it can still come back."""
+        when = self.deleted_at.strftime("%Y-%m-%d %H:%M UTC") if self.deleted_at else "an unknown time"
+        fate = "and purged from the trash" if self.purged else "and is in the trash, where it can be restored"
+        return f"Issue #{self.issue_id} was deleted by {self.deleted_by} on {when} {fate}."
+
+
 class Unauthorized(DomainError):
     """No valid credentials (an API request without a usable token)."""
 

@@ -112,9 +112,16 @@ class Issue(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The trash (migration 0019): a deleted issue keeps everything it had and is left out of every list, search,
+    # report, export and API answer; a purged one keeps only its row (number, who deleted it and when), so its
+    # number is never given again and a link to it still says what became of it.
+    deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    deleted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    purged_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="raise")
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id], lazy="raise")
     labels: Mapped[list[Label]] = relationship(
         secondary="issue_labels", lazy="raise", order_by="Label.name_key", viewonly=True
     )
@@ -142,6 +149,14 @@ class Issue(db.Model):
             postgresql_where=sa.text(OPEN_ISSUE),
             sqlite_where=sa.text(OPEN_ISSUE),
         ),
+        # The trash, newest first, and the retention purge; small, since live issues are left out of it.
+        sa.Index(
+            "ix_issues_deleted_at_id",
+            "deleted_at",
+            "id",
+            postgresql_where=sa.text("deleted_at IS NOT NULL"),
+            sqlite_where=sa.text("deleted_at IS NOT NULL"),
+        ),
     )
 
     def field_values(self) -> dict[str, Any]:
@@ -149,6 +164,10 @@ class Issue(db.Model):
         values = {name: getattr(self, name) for name in EDITABLE_FIELDS if name != "labels"}
         values["labels"] = sorted(label.id for label in self.labels)
         return values
+
+
+# Not in the trash: every list, search, report, export and API read of issues carries this condition.
+LIVE_ISSUE = Issue.deleted_at.is_(None)
 
 
 class Label(db.Model):
@@ -207,7 +226,7 @@ class IssueEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    # created | updated | bulk | comment | label_deleted | attached | attachment_deleted
+    # created | updated | bulk | comment | label_deleted | attached | attachment_deleted | deleted | restored
     kind: Mapped[str] = mapped_column(sa.String(20))
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     version: Mapped[int] = mapped_column(sa.Integer)
@@ -315,8 +334,15 @@ class ImportRun(db.Model):
     # Why importing the staged file in one request (POST /import, the API) failed; the file stays staged, shown
     # in the history, to be checked and imported, or discarded.
     failure: Mapped[str | None] = mapped_column(sa.Text)
+    # Undo (migration 0019): who last moved the import's issues to the trash, and who last brought them back.
+    undone_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    redone_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    redone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
-    user: Mapped[User] = relationship(lazy="raise")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="raise")
+    undone_by: Mapped[User | None] = relationship(foreign_keys=[undone_by_id], lazy="raise")
+    redone_by: Mapped[User | None] = relationship(foreign_keys=[redone_by_id], lazy="raise")
 
     __table_args__ = (
         sa.CheckConstraint("state IN ('staged', 'imported')", name="state"),

@@ -7,7 +7,7 @@ ix_issues_id_sort answers "these numbers, in this order" from index entries alon
 and only the page's 50 issues are read. PostgreSQL only: SQLite keys its rows by id already.
 
 Revision ID: 0020
-Revises: 0015
+Revises: 0019
 Create Date: 2026-12-04 18:45:00
 
 """
@@ -15,7 +15,7 @@ Create Date: 2026-12-04 18:45:00
 from alembic import op
 
 revision = "0020"
-down_revision = "0015"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

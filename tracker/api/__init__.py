@@ -116,4 +116,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs_bp)
 
 
-from . import attachments, docs, imports, reports, views  # noqa: E402,F401  (routes register on bp and docs_bp)
+from . import attachments, docs, imports, reports, trash, views  # noqa: E402,F401  (routes register on bp and docs_bp)

@@ -6,12 +6,12 @@ from flask import current_app, request
 
 from ..extensions import db
 from ..imports import service as imports_service
-from ..imports import staging
+from ..imports import staging, undo
 from ..imports.parse import FileProblem
 from ..imports.writer import ImportFailed
 from ..json_errors import json_error
 from . import bp
-from .schemas import ImportFormSchema, ImportResultSchema
+from .schemas import ID_MAX, ImportFormSchema, ImportResultSchema, TrashResultSchema, UndoImportSchema
 from .views import actor
 
 
@@ -73,3 +73,31 @@ def import_issues(form):
         staging.record_failure(db.session, run_id, exc.message)
         raise
     return _result(staging.get_run(db.session, run.id), report, False, policy), 201
+
+
+IMPORT = f"/imports/<int(min=1, max={ID_MAX}):run_id>"
+
+
+@bp.post(IMPORT + "/undo", tags=["Import"])
+@bp.arguments(UndoImportSchema)
+@bp.response(200, TrashResultSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(
+    409, response="CONFLICT", description="Issues changed since the import (listed in `details`); nothing was undone."
+)
+def undo_import(body, run_id: int):
+    """Move the issues an import created to the trash, all or none (its importer or an admin)."""
+    count = undo.undo_import(db.session, actor(), run_id, untouched_only=body["untouched_only"])
+    return {"count": count, "message": f"Moved {count:,} issue{'' if count == 1 else 's'} to the trash."}
+
+
+@bp.post(IMPORT + "/redo", tags=["Import"])
+@bp.response(200, TrashResultSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT", description="The import is not undone.")
+def redo_import(run_id: int):
+    """Bring back every issue an undo of this import moved to the trash."""
+    count = undo.redo_import(db.session, actor(), run_id)
+    return {"count": count, "message": f"Restored {count:,} issue{'' if count == 1 else 's'} from the trash."}

@@ -464,3 +464,31 @@ class LatencySchema(Schema):
 
     period = fields.Nested(PeriodSchema, required=True)
     rows = fields.List(fields.Nested(LatencyRowSchema), required=True)
+
+
+class DeleteArgsSchema(Schema):
+    """Deleting an issue: optionally only if it is still at the version the client read."""
+
+    version = Id(strict=False, metadata={"description": "Delete only if the issue is still at this version."})
+
+
+class TrashIdsSchema(Schema):
+    """Issues to delete to the trash or bring back from it, all or none."""
+
+    issue_ids = fields.List(Id(), required=True, validate=validate.Length(max=BULK_MAX))
+
+
+class TrashResultSchema(Schema):
+    """How many issues were moved."""
+
+    count = fields.Integer(required=True)
+    message = fields.String(required=True)
+
+
+class UndoImportSchema(Schema):
+    """Undoing an import: all its issues, or only those nobody changed since."""
+
+    untouched_only = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Undo only the issues nobody changed since the import (the others stay)."},
+    )

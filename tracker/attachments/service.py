@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import access
 from ..errors import DomainError, NotFound
-from ..models import Attachment, Issue, IssueEvent, User, utcnow
+from ..models import LIVE_ISSUE, Attachment, Issue, IssueEvent, User, utcnow
 from . import content
 from .checks import (  # noqa: F401  (FileTooLarge, Limits, clean_file_name, human_size: named here for callers)
     Checked,
@@ -91,14 +91,14 @@ def file_url(attachment: Attachment) -> str:
 def get_issue(session: Session, issue_id: int) -> Issue:
     """The issue files are attached to (its own row only), or NotFound."""
     issue = session.get(Issue, issue_id)
-    if issue is None:
+    if issue is None or issue.deleted_at is not None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     return issue
 
 
 def issue_version(session: Session, issue_id: int) -> int:
     """The issue's version; NotFound if there is no such issue."""
-    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id)).scalar_one_or_none()
+    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id, LIVE_ISSUE)).scalar_one_or_none()
     if version is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     return version

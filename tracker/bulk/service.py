@@ -21,6 +21,7 @@ from ..models import (
     BULK_MAX,
     BULK_NOTE_MAX,
     DONE_STATUSES,
+    LIVE_ISSUE,
     PRIORITY_LABELS,
     STATUS_LABELS,
     TRANSITIONS,
@@ -288,7 +289,7 @@ def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
         for row in session.execute(
             sa.select(
                 Issue.id, Issue.title, Issue.status, Issue.priority, Issue.assignee_id, Issue.version, Issue.resolved_at
-            ).where(Issue.id.in_(ids))
+            ).where(Issue.id.in_(ids), LIVE_ISSUE)
         )
     }
     label_sets: dict[int, set[int]] = defaultdict(set)
@@ -379,7 +380,7 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
     guard = version_guard(session.get_bind().dialect.name, [(i, read.rows[i].version) for i in changed_ids])
     try:
         updated = session.execute(
-            sa.update(Issue).where(guard).values(**values).execution_options(synchronize_session=False)
+            sa.update(Issue).where(guard, LIVE_ISSUE).values(**values).execution_options(synchronize_session=False)
         ).rowcount
         if updated != len(changed_ids):
             session.rollback()

@@ -12,10 +12,11 @@ from werkzeug.datastructures import MultiDict
 from .. import access
 from ..errors import InvalidInput
 from ..extensions import db
-from ..htmx import block_for, render
+from ..htmx import block_for, go, render
 from ..issues import queries
 from ..issues.views import list_page, per_page
 from ..numbers import whole_number
+from ..trash import service as trash_service
 from . import bp, service
 
 
@@ -52,6 +53,38 @@ def apply():
     page_ids = {n for n in map(whole_number, request.form.getlist("page_ids")) if n is not None}
     refreshed = queries.issues_by_ids(db.session, sorted(page_ids & set(result.changed_ids)))
     return _bulk_bar(view, labels, BulkReport(ok=True, message=result.summary), 200, refreshed)
+
+
+@bp.post("/issues/bulk-delete")
+def delete():
+    """Admins move the ticked issues (or all matching the filter) to the trash, all or none. Asked first: htmx with
+    its own question (confirmed=1), without JavaScript on a page listing them."""
+    access.require_manage_trash(current_user)
+    view, filter_errors, labels = _list_filter()
+    selected = request.form.getlist("issue_ids")
+    report = BulkReport(form=request.form)
+    try:
+        if request.form.get("all_matching") == "1":
+            if filter_errors:
+                raise InvalidInput(filter_errors, "The filter is not valid, so no issue was deleted.")
+            ids, versions = service.matching_ids(db.session, view), None
+        else:
+            ids = trash_service.clean_ids(selected)
+            versions = service.parse_versions(ids, request.form, required=True)
+        if request.form.get("confirmed") != "1":
+            return render("trash/bulk_delete.html", view=view, issues=queries.issues_by_ids(db.session, ids),
+                          count=len(ids), form=request.form)
+        count = trash_service.delete_issues(db.session, current_user, ids, versions)
+    except InvalidInput as exc:
+        report.message = "Nothing was deleted:" if exc.message == InvalidInput.DEFAULT_MESSAGE else exc.message
+        report.errors = exc.errors
+        return _bulk_failed(view, _list_filter()[2], report, 422, selected, filter_errors)
+    except (trash_service.TrashConflict, service.TooMany) as exc:
+        report.message = exc.message
+        return _bulk_failed(view, _list_filter()[2], report, exc.status, selected)
+    flash(f"Moved {count:,} issue{'' if count == 1 else 's'} to the trash; admins can restore them from there.",
+          "success")
+    return go(url_for("issues.index", **view.query_args()))
 
 
 def _list_filter():

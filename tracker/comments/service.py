@@ -9,7 +9,7 @@ from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
 from ..issues import service as issues_service
-from ..models import COMMENT_MAX, Comment, Issue, IssueEvent, User, utcnow
+from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, IssueEvent, User, utcnow
 
 
 def clean_body(raw: str | None) -> str:
@@ -28,7 +28,8 @@ def get_comment(session: Session, comment_id: int, include_deleted: bool = False
     """A comment with its author (and who deleted it), or NotFound; deleted ones only when asked for."""
     comment = session.execute(
         sa.select(Comment)
-        .where(Comment.id == comment_id)
+        .join(Issue, Issue.id == Comment.issue_id)
+        .where(Comment.id == comment_id, LIVE_ISSUE)  # a comment of an issue in the trash goes with it
         .options(joinedload(Comment.author), joinedload(Comment.deleted_by))
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -39,7 +40,7 @@ def get_comment(session: Session, comment_id: int, include_deleted: bool = False
 
 def issue_comments(session: Session, issue_id: int) -> list[Comment]:
     """The issue's comments that are not deleted, oldest first, with their authors; NotFound for no such issue."""
-    if session.execute(sa.select(Issue.id).where(Issue.id == issue_id)).first() is None:
+    if session.execute(sa.select(Issue.id).where(Issue.id == issue_id, LIVE_ISSUE)).first() is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     return list(
         session.execute(
@@ -68,7 +69,7 @@ def add_comment(
     # the issue and the version the comment is made at.
     version = session.execute(
         sa.update(Issue)
-        .where(Issue.id == issue_id)
+        .where(Issue.id == issue_id, LIVE_ISSUE)
         .values(updated_at=now)
         .returning(Issue.version)
         .execution_options(synchronize_session=False)

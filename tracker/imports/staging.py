@@ -221,7 +221,9 @@ def open_table(session: Session, run: ImportRun, chunks: Iterator[bytes] | None 
 def get_run(session: Session, run_id: int) -> ImportRun:
     """An import run with its user, or NotFound."""
     run = session.execute(
-        sa.select(ImportRun).where(ImportRun.id == run_id).options(joinedload(ImportRun.user))
+        sa.select(ImportRun)
+        .where(ImportRun.id == run_id)
+        .options(joinedload(ImportRun.user), joinedload(ImportRun.undone_by), joinedload(ImportRun.redone_by))
     ).scalar_one_or_none()
     if run is None:
         raise NotFound(f"Import {run_id} does not exist.")
@@ -258,7 +260,7 @@ def history(session: Session, page: Any = 1) -> HistoryPage:
         session.execute(
             sa.select(ImportRun)
             .where(ImportRun.state == "imported")
-            .options(joinedload(ImportRun.user))
+            .options(joinedload(ImportRun.user), joinedload(ImportRun.undone_by), joinedload(ImportRun.redone_by))
             .order_by(ImportRun.id.desc())
             .offset((number - 1) * per_page)
             .limit(per_page + 1)

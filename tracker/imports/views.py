@@ -16,6 +16,7 @@ from ..models import utcnow
 from ..numbers import whole_number
 from ..transfers import content_disposition, drain_request_body
 from . import bp, export, service, staging
+from . import undo as undo_service
 from .parse import TARGETS, FileProblem
 from .validate import UNASSIGNED
 from .writer import ImportFailed
@@ -223,7 +224,45 @@ def show(run_id: int):
         if may_manage:
             return redirect(url_for("imports.check", run_id=run_id), 303)
         abort(404, f"Import {run_id} has not been run.")
-    return render("imports/show.html", run=run, may_download=may_manage, policies=service.POLICY_LABELS)
+    return render(
+        "imports/show.html",
+        run=run,
+        may_download=may_manage,
+        policies=service.POLICY_LABELS,
+        undone=undo_service.is_undone(run),
+    )
+
+
+@bp.route("/imports/<int:run_id>/undo", methods=["GET", "POST"])
+def undo(run_id: int):
+    """Undo an import: its issues move to the trash, all or none. Asked first on a page that lists the issues changed
+    since it ran (number, what, who); then nothing is undone unless "undo the untouched ones only" is chosen."""
+    run = staging.get_run(db.session, run_id)
+    access.require_undo_import(current_user, run)
+    if request.method == "POST":
+        try:
+            moved = undo_service.undo_import(
+                db.session, current_user, run_id, untouched_only=request.form.get("untouched_only") == "1"
+            )
+        except undo_service.ImportChanged as exc:
+            run = staging.get_run(db.session, run_id)
+            return render("imports/undo.html", run=run, changed=exc.changed, total=exc.total, status=409,
+                          message=exc.message)
+        flash(f"Undid the import of {run.file_name}: {moved:,} issue{'' if moved == 1 else 's'} moved to the trash.",
+              "success")
+        return go(url_for("imports.show", run_id=run_id))
+    if undo_service.is_undone(run):
+        return redirect(url_for("imports.show", run_id=run_id), 303)
+    changed, total = undo_service.changed_issues(db.session, run_id)
+    return render("imports/undo.html", run=run, changed=changed, total=total)
+
+
+@bp.post("/imports/<int:run_id>/redo")
+def redo(run_id: int):
+    """Redo an undone import: every issue its undo moved to the trash comes back, all at once."""
+    restored = undo_service.redo_import(db.session, current_user, run_id)
+    flash(f"Restored {restored:,} issue{'' if restored == 1 else 's'} of this import from the trash.", "success")
+    return go(url_for("imports.show", run_id=run_id))
 
 
 @bp.get("/imports/<int:run_id>/rejected.csv")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..labels import service as labels_service
-from ..models import PRIORITIES, STATUSES, ImportedRange, Issue, IssueLabel, Label, User
+from ..models import LIVE_ISSUE, PRIORITIES, STATUSES, ImportedRange, Issue, IssueLabel, Label, User
 from ..numbers import whole_number
 
 SORTS = {
@@ -253,8 +253,8 @@ def document_matches(words: list[str]) -> sa.ColumnElement[bool]:
 
 
 def filtered(dialect: str, view: IssueFilter) -> sa.Select:
-    """SELECT of the issues matching the filter (no order, no paging)."""
-    stmt = sa.select(Issue)
+    """SELECT of the issues matching the filter (no order, no paging); never an issue in the trash."""
+    stmt = sa.select(Issue).where(LIVE_ISSUE)
     if view.status:
         stmt = stmt.where(Issue.status.in_(view.status))
     if view.priority:
@@ -412,17 +412,27 @@ def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | None:
     """For a filter of one label only, or of search words only on PostgreSQL, the matching issue ids read from
     the label links or the full-text documents alone, without touching the issues table (None otherwise).
 
-    Both are deleted with their issue in the same transaction, so they name exactly the existing issues.
+    Both are deleted with their issue in the same transaction, so they name exactly the existing issues; those in
+    the trash are left out through the small partial index of deleted issues.
     """
     words = view.words()
     others = view.status or view.priority or view.assignee or view.date_ranges or view.import_run
     if others:
         return None
     if len(view.label_ids) == 1 and not words:
-        return sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == view.label_ids[0])
+        return sa.select(IssueLabel.issue_id).where(
+            IssueLabel.label_id == view.label_ids[0], IssueLabel.issue_id.not_in(trashed_ids())
+        )
     if words and not view.label_ids and dialect == "postgresql":
-        return sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words))
+        return sa.select(ISSUE_DOCUMENTS.c.issue_id).where(
+            document_matches(words), ISSUE_DOCUMENTS.c.issue_id.not_in(trashed_ids())
+        )
     return None
+
+
+def trashed_ids() -> sa.Select:
+    """Ids of the issues in the trash (or purged from it), read from the partial index that holds only them."""
+    return sa.select(Issue.id).where(Issue.deleted_at.is_not(None))
 
 
 def matching_ids(session: Session, view: IssueFilter, limit: int) -> list[int]:
@@ -436,7 +446,11 @@ def issues_by_ids(session: Session, ids: list[int]) -> list[Issue]:
     """These issues with assignee and labels loaded (for re-rendering list rows)."""
     if not ids:
         return []
-    stmt = sa.select(Issue).where(Issue.id.in_(ids)).options(joinedload(Issue.assignee), selectinload(Issue.labels))
+    stmt = (
+        sa.select(Issue)
+        .where(Issue.id.in_(ids), LIVE_ISSUE)
+        .options(joinedload(Issue.assignee), selectinload(Issue.labels))
+    )
     return list(session.execute(stmt).scalars())
 
 

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session, joinedload
 
 from .. import access
 from ..attachments import service as attachments_service
-from ..errors import InvalidInput, NotFound, StaleVersion
+from ..errors import InvalidInput, IssueDeleted, NotFound, StaleVersion
 from ..labels import service as labels_service
 from ..models import (
     DESCRIPTION_MAX,
     DONE_STATUSES,
     EDITABLE_FIELDS,
+    LIVE_ISSUE,
     PRIORITIES,
     STATUS_LABELS,
     STATUSES,
@@ -187,7 +188,8 @@ def create_issue(
 
 
 def get_issue(session: Session, issue_id: int) -> Issue:
-    """Load an issue with its assignee, reporter and labels (one statement), or raise NotFound."""
+    """Load an issue with its assignee, reporter and labels (one statement), or raise NotFound (IssueDeleted for
+    one in the trash)."""
     issue = (
         session.execute(
             sa.select(Issue)
@@ -200,7 +202,15 @@ def get_issue(session: Session, issue_id: int) -> Issue:
     )
     if issue is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
+    if issue.deleted_at is not None:
+        raise_deleted(session, issue)
     return issue
+
+
+def raise_deleted(session: Session, issue: Issue) -> None:
+    """Raise IssueDeleted for an issue in the trash, naming who deleted it."""
+    deleter = session.get(User, issue.deleted_by_id) if issue.deleted_by_id else None
+    raise IssueDeleted(issue.id, issue.deleted_at, deleter.name if deleter else "someone", issue.purged_at is not None)
 
 
 def update_issue(
@@ -245,7 +255,7 @@ def update_issue(
     values["version"] = Issue.version + 1
     result = session.execute(
         sa.update(Issue)
-        .where(Issue.id == issue_id, Issue.version == expected)
+        .where(Issue.id == issue_id, Issue.version == expected, LIVE_ISSUE)
         .values(**values)
         .execution_options(synchronize_session=False)
     )

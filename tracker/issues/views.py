@@ -8,7 +8,7 @@ from flask_login import current_user
 from .. import access
 from ..attachments import service as attachments_service
 from ..attachments import web as attachments_web
-from ..errors import InvalidInput, StaleVersion
+from ..errors import InvalidInput, IssueDeleted, StaleVersion
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, current_path, go, render
@@ -103,8 +103,15 @@ def new():
 
 @bp.get("/<int:issue_id>")
 def show(issue_id: int):
-    """The issue page: fields, timeline and comment form; htmx can ask for one part alone."""
-    return issue_page(issue_id, block=block_for(["issue_main", "issue_attachments", "issue_timeline"]))
+    """The issue page: fields, timeline and comment form; htmx can ask for one part alone. An issue in the trash
+    is not found (404); those who may see the trash are told who deleted it and when, and may restore it."""
+    try:
+        return issue_page(issue_id, block=block_for(["issue_main", "issue_attachments", "issue_timeline"]))
+    except IssueDeleted as exc:
+        if not access.may_manage_trash(current_user):
+            raise
+        db.session.rollback()
+        return render("issues/deleted.html", status=404, deleted=exc)
 
 
 @bp.get("/<int:issue_id>/timeline")

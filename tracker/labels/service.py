@@ -101,11 +101,12 @@ def all_labels(session: Session) -> list[Label]:
 
 
 def labels_with_counts(session: Session) -> list[tuple[Label, int]]:
-    """Every label with the number of issues carrying it (one query)."""
+    """Every label with the number of issues carrying it, those in the trash left out (one query)."""
     count = sa.func.count(IssueLabel.issue_id)
+    trashed = sa.select(Issue.id).where(Issue.deleted_at.is_not(None))
     rows = session.execute(
         sa.select(Label, count)
-        .outerjoin(IssueLabel, IssueLabel.label_id == Label.id)
+        .outerjoin(IssueLabel, sa.and_(IssueLabel.label_id == Label.id, IssueLabel.issue_id.not_in(trashed)))
         .group_by(Label.id)
         .order_by(Label.name_key)
     ).all()

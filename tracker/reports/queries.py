@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..issues.queries import FIRST_DATE, LAST_DATE, MultiValues, day_range_clause, day_start, parse_day
-from ..models import DONE_STATUSES, OPEN_ISSUE, PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
+from ..models import DONE_STATUSES, LIVE_ISSUE, OPEN_ISSUE, PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
 from ..numbers import whole_number
 
 PRESETS = (7, 30, 90)
@@ -147,8 +147,8 @@ class Scope:
         return self.params.assignee == "none"
 
     def where(self) -> list[sa.ColumnElement[bool]]:
-        """Conditions on issues for the label and assignee filters."""
-        clauses: list[sa.ColumnElement[bool]] = []
+        """Conditions on issues for the label and assignee filters (and never an issue in the trash)."""
+        clauses: list[sa.ColumnElement[bool]] = [LIVE_ISSUE]
         if self.label is not None:
             clauses.append(Issue.id.in_(sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == self.label.id)))
         if self.unassigned:

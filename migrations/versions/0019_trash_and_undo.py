@@ -1,0 +1,74 @@
+"""Undo anything (issue 22): the trash for issues, and undoing an import.
+
+- issues.deleted_at, deleted_by_id: a deleted issue is in the trash, kept whole but left out of every list, search,
+  report, export and API answer; purged_at: a purged one keeps only its row, so its number is never given again.
+  A partial index holds only the deleted issues (the trash page and the retention purge read it).
+- import_runs.undone_at/undone_by_id and redone_at/redone_by_id: who last moved an import's issues to the trash,
+  and who brought them back.
+
+Downgrade drops the columns (issues in the trash come back as live issues: nothing is lost).
+
+Revision ID: 0019
+Revises: 0015
+Create Date: 2026-12-04 18:40:00
+
+"""
+
+import warnings
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+
+# The same text as migration 0006's expression index, which SQLite's batch mode cannot carry over a table copy.
+PRIORITY_RANK = "(CASE priority WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 END)"
+DELETED = sa.text("deleted_at IS NOT NULL")
+
+
+def _add_user_column(table: str, name: str) -> None:
+    """A nullable reference to a person, added in place: on SQLite as ALTER TABLE ADD COLUMN ... REFERENCES (batch mode
+    would copy the table and lose its expression index)."""
+    constraint = f"fk_{table}_{name}_users"
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} ADD COLUMN {name} INTEGER CONSTRAINT {constraint} REFERENCES users (id)")
+    else:
+        op.add_column(table, sa.Column(name, sa.Integer(), nullable=True))
+        op.create_foreign_key(constraint, table, "users", [name], ["id"])
+
+
+def upgrade():
+    op.add_column("issues", sa.Column("deleted_at", sa.DateTime(), nullable=True))
+    _add_user_column("issues", "deleted_by_id")
+    op.add_column("issues", sa.Column("purged_at", sa.DateTime(), nullable=True))
+    op.create_index(
+        "ix_issues_deleted_at_id", "issues", ["deleted_at", "id"], postgresql_where=DELETED, sqlite_where=DELETED
+    )
+    op.add_column("import_runs", sa.Column("undone_at", sa.DateTime(), nullable=True))
+    _add_user_column("import_runs", "undone_by_id")
+    op.add_column("import_runs", sa.Column("redone_at", sa.DateTime(), nullable=True))
+    _add_user_column("import_runs", "redone_by_id")
+
+
+def downgrade():
+    op.drop_index("ix_issues_deleted_at_id", table_name="issues")
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for table, names in (
+        ("import_runs", ("redone_by_id", "redone_at", "undone_by_id", "undone_at")),
+        ("issues", ("purged_at", "deleted_by_id", "deleted_at")),
+    ):
+        # SQLite copies the table without the dropped columns and their references; it cannot reflect the expression
+        # index (said as a warning), which is made again below.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+            with op.batch_alter_table(table, schema=None) as batch_op:
+                for name in names:
+                    if name.endswith("_by_id") and not sqlite:
+                        batch_op.drop_constraint(f"fk_{table}_{name}_users", type_="foreignkey")
+                    batch_op.drop_column(name)
+    if sqlite:
+        op.execute(f"CREATE INDEX IF NOT EXISTS ix_issues_priority_rank_id ON issues ({PRIORITY_RANK}, id)")

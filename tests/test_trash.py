@@ -1,0 +1,274 @@
+"""The trash (issue 22): delete, restore and purge issues; gone from every list, search, report, export and the API."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import HX, count_rows, text
+from tracker.comments import service as comments
+from tracker.errors import Forbidden, IssueDeleted, StaleVersion
+from tracker.extensions import db
+from tracker.issues import queries
+from tracker.issues import service as issues
+from tracker.labels import service as labels
+from tracker.models import Comment, Issue, IssueEvent, IssueLabel, utcnow
+from tracker.reports import queries as reports
+from tracker.trash import service as trash
+from tracker.trash.tasks import purge_trash
+
+
+def listed(**args) -> list[int]:
+    """Ids the issue list shows for these query parameters."""
+    view, errors, _labels = queries.load_filter(db.session, _Args(args))
+    assert not errors
+    return [i.id for i in queries.list_issues(db.session, view, per_page=100).items]
+
+
+class _Args(dict):
+    def getlist(self, key):
+        value = self.get(key)
+        return [] if value is None else (value if isinstance(value, list) else [value])
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin", name="Ada Admin")
+
+
+# ---- service --------------------------------------------------------------------------------------
+
+
+def test_a_deleted_issue_leaves_lists_search_labels_and_reports(admin, make_issue, make_label):
+    bug = make_label("bug")
+    kept = make_issue("Login crash kept", labels=[bug.id])
+    gone = make_issue("Login crash gone", labels=[bug.id])
+    trash.delete_issue(db.session, admin, gone.id)
+    assert listed() == [kept.id]
+    assert listed(q="crash") == [kept.id]
+    assert listed(label="bug") == [kept.id]  # the lone-label path reads issue_labels alone
+    assert dict((label.name, n) for label, n in labels.labels_with_counts(db.session))["bug"] == 1
+    scope, errors = reports.scope_from_args(db.session, _Args({}), utcnow().date())
+    assert not errors
+    assert reports.open_issues(db.session, scope, utcnow().date()).total == 1
+    with pytest.raises(IssueDeleted) as caught:
+        issues.get_issue(db.session, gone.id)
+    assert caught.value.trash_message.startswith(f"Issue #{gone.id} was deleted by Ada Admin on ")
+    with pytest.raises(Exception):  # noqa: B017  comments on an issue in the trash are not found
+        comments.add_comment(db.session, admin, gone.id, "Too late")
+
+
+def test_restore_brings_back_everything(admin, make_issue, make_label):
+    bug = make_label("bug")
+    issue = make_issue("Keep me", labels=[bug.id])
+    comments.add_comment(db.session, admin, issue.id, "A note")
+    trash.delete_issue(db.session, admin, issue.id)
+    assert trash.trash_page(db.session).total == 1
+    trash.restore_issues(db.session, admin, [issue.id])
+    back = issues.get_issue(db.session, issue.id)
+    assert [label.name for label in back.labels] == ["bug"]
+    assert len(comments.issue_comments(db.session, issue.id)) == 1
+    kinds = db.session.execute(
+        sa.select(IssueEvent.kind).where(IssueEvent.issue_id == issue.id).order_by(IssueEvent.id)
+    ).scalars().all()
+    assert kinds == ["created", "comment", "deleted", "restored"]
+    assert listed() == [issue.id]
+    assert trash.trash_page(db.session).total == 0
+
+
+def test_only_admins_delete(make_user, make_issue, snapshot):
+    issue, member = make_issue(), make_user("member")
+    before = snapshot()
+    with pytest.raises(Forbidden):
+        trash.delete_issue(db.session, member, issue.id)
+    assert snapshot() == before
+
+
+def test_delete_with_an_old_version_is_stale_and_changes_nothing(admin, make_issue, snapshot):
+    issue = make_issue()
+    issues.update_issue(db.session, admin, issue.id, 1, {"title": "Renamed"})
+    before = snapshot()
+    with pytest.raises(StaleVersion):
+        trash.delete_issue(db.session, admin, issue.id, version="1")
+    assert snapshot() == before
+
+
+def test_bulk_delete_is_all_or_nothing(admin, make_issue, snapshot):
+    a, b, c = (make_issue(f"I{n}") for n in range(3))
+    trash.delete_issue(db.session, admin, c.id)
+    before = snapshot()
+    with pytest.raises(trash.TrashConflict) as caught:
+        trash.delete_issues(db.session, admin, [a.id, b.id, c.id])
+    assert f"#{c.id} no longer exists or is already deleted" in caught.value.message
+    assert snapshot() == before
+    assert trash.delete_issues(db.session, admin, [a.id, b.id], {a.id: 1, b.id: 1}) == 2
+    assert listed() == []
+
+
+def test_bulk_delete_with_a_stale_version_deletes_nothing(admin, make_issue, snapshot):
+    a, b = make_issue("A"), make_issue("B")
+    issues.update_issue(db.session, admin, b.id, 1, {"priority": "high"})
+    before = snapshot()
+    with pytest.raises(trash.TrashConflict) as caught:
+        trash.delete_issues(db.session, admin, [a.id, b.id], {a.id: 1, b.id: 1})
+    assert "changed since you loaded the list" in caught.value.message
+    assert snapshot() == before
+
+
+def test_bulk_delete_is_a_constant_number_of_statements(admin, make_issue, count_statements):
+    made = [make_issue(f"I{n}") for n in range(30)]
+    with count_statements() as statements:
+        trash.delete_issues(db.session, admin, [i.id for i in made], {i.id: 1 for i in made})
+    writes = [s for s in statements if s.split()[0].upper() in ("UPDATE", "INSERT", "DELETE")]
+    assert len(writes) == 2
+
+
+def test_purge_keeps_a_tombstone_and_the_number_is_never_reused(admin, make_issue):
+    first = make_issue("First")
+    last = make_issue("Last")
+    comments.add_comment(db.session, admin, last.id, "gone with it")
+    trash.delete_issue(db.session, admin, last.id)
+    assert trash.purge_issues(db.session, admin, [last.id]) == 1
+    db.session.expire_all()
+    tomb = db.session.get(Issue, last.id)
+    assert tomb.purged_at is not None and tomb.title == "" and tomb.deleted_by_id == admin.id
+    assert count_rows(Comment) == 0
+    assert db.session.execute(sa.select(sa.func.count()).where(IssueEvent.issue_id == last.id)).scalar_one() == 0
+    assert db.session.execute(sa.select(sa.func.count()).where(IssueLabel.issue_id == last.id)).scalar_one() == 0
+    newer = make_issue("Newer")
+    assert newer.id > last.id > first.id
+    with pytest.raises(IssueDeleted) as caught:
+        issues.get_issue(db.session, last.id)
+    assert caught.value.purged and "purged" in caught.value.trash_message
+    with pytest.raises(trash.TrashConflict):
+        trash.restore_issues(db.session, admin, [last.id])
+
+
+def test_the_retention_purge_takes_only_old_deletions(app, admin, make_issue):
+    old, recent = make_issue("Old"), make_issue("Recent")
+    trash.delete_issues(db.session, admin, [old.id, recent.id])
+    db.session.execute(
+        sa.update(Issue).where(Issue.id == old.id).values(deleted_at=utcnow() - timedelta(days=31))
+    )
+    db.session.commit()
+    assert purge_trash(db.session, utcnow()) == 1
+    assert [row.id for row in trash.trash_page(db.session).items] == [recent.id]
+    app.config["TRASH_RETENTION_DAYS"] = 0
+    assert purge_trash(db.session, utcnow() + timedelta(seconds=1)) == 1
+    assert trash.trash_page(db.session).total == 0
+
+
+def test_the_purge_command(app, runner, admin, make_issue):
+    issue = make_issue()
+    trash.delete_issue(db.session, admin, issue.id)
+    app.config["TRASH_RETENTION_DAYS"] = 0
+    result = runner.invoke(args=["trash", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 1 issue deleted more than 0 days ago." in result.output
+
+
+# ---- pages ------------------------------------------------------------------------------------------
+
+
+def test_delete_asks_first_without_javascript_then_moves_to_the_trash(client, login, admin, make_issue):
+    issue = make_issue("Doomed")
+    login(admin)
+    page = client.get(f"/issues/{issue.id}")
+    assert f"/issues/{issue.id}/delete" in text(page)
+    question = client.get(f"/issues/{issue.id}/delete")
+    assert question.status_code == 200 and f"Delete #{issue.id} Doomed?" in text(question)
+    response = client.post(f"/issues/{issue.id}/delete", data={"version": "1"})
+    assert response.status_code == 303
+    assert listed() == []
+    trash_page = client.get("/admin/trash")
+    assert "Doomed" in text(trash_page) and "Ada Admin" in text(trash_page)
+
+
+def test_htmx_delete_redirects_to_the_list(client, login, admin, make_issue):
+    issue = make_issue()
+    login(admin)
+    response = client.post(f"/issues/{issue.id}/delete", data={"version": "1"}, headers=HX)
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/issues"
+
+
+def test_a_link_to_a_deleted_issue(client, login, make_user, admin, make_issue):
+    issue = make_issue()
+    trash.delete_issue(db.session, admin, issue.id)
+    login(admin)
+    page = client.get(f"/issues/{issue.id}")
+    assert page.status_code == 404
+    assert "Deleted by Ada Admin on" in text(page) and f"Restore #{issue.id}" in text(page)
+    login(make_user("member"))
+    page = client.get(f"/issues/{issue.id}")
+    assert page.status_code == 404 and "Ada Admin" not in text(page)
+
+
+def test_restore_and_purge_from_the_trash_page(client, login, admin, make_issue):
+    a, b = make_issue("A"), make_issue("B")
+    trash.delete_issues(db.session, admin, [a.id, b.id])
+    login(admin)
+    assert client.post("/admin/trash/restore", data={"issue_ids": [str(a.id)]}).status_code == 303
+    assert listed() == [a.id]
+    question = client.get(f"/admin/trash/{b.id}/purge")
+    assert question.status_code == 200 and "cannot be brought back" in text(question)
+    assert client.post(f"/admin/trash/{b.id}/purge").status_code == 303
+    assert trash.trash_page(db.session).total == 0
+
+
+def test_bulk_delete_from_the_list_asks_first_then_deletes_all(client, login, admin, make_issue):
+    made = [make_issue(f"I{n}") for n in range(3)]
+    login(admin)
+    form = {"issue_ids": [str(i.id) for i in made], "filter": "", "page": "1"}
+    form.update({f"version_{i.id}": "1" for i in made})
+    question = client.post("/issues/bulk-delete", data=form)
+    assert question.status_code == 200 and "Delete 3 issues?" in text(question)
+    assert len(listed()) == 3  # only asked
+    response = client.post("/issues/bulk-delete", data={**form, "confirmed": "1"})
+    assert response.status_code == 303
+    assert listed() == []
+
+
+def test_bulk_delete_blocked_shows_why(client, login, admin, make_issue, snapshot):
+    a, b = make_issue("A"), make_issue("B")
+    trash.delete_issue(db.session, admin, b.id)
+    login(admin)
+    before = snapshot()
+    form = {"issue_ids": [str(a.id), str(b.id)], "version_%d" % a.id: "1", "version_%d" % b.id: "1",
+            "filter": "", "page": "1", "confirmed": "1"}
+    response = client.post("/issues/bulk-delete", data=form, headers={**HX, "HX-Target": "bulk-form"})
+    assert response.status_code == 409
+    assert "Nothing was deleted" in text(response)
+    assert snapshot() == before
+
+
+# ---- API ----------------------------------------------------------------------------------------------
+
+
+def test_api_delete_and_restore(client, token_for, admin, make_issue):
+    issue = make_issue("Via API")
+    headers = token_for(admin)
+    assert client.delete(f"/api/issues/{issue.id}?version=1", headers=headers).status_code == 204
+    assert client.get("/api/issues", headers=headers).get_json()["items"] == []
+    gone = client.get(f"/api/issues/{issue.id}", headers=headers)
+    assert gone.status_code == 404 and gone.get_json()["details"]["deleted_by"] == "Ada Admin"
+    member = client.get(f"/api/issues/{issue.id}", headers=token_for("member"))
+    assert member.status_code == 404 and member.get_json()["details"] is None
+    restored = client.post(f"/api/issues/{issue.id}/restore", headers=headers)
+    assert restored.status_code == 200 and restored.get_json()["title"] == "Via API"
+
+
+def test_api_delete_is_refused_to_members(client, token_for, make_issue, snapshot):
+    issue, headers = make_issue(), token_for("member")
+    before = snapshot()
+    response = client.delete(f"/api/issues/{issue.id}", headers=headers)
+    assert response.status_code == 403
+    assert snapshot() == before
+
+
+def test_the_export_leaves_deleted_issues_out(client, login, admin, make_issue):
+    make_issue("Kept in export")
+    gone = make_issue("Gone from export")
+    trash.delete_issue(db.session, admin, gone.id)
+    login(admin)
+    body = client.get("/issues/export.csv").get_data(as_text=True)
+    assert "Kept in export" in body and "Gone from export" not in body
