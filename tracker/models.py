@@ -326,6 +326,9 @@ class ImportRun(db.Model):
     header: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     rows_read: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Rows that updated an issue of Tracker's (the id column), and rows that named one without changing it.
+    updated_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    unchanged_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     rejected_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     first_issue_id: Mapped[int | None] = mapped_column(sa.Integer)
     last_issue_id: Mapped[int | None] = mapped_column(sa.Integer)

@@ -3,6 +3,8 @@
 - issues.deleted_at, deleted_by_id: a deleted issue is in the trash, kept whole but left out of every list, search,
   report, export and API answer; purged_at: a purged one keeps only its row, so its number is never given again.
   A partial index holds only the deleted issues (the trash page and the retention purge read it).
+- import_runs.updated_count, unchanged_count: rows of a file that updated one of Tracker's issues (its id column),
+  and rows that named one without changing it.
 - import_runs.undone_at/undone_by_id and redone_at/redone_by_id: who last moved an import's issues to the trash,
   and who brought them back.
 
@@ -48,6 +50,8 @@ def upgrade():
     op.create_index(
         "ix_issues_deleted_at_id", "issues", ["deleted_at", "id"], postgresql_where=DELETED, sqlite_where=DELETED
     )
+    op.add_column("import_runs", sa.Column("updated_count", sa.Integer(), server_default="0", nullable=False))
+    op.add_column("import_runs", sa.Column("unchanged_count", sa.Integer(), server_default="0", nullable=False))
     op.add_column("import_runs", sa.Column("undone_at", sa.DateTime(), nullable=True))
     _add_user_column("import_runs", "undone_by_id")
     op.add_column("import_runs", sa.Column("redone_at", sa.DateTime(), nullable=True))
@@ -58,7 +62,7 @@ def downgrade():
     op.drop_index("ix_issues_deleted_at_id", table_name="issues")
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table, names in (
-        ("import_runs", ("redone_by_id", "redone_at", "undone_by_id", "undone_at")),
+        ("import_runs", ("redone_by_id", "redone_at", "undone_by_id", "undone_at", "unchanged_count", "updated_count")),
         ("issues", ("purged_at", "deleted_by_id", "deleted_at")),
     ):
         # SQLite copies the table without the dropped columns and their references; it cannot reflect the expression

@@ -391,6 +391,13 @@ class ImportResultSchema(Schema):
     rows_read = fields.Integer(required=True)
     created = fields.Integer(required=True, metadata={"description": "Issues created; 0 for a dry run."})
     valid = fields.Integer(required=True, metadata={"description": "Rows that can be (or were) imported."})
+    plan = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Valid rows by what they do: create, update (an `id` column), unchanged; and "
+                  "stale: rows whose issue changed since their `version`."},
+    )
     rejected_count = fields.Integer(required=True)
     rejected = fields.List(fields.Nested(RejectedRowSchema), required=True)
     problems = fields.List(

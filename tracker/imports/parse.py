@@ -418,6 +418,8 @@ TARGETS = {
     "created_at": "Created at",
     "resolved_at": "Resolved at",
     "key": "Key in the other tracker (kept at the end of the description)",
+    "id": "Tracker issue number (updates that issue)",
+    "version": "Version (an update only if the issue is still at it)",
 }
 ASSIGNEE_TARGETS = ("assignee_email", "assignee_id", "assignee")
 FORMATS = {"native": "Tracker CSV", "jira": "Jira export", "redmine": "Redmine export"}
@@ -435,6 +437,8 @@ FORMAT_COLUMNS = {
         "label": "labels",
         "createdat": "created_at",
         "resolvedat": "resolved_at",
+        "id": "id",
+        "version": "version",
     },
     "jira": {
         "summary": "title",

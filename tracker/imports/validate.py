@@ -65,6 +65,7 @@ class Row:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column name, reason)
     # The assignee value that matched no user, or was mapped to one on the preview: the preview lists it to map.
     unmatched_assignee: str | None = None
+    stale: bool = False  # names an issue changed since the file was exported (updates.py)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +84,9 @@ KEY_LABELS = {"jira": "Jira key: ", "redmine": "Redmine issue ", "native": "Key 
 _ISSUE_REFERENCE = re.compile(r"#(?=\d)")
 
 
+SINGLE_TARGETS = ("title", "description", "status", "priority", "created_at", "resolved_at", "key", "id", "version")
+
+
 class RowChecker:
     """Turns records into issue fields by a Mapping; never raises for a bad cell, only reports it."""
 
@@ -98,7 +102,7 @@ class RowChecker:
         self.assignee_overrides = {k.lower(): v for k, v in mapping.assignees.items()}
         self.single = {
             target: (mapping.columns_of(target) or [None])[0]
-            for target in ("title", "description", "status", "priority", "created_at", "resolved_at", "key")
+            for target in SINGLE_TARGETS
         }
         self.key_label = KEY_LABELS.get(mapping.format, KEY_LABELS["native"])
         self.label_columns = mapping.columns_of("labels")
@@ -172,6 +176,9 @@ class RowChecker:
         values["assignee_id"] = self._assignee(cells, row)
         values["labels"] = self._labels(cells, problems)
 
+        values["issue_id"] = self._number(cells, "id", problems)
+        values["version"] = self._number(cells, "version", problems)
+        values["action"] = "create"
         created_at = self._when(cells, "created_at", problems)
         resolved_at = self._when(cells, "resolved_at", problems)
         if created_at and resolved_at and resolved_at < created_at:
@@ -192,6 +199,19 @@ class RowChecker:
         if not problems:
             row.values = values
         return row
+
+    def _number(self, cells, target, problems) -> int | None:
+        """An issue number or version (a whole number from 1), or None when the cell is empty or wrong."""
+        index = self.single[target]
+        raw = self._cell(cells, index).strip().removeprefix("#" if target == "id" else "")
+        if not raw:
+            return None
+        number = whole_number(raw)
+        if not number:
+            name = self._name(index)
+            problems.append((name, f"{name} '{raw[:40]}' is not an issue {'number' if target == 'id' else 'version'}"))
+            return None
+        return number
 
     def _word(self, cells, target, allowed, words, default, problems) -> str:
         """A status or priority through the word mapping (empty: the default)."""
