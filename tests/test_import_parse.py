@@ -318,6 +318,9 @@ def test_a_good_row_becomes_issue_fields():
         "labels": ["bug", "New one"],
         "created_at": datetime(2025, 1, 2, 1, 4, 5),
         "resolved_at": None,
+        "issue_id": None,
+        "version": None,
+        "action": "create",
     }
 
 
