@@ -547,9 +547,9 @@ def test_export_then_import_round_trips(issues):
             "labels": issue["labels"],
             "created_at": issue["created_at"],
             "resolved_at": issue["resolved_at"],
-            # No id or version in these rows: each creates an issue (with them it would update that issue).
-            "issue_id": None,
-            "version": None,
+            # The export's id and version: matched against the database (updates.py), the row updates that issue.
+            "issue_id": issue["id"],
+            "version": issue["version"],
             "action": "create",
         }
 
