@@ -112,6 +112,9 @@ class IssueSchema(Schema):
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
     resolved_at = UTCDateTime(required=True, allow_none=True)
+    external_key = fields.String(
+        required=True, allow_none=True, metadata={"description": "Its key in the tracker it was imported from."}
+    )
 
 
 class ConflictSchema(ErrorSchema):

@@ -56,6 +56,7 @@ class Matcher:
         records = iter(records)
         while batch := list(itertools.islice(records, BATCH)):
             rows = [self.checker.check(line, cells) for line, cells in batch]
+            self._match_keys([r for r in rows if r.ok and not r.values["issue_id"] and r.values["external_key"]])
             named = [r for r in rows if r.ok and r.values.get("issue_id")]
             if named:
                 current = self._current([r.values["issue_id"] for r in named])
@@ -63,6 +64,27 @@ class Matcher:
                 for row in named:
                     self._classify(row, current.get(row.values["issue_id"]), stale_since)
             yield from rows
+
+    def _match_keys(self, keyed: list[Row]) -> None:
+        """Rows of another tracker's export whose key an issue already has (imported from an earlier export) name that
+        issue: they update it instead of creating a duplicate (one query). A key several issues share is refused."""
+        if not keyed:
+            return
+        holders: dict[str, list[int]] = {}
+        for issue_id, key in self.session.execute(
+            sa.select(Issue.id, Issue.external_key).where(
+                Issue.external_key.in_({r.values["external_key"] for r in keyed}), Issue.deleted_at.is_(None)
+            )
+        ):
+            holders.setdefault(key, []).append(issue_id)
+        for row in keyed:
+            found = holders.get(row.values["external_key"], [])
+            if len(found) == 1:
+                row.values["issue_id"] = found[0]
+            elif found:
+                key = row.values["external_key"]
+                ids = ", ".join(f"#{i}" for i in sorted(found)[:5])
+                self._refuse(row, f"{len(found)} issues have the key {key} ({ids}); give the row an id to choose one")
 
     def _current(self, ids: list[int]) -> dict[int, Current]:
         """The live issues with these ids and their label names (two queries)."""

@@ -35,7 +35,7 @@ class ImportFailed(Unavailable):
 
 
 ISSUE_COLUMNS = ("title", "description", "status", "priority", "assignee_id", "reporter_id", "version", "created_at",
-                 "updated_at", "resolved_at")
+                 "updated_at", "resolved_at", "external_key")
 REJECT_COLUMNS = ("run_id", "line", "cells", "error")
 REJECTS_IN_MEMORY = 1 << 20  # bytes of skipped rows kept in memory before they go to a temporary file
 
@@ -159,8 +159,9 @@ class Writer:
         """The issue's columns (ISSUE_COLUMNS) for a checked row."""
         v = row.values
         created_at = v["created_at"] or self.now
-        return (v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id, 1,
-                created_at, max(created_at, self.now), v["resolved_at"])
+        return (v["title"], v["description"], v["status"], v["priority"], v["assignee_id"],
+                v.get("reporter_id") or self.actor_id, 1, created_at, max(created_at, self.now), v["resolved_at"],
+                v.get("external_key"))
 
     def create_labels(self, missing: dict[str, str]) -> None:
         """Labels (name_key -> name as first written) that did not exist when the import began: one INSERT and
