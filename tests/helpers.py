@@ -15,7 +15,7 @@ HX = {"HX-Request": "true"}  # the header htmx sends with every request it makes
 # The CSV export's header row, as a person's spreadsheet sees it (spelled out, not read from the app).
 EXPORT_HEADER = [
     "id", "title", "description", "status", "priority", "assignee", "labels",
-    "created_at", "updated_at", "resolved_at", "version",
+    "created_at", "updated_at", "resolved_at", "version", "key",
 ]
 
 

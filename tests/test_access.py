@@ -150,6 +150,9 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/admin/trash/{issue}/purge", {}, s(302, 403, 403, 409, 302)),
     ("POST", "/api/issues/bulk-delete", ("json", {"issue_ids": []}), s(401, 403, 403, 422, 401)),
     ("POST", "/api/issues/{issue}/restore", None, s(401, 403, 403, 409, 401)),
+    # reverting a change of the timeline: people who change issues (entry 1 is no field change: not found)
+    ("GET", "/issues/{issue}/revert/1/title", None, s(302, 403, 404, 404, 302)),
+    ("POST", "/issues/{issue}/revert/1/title", {"version": "1"}, s(302, 403, 404, 404, 302)),
     # undoing an import: its importer or an admin (a staged file has nothing to undo: 409)
     ("GET", "/imports/{imported_run}/undo", None, s(302, 403, 403, 200, 302)),
     ("POST", "/imports/{others_run}/undo", {}, s(302, 403, 403, 409, 302)),

@@ -28,6 +28,7 @@ TRANSITIONS = {
     "closed": ("open",),
 }
 TITLE_MAX = 200
+EXTERNAL_KEY_MAX = 100
 DESCRIPTION_MAX = 20_000
 # Fields of an issue that a person edits; the version protocol and the timeline cover exactly these.
 EDITABLE_FIELDS = ("title", "description", "status", "priority", "assignee_id", "labels")
@@ -118,6 +119,9 @@ class Issue(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     purged_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The issue's key in the tracker it was imported from (Jira PROJ-12, Redmine 101): shown, searchable, exported;
+    # importing a newer export of that tracker updates the issue with the same key.
+    external_key: Mapped[str | None] = mapped_column(sa.String(EXTERNAL_KEY_MAX))
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="raise")
@@ -137,6 +141,7 @@ class Issue(db.Model):
         sa.Index("ix_issues_assignee_id_status_updated_at_id", "assignee_id", "status", "updated_at", "id"),
         sa.Index("ix_issues_priority_updated_at_id", "priority", "updated_at", "id"),
         sa.Index("ix_issues_reporter_id", "reporter_id"),
+        sa.Index("ix_issues_external_key", "external_key"),
         # Reports (migration 0004): resolved in a period, counts per assignee and status, open issues by age.
         sa.Index("ix_issues_resolved_at_assignee_id_created_at", "resolved_at", "assignee_id", "created_at"),
         sa.Index("ix_issues_assignee_id_status_resolved_at", "assignee_id", "status", "resolved_at"),
@@ -326,6 +331,9 @@ class ImportRun(db.Model):
     header: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     rows_read: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Rows that updated an issue of Tracker's (the id column), and rows that named one without changing it.
+    updated_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    unchanged_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     rejected_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     first_issue_id: Mapped[int | None] = mapped_column(sa.Integer)
     last_issue_id: Mapped[int | None] = mapped_column(sa.Integer)

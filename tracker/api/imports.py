@@ -33,6 +33,7 @@ def _result(run, report: imports_service.CheckReport, dry_run: bool, policy: str
         "rows_read": report.rows_read,
         "created": 0 if dry_run else run.created_count,
         "valid": report.valid,
+        "plan": {**report.actions, "stale": report.stale},
         "rejected_count": report.invalid,
         "rejected": _rejected(report),
         "problems": report.problems,

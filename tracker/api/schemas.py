@@ -112,6 +112,9 @@ class IssueSchema(Schema):
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime(required=True)
     resolved_at = UTCDateTime(required=True, allow_none=True)
+    external_key = fields.String(
+        required=True, allow_none=True, metadata={"description": "Its key in the tracker it was imported from."}
+    )
 
 
 class ConflictSchema(ErrorSchema):
@@ -391,6 +394,13 @@ class ImportResultSchema(Schema):
     rows_read = fields.Integer(required=True)
     created = fields.Integer(required=True, metadata={"description": "Issues created; 0 for a dry run."})
     valid = fields.Integer(required=True, metadata={"description": "Rows that can be (or were) imported."})
+    plan = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Valid rows by what they do: create, update (an `id` column), unchanged; and "
+                  "stale: rows whose issue changed since their `version`."},
+    )
     rejected_count = fields.Integer(required=True)
     rejected = fields.List(fields.Nested(RejectedRowSchema), required=True)
     problems = fields.List(

@@ -32,6 +32,7 @@ EXPORT_COLUMNS = (
     "updated_at",
     "resolved_at",
     "version",
+    "key",  # the issue's key in the tracker it was imported from (issue 22)
 )
 BATCH = 1000
 FLUSH_AT = 64 * 1024  # characters of CSV gathered before handing a piece to the response
@@ -52,6 +53,7 @@ def export_cells(values: dict) -> list[str]:
         format_when(values.get("updated_at")),
         format_when(values.get("resolved_at")),
         str(values.get("version", "")),
+        values.get("external_key") or "",
     ]
     return [neutralise(cell) for cell in cells]
 
@@ -87,6 +89,7 @@ def export_rows(session: Session, view: IssueFilter) -> Iterator[list[str]]:
         Issue.updated_at,
         Issue.resolved_at,
         Issue.version,
+        Issue.external_key,
     )
     base = (
         filtered(dialect, view)

@@ -417,7 +417,10 @@ TARGETS = {
     "labels": "Labels",
     "created_at": "Created at",
     "resolved_at": "Resolved at",
-    "key": "Key in the other tracker (kept at the end of the description)",
+    "key": "Key in the other tracker (kept; a newer export updates the issue with the same key)",
+    "reporter": "Reporter (email, id or name)",
+    "id": "Tracker issue number (updates that issue)",
+    "version": "Version (an update only if the issue is still at it)",
 }
 ASSIGNEE_TARGETS = ("assignee_email", "assignee_id", "assignee")
 FORMATS = {"native": "Tracker CSV", "jira": "Jira export", "redmine": "Redmine export"}
@@ -435,6 +438,10 @@ FORMAT_COLUMNS = {
         "label": "labels",
         "createdat": "created_at",
         "resolvedat": "resolved_at",
+        "id": "id",
+        "version": "version",
+        "key": "key",
+        "reporter": "reporter",
     },
     "jira": {
         "summary": "title",
@@ -446,6 +453,7 @@ FORMAT_COLUMNS = {
         "labels": "labels",
         "created": "created_at",
         "resolved": "resolved_at",
+        "reporter": "reporter",
     },
     "redmine": {
         "subject": "title",
@@ -456,6 +464,7 @@ FORMAT_COLUMNS = {
         "assignee": "assignee",
         "created": "created_at",
         "closed": "resolved_at",
+        "author": "reporter",
     },
 }
 # Columns of Tracker's own export that an import does not use: it creates new issues.

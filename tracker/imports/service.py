@@ -22,6 +22,7 @@ from ..numbers import whole_number
 from ..outage import DRIVER_ERRORS, discard
 from .parse import ENCODING_LABELS, FORMATS, TARGETS, FileProblem, Mapping, ignored_columns, neutralise, word_key
 from .staging import AlreadyImported, mapping_of, open_table, staged_chunks, staged_chunks_apart
+from .updates import Matcher
 from .validate import UNASSIGNED, Directory, Person, Row, RowChecker
 from .writer import BATCH, CheckedRows, ImportFailed, Spool, Writer
 
@@ -62,6 +63,19 @@ class CheckReport:
     priority_words: dict[str, str] = field(default_factory=dict)
     new_labels: list[str] = field(default_factory=list)
     people: dict[int, Person] = field(default_factory=dict)
+    # Valid rows by what they do (create, update, unchanged), and invalid ones naming an issue changed since.
+    actions: dict[str, int] = field(default_factory=lambda: {"create": 0, "update": 0, "unchanged": 0})
+    stale: int = 0
+
+    @property
+    def plan(self) -> str:
+        """What the import will do: "create 10, update 19, unchanged 5, stale 2" (parts that are 0 left out, except
+        create)."""
+        parts = [f"create {self.actions['create']:,}"]
+        parts += [f"{k} {self.actions[k]:,}" for k in ("update", "unchanged") if self.actions[k]]
+        if self.stale:
+            parts.append(f"stale {self.stale:,}")
+        return ", ".join(parts)
 
     @property
     def more_errors(self) -> int:
@@ -159,11 +173,11 @@ def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> C
     checker = RowChecker(table.header, mapping, people, utcnow())
     new_labels: dict[str, str] = {}
     spellings: dict[str, str] = {}  # assignee value in lower case -> as first written (mappings ignore case)
-    for line, cells in table.records:
-        row = checker.check(line, cells)
+    for row in Matcher(session, checker).rows(table.records):
         report.rows_read += 1
         if row.ok:
             report.valid += 1
+            report.actions[row.values["action"]] += 1
             if len(report.sample) < SAMPLE_ROWS:
                 report.sample.append(row)
             for name in row.values["labels"]:
@@ -171,6 +185,7 @@ def check(session: Session, run: ImportRun, mapping: Mapping | None = None) -> C
                     new_labels.setdefault(name_key(name), name)
         else:
             report.invalid += 1
+            report.stale += row.stale
             if len(report.errors) < ERRORS_SHOWN:
                 report.errors.append(row)
         if row.unmatched_assignee is not None:
@@ -246,14 +261,25 @@ def _import_chunks(
         session.rollback()
         raise AlreadyImported("This file was imported already (perhaps from another tab); see the list of imports.")
     people = directory(session)
-    rows = CheckedRows(table, RowChecker(table.header, mapping, people, now), policy)
+    checker = RowChecker(table.header, mapping, people, now)
+    # PostgreSQL: rows naming issues are matched over a connection of their own, while this one streams the COPY.
+    reader = None
+    if session.get_bind().dialect.name == "postgresql":
+        reader = session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT")
+    rows = CheckedRows(table, checker, policy, Matcher(reader or session, checker))
     writer = Writer(session, run, actor_id, people, now)
     try:
         writer.write(rows)
         if rows.first_error is not None:
             session.rollback()
             raise ImportRejected(_nothing_imported(rows.invalid, rows.first_error))
-        if writer.created != rows.yielded:
+        if writer.updated != len(writer.updates):
+            session.rollback()
+            raise ImportRejected(
+                f"{len(writer.updates) - writer.updated:,} of the issues this file updates changed while it was "
+                "imported; nothing was imported. Export them again."
+            )
+        if writer.created + len(writer.updates) + writer.unchanged != rows.yielded:
             raise ImportFailed(
                 f"{rows.yielded:,} rows were written but {writer.created:,} issues found; nothing was imported."
             )
@@ -264,6 +290,8 @@ def _import_chunks(
             .values(
                 rows_read=rows.rows_read,
                 created_count=writer.created,
+                updated_count=writer.updated,
+                unchanged_count=writer.unchanged,
                 rejected_count=rows.invalid,
                 first_issue_id=writer.first_id,
                 last_issue_id=writer.last_id,
@@ -287,6 +315,8 @@ def _import_chunks(
         raise ImportFailed("The import could not be saved and nothing was imported. Please try again.") from exc
     finally:
         rows.close()
+        if reader is not None:
+            reader.close()
     session.expire(run)
     return run
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from .. import access
 from ..labels.service import name_key, name_length_problem
-from ..models import DESCRIPTION_MAX, DONE_STATUSES, PRIORITIES, STATUSES, TITLE_MAX
+from ..models import DESCRIPTION_MAX, DONE_STATUSES, EXTERNAL_KEY_MAX, PRIORITIES, STATUSES, TITLE_MAX
 from ..numbers import whole_number
 from .parse import ASSIGNEE_TARGETS, Mapping, parse_when, split_labels, unescape, word_key
 
@@ -65,6 +65,7 @@ class Row:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (column name, reason)
     # The assignee value that matched no user, or was mapped to one on the preview: the preview lists it to map.
     unmatched_assignee: str | None = None
+    stale: bool = False  # names an issue changed since the file was exported (updates.py)
 
     @property
     def ok(self) -> bool:
@@ -77,10 +78,11 @@ class Row:
         return "; ".join(reason for _column, reason in self.problems)
 
 
-# The line that keeps the issue's key in the tracker it was exported from, by the file's format. No "#" before
-# a number: in a description "#4711" links to Tracker's own issue 4711, not to the other tracker's.
-KEY_LABELS = {"jira": "Jira key: ", "redmine": "Redmine issue ", "native": "Key in the other tracker: "}
-_ISSUE_REFERENCE = re.compile(r"#(?=\d)")
+
+
+SINGLE_TARGETS = (
+    "title", "description", "status", "priority", "created_at", "resolved_at", "key", "id", "version", "reporter"
+)
 
 
 class RowChecker:
@@ -98,9 +100,8 @@ class RowChecker:
         self.assignee_overrides = {k.lower(): v for k, v in mapping.assignees.items()}
         self.single = {
             target: (mapping.columns_of(target) or [None])[0]
-            for target in ("title", "description", "status", "priority", "created_at", "resolved_at", "key")
+            for target in SINGLE_TARGETS
         }
-        self.key_label = KEY_LABELS.get(mapping.format, KEY_LABELS["native"])
         self.label_columns = mapping.columns_of("labels")
         # Words met in the status and priority columns (compared form -> first spelling), for the preview.
         self.seen_words: dict[str, dict[str, str]] = {"status": {}, "priority": {}}
@@ -157,9 +158,11 @@ class RowChecker:
         key = " ".join(self._cell(cells, self.single["key"]).split())
         if self.mapping.format == "redmine":
             key = key.removeprefix("#")
-        key = _ISSUE_REFERENCE.sub(r"\\#", key)  # escaped: the other tracker's number, not a link to ours
-        if key:  # the issue's key in the tracker it comes from, kept (and searchable) at the end of the description
-            description = f"{description}\n\n{self.key_label}{key}" if description else f"{self.key_label}{key}"
+        if len(key) > EXTERNAL_KEY_MAX:
+            name = self._name(self.single["key"])
+            problems.append((name, f"{name} is {len(key)} characters long; at most {EXTERNAL_KEY_MAX} are allowed"))
+        values["external_key"] = key or None  # the issue's key in the tracker it comes from, in a field of its own
+        values["reporter_id"] = self._reporter(cells, row)
         if len(description) > DESCRIPTION_MAX:
             name = self._name(self.single["description"])
             problems.append(
@@ -172,6 +175,9 @@ class RowChecker:
         values["assignee_id"] = self._assignee(cells, row)
         values["labels"] = self._labels(cells, problems)
 
+        values["issue_id"] = self._number(cells, "id", problems)
+        values["version"] = self._number(cells, "version", problems)
+        values["action"] = "create"
         created_at = self._when(cells, "created_at", problems)
         resolved_at = self._when(cells, "resolved_at", problems)
         if created_at and resolved_at and resolved_at < created_at:
@@ -192,6 +198,50 @@ class RowChecker:
         if not problems:
             row.values = values
         return row
+
+    def _reporter(self, cells: list[str], row: Row) -> int | None:
+        """The reporter named by the reporter column (any known person, by email, id or unique name; a value that
+        names no one is mapped on the preview like an assignee, "nobody" meaning the importer), or None: the
+        importer."""
+        index = self.single["reporter"]
+        raw = " ".join(self._cell(cells, index).split())
+        if not raw:
+            return None
+        override = self.assignee_overrides.get(raw.lower())
+        if override == UNASSIGNED:
+            row.unmatched_assignee = raw
+            return None
+        directory = self.directory
+        person = directory.by_id.get(whole_number(override)) if override else None
+        if person is not None:
+            row.unmatched_assignee = raw  # mapped on the preview: listed there to change
+        if person is None:
+            if "@" in raw:
+                person = directory.by_email.get(raw.lower())
+            elif raw.isdigit():
+                person = directory.by_id.get(whole_number(raw) or 0)
+            else:
+                matches = directory.active_by_name.get(raw.lower(), [])
+                person = matches[0] if len(matches) == 1 else None
+        if person is None:
+            name = self._name(index)
+            row.problems.append((name, f"no user with email, id or name '{raw}' to be the reporter"))
+            row.unmatched_assignee = raw
+            return None
+        return person.id
+
+    def _number(self, cells, target, problems) -> int | None:
+        """An issue number or version (a whole number from 1), or None when the cell is empty or wrong."""
+        index = self.single[target]
+        raw = self._cell(cells, index).strip().removeprefix("#" if target == "id" else "")
+        if not raw:
+            return None
+        number = whole_number(raw)
+        if not number:
+            name = self._name(index)
+            problems.append((name, f"{name} '{raw[:40]}' is not an issue {'number' if target == 'id' else 'version'}"))
+            return None
+        return number
 
     def _word(self, cells, target, allowed, words, default, problems) -> str:
         """A status or priority through the word mapping (empty: the default)."""

@@ -11,7 +11,7 @@ import json
 import tempfile
 from array import array
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from ..labels.service import create_missing, name_key
 from ..models import ImportedRange, ImportReject, ImportRun, Issue, IssueLabel
 from .copying import copy_rows, id_ranges, insert_rows, issue_id_mark, new_issue_ids
 from .parse import Table
+from .updates import Matcher, apply_updates
 from .validate import Directory, Row, RowChecker
 
 BATCH = 5000  # rows written per round of statements
@@ -34,7 +35,7 @@ class ImportFailed(Unavailable):
 
 
 ISSUE_COLUMNS = ("title", "description", "status", "priority", "assignee_id", "reporter_id", "version", "created_at",
-                 "updated_at", "resolved_at")
+                 "updated_at", "resolved_at", "external_key")
 REJECT_COLUMNS = ("run_id", "line", "cells", "error")
 REJECTS_IN_MEMORY = 1 << 20  # bytes of skipped rows kept in memory before they go to a temporary file
 
@@ -71,10 +72,11 @@ class CheckedRows:
     and no row is yielded after it, while the rest are still read to count them.
     """
 
-    def __init__(self, table: Table, checker: RowChecker, policy: str):
-        """Read the table's records with the checker under the policy."""
+    def __init__(self, table: Table, checker: RowChecker, policy: str, matcher: Matcher | None = None):
+        """Read the table's records with the checker under the policy (rows naming issues matched by `matcher`)."""
         self.records = table.records
         self.checker = checker
+        self.matcher = matcher
         self.skip_invalid = policy == "skip_invalid"
         self.rows_read = self.invalid = self.yielded = 0
         self.first_error: Row | None = None
@@ -82,8 +84,12 @@ class CheckedRows:
 
     def __iter__(self) -> Iterator[Row]:
         """The rows to write, in file order."""
-        for line, cells in self.records:
-            row = self.checker.check(line, cells)
+        checked = (
+            self.matcher.rows(self.records)
+            if self.matcher is not None
+            else (self.checker.check(line, cells) for line, cells in self.records)
+        )
+        for row in checked:
             self.rows_read += 1
             if row.ok:
                 if self.first_error is None:
@@ -120,13 +126,42 @@ class Writer:
     first_id: int | None = None
     last_id: int | None = None
     created: int = 0
+    unchanged: int = 0
+    updates: list[Row] = field(default_factory=list)  # rows that update an issue, written after the new issues
+    updated: int = 0  # issues the updates changed (fewer than len(updates): someone saved meanwhile)
+
+    def _sorted(self, rows: Iterator[Row], missing: dict[str, str]) -> Iterator[Row]:
+        """The rows that create issues; those that update one are kept for later (their new labels noted in
+        `missing`), unchanged ones counted."""
+        for row in rows:
+            action = row.values.get("action", "create")
+            if action == "create":
+                yield row
+            elif action == "update":
+                self.updates.append(row)
+                for name in row.values["labels"]:
+                    if name_key(name) not in self.directory.label_keys:
+                        missing.setdefault(name_key(name), name)
+            else:
+                self.unchanged += 1
+
+    def write_updates(self, missing: dict[str, str]) -> None:
+        """Apply the updates (after the labels they name exist)."""
+        if not self.updates:
+            return
+        self.create_labels(missing)
+        note = f"Updated by the import of {self.run.file_name}"
+        self.updated = apply_updates(
+            self.session, self.updates, self.actor_id, note, self.directory.label_keys, self.now
+        )
 
     def fields(self, row: Row) -> tuple:
         """The issue's columns (ISSUE_COLUMNS) for a checked row."""
         v = row.values
         created_at = v["created_at"] or self.now
-        return (v["title"], v["description"], v["status"], v["priority"], v["assignee_id"], self.actor_id, 1,
-                created_at, max(created_at, self.now), v["resolved_at"])
+        return (v["title"], v["description"], v["status"], v["priority"], v["assignee_id"],
+                v.get("reporter_id") or self.actor_id, 1, created_at, max(created_at, self.now), v["resolved_at"],
+                v.get("external_key"))
 
     def create_labels(self, missing: dict[str, str]) -> None:
         """Labels (name_key -> name as first written) that did not exist when the import began: one INSERT and
@@ -149,12 +184,16 @@ class Writer:
     def write(self, rows: CheckedRows) -> None:
         """Write every row the checked rows yield (with all-or-nothing an invalid row stops them; the caller
         then rolls back)."""
+        missing: dict[str, str] = {}  # labels the updating rows name that do not exist yet
+        creating = self._sorted(iter(rows), missing)
         if self.session.get_bind().dialect.name == "postgresql":
-            self._copy(rows)
+            self._copy(creating, rows)
         else:
-            self._batches(rows)
+            self._batches(creating)
+        if rows.first_error is None:
+            self.write_updates(missing)
 
-    def _copy(self, rows: CheckedRows) -> None:
+    def _copy(self, rows: Iterator[Row], checked: CheckedRows) -> None:
         """PostgreSQL: one COPY of the issues fed while the file is read and checked (Python and the server
         work at the same time), the sequence giving their ids; then the labels the file creates, the id ranges,
         and the issue labels in one COPY. Label pairs wait in a compact array: (row number, label id), where a
@@ -177,7 +216,7 @@ class Writer:
                 yield self.fields(row)
 
         copy_rows(session, Issue.__tablename__, ISSUE_COLUMNS, issue_rows())
-        if rows.first_error is not None:
+        if checked.first_error is not None:
             return
         ids = new_issue_ids(session, mark)
         if not ids:
@@ -193,7 +232,7 @@ class Writer:
         )
         self.first_id, self.last_id, self.created = ids[0], ids[-1], len(ids)
 
-    def _batches(self, rows: CheckedRows) -> None:
+    def _batches(self, rows: Iterator[Row]) -> None:
         """SQLite: BATCH rows at a time, ids counted up from the largest (the import holds the write lock)."""
         next_id = (self.session.execute(sa.select(sa.func.max(Issue.id))).scalar() or 0) + 1
         rows = iter(rows)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..labels import service as labels_service
-from ..models import LIVE_ISSUE, PRIORITIES, STATUSES, ImportedRange, Issue, IssueLabel, Label, User
+from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, PRIORITIES, STATUSES, ImportedRange, Issue, IssueLabel, Label, User
 from ..numbers import whole_number
 
 SORTS = {
@@ -267,12 +267,25 @@ def filtered(dialect: str, view: IssueFilter) -> sa.Select:
         stmt = stmt.where(Issue.id.in_(sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == label_id)))
     words = view.words()
     if words:
-        stmt = stmt.where(search_clause(dialect, words))
+        clause = search_clause(dialect, words)
+        keys = key_candidates(view)
+        if keys:
+            clause = sa.or_(clause, Issue.external_key.in_(keys))
+        stmt = stmt.where(clause)
     for column, first, last in view.date_ranges:
         stmt = stmt.where(day_range_clause(getattr(Issue, column), first, last))
     if view.import_run:
         stmt = stmt.where(import_clause(view.import_run))
     return stmt
+
+
+def key_candidates(view: IssueFilter) -> list[str]:
+    """A search of one token (no spaces) may be an imported issue's key in the other tracker (PROJ-12, #101): the
+    spellings to look it up by, exactly, through its index."""
+    q = view.q.strip()
+    if not q or len(q) > EXTERNAL_KEY_MAX or any(c.isspace() for c in q):
+        return []
+    return sorted({q, q.upper(), q.removeprefix("#")} - {""})
 
 
 def import_clause(run_id: int) -> sa.ColumnElement[bool]:
@@ -408,7 +421,7 @@ def ids_in_order(dialect: str, ids: list[int], sort: str) -> sa.Select:
     return ordered(sa.select(Issue.id).where(among), sort)
 
 
-def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | None:
+def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | sa.CompoundSelect | None:
     """For a filter of one label only, or of search words only on PostgreSQL, the matching issue ids read from
     the label links or the full-text documents alone, without touching the issues table (None otherwise).
 
@@ -424,9 +437,13 @@ def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | None:
             IssueLabel.label_id == view.label_ids[0], IssueLabel.issue_id.not_in(trashed_ids())
         )
     if words and not view.label_ids and dialect == "postgresql":
-        return sa.select(ISSUE_DOCUMENTS.c.issue_id).where(
+        found = sa.select(ISSUE_DOCUMENTS.c.issue_id).where(
             document_matches(words), ISSUE_DOCUMENTS.c.issue_id.not_in(trashed_ids())
         )
+        keys = key_candidates(view)
+        if keys:
+            return found.union(sa.select(Issue.id).where(Issue.external_key.in_(keys), LIVE_ISSUE))
+        return found
     return None
 
 

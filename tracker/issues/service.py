@@ -276,6 +276,53 @@ def update_issue(
     return get_issue(session, issue_id)
 
 
+REVERTIBLE_KINDS = ("updated", "bulk")
+
+
+@dataclass
+class Revert:
+    """One field change of the timeline that can be taken back: the event, the field, its value before and after."""
+
+    event: IssueEvent
+    field: str
+    old: Any
+    new: Any
+
+    @property
+    def raw_old(self) -> Any:
+        """The old value as a form sends it (labels as ids, no assignee as "")."""
+        if self.field == "labels":
+            return [str(i) for i in self.old or []]
+        if self.field == "assignee_id":
+            return "" if self.old is None else str(self.old)
+        return self.old
+
+
+def find_revert(session: Session, issue_id: int, event_id: int, field_name: str) -> Revert:
+    """The change of `field_name` that timeline entry `event_id` of the issue recorded, or NotFound."""
+    event = session.execute(
+        sa.select(IssueEvent)
+        .where(IssueEvent.id == event_id, IssueEvent.issue_id == issue_id, IssueEvent.kind.in_(REVERTIBLE_KINDS))
+        .options(joinedload(IssueEvent.actor))
+    ).scalar_one_or_none()
+    change = (event.changes or {}).get(field_name) if event is not None else None
+    if field_name not in EDITABLE_FIELDS or not isinstance(change, list) or len(change) != 2:
+        raise NotFound(f"Issue #{issue_id} has no change of {field_name} in entry {event_id} to revert.")
+    return Revert(event=event, field=field_name, old=change[0], new=change[1])
+
+
+def revert_change(session: Session, actor: User, issue_id: int, event_id: int, field_name: str, version: Any) -> Issue:
+    """Set the field back to its value before the change, as a normal guarded edit from `version`. When the field
+    changed again since that change, StaleVersion from the change's version: the caller shows the conflict view
+    (never a silent overwrite of the newer value)."""
+    access.require_edit_issues(actor)
+    revert = find_revert(session, issue_id, event_id, field_name)
+    issue = get_issue(session, issue_id)
+    if issue.field_values()[field_name] != revert.new:
+        raise StaleVersion(issue_id, revert.event.version, issue.version)
+    return update_issue(session, actor, issue_id, version, {field_name: revert.raw_old})
+
+
 def replace_labels(session: Session, issue_id: int, old: list[int], new: list[int]) -> None:
     """Replace the issue's label set (inside the caller's transaction)."""
     removed, added = set(old) - set(new), set(new) - set(old)

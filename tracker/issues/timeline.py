@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..attachments import service as attachments_service
 from ..labels import service as labels_service
-from ..models import Attachment, Comment, ImportedRange, ImportRun, Issue, IssueEvent, Label, User
+from ..models import Attachment, Comment, ImportedRange, ImportRun, IssueEvent, Label, User
 from .service import users_by_id
 
 PAGE = 100
@@ -20,7 +20,8 @@ PAGE = 100
 @dataclass(frozen=True)
 class ImportedEntry:
     """The first entry of an imported issue, read from its import run rather than stored per issue: the file,
-    who imported it (the issue's reporter) and when. Shown and serialised like an 'imported' event."""
+    who imported it (the import's person, who is not always the reporter: a file may name one) and when. Shown and
+    serialised like an 'imported' event."""
 
     run_id: int
     file_name: str
@@ -138,8 +139,7 @@ def imported_entry(session: Session, issue_id: int) -> ImportedEntry | None:
         sa.select(ImportRun.id, ImportRun.file_name, ImportRun.finished_at, ImportRun.created_at, User)
         .select_from(holder)
         .join(ImportRun, ImportRun.id == holder.c.run_id)
-        .join(Issue, Issue.id == issue_id)
-        .outerjoin(User, User.id == Issue.reporter_id)
+        .outerjoin(User, User.id == ImportRun.user_id)
         .where(holder.c.last_id >= issue_id)
     ).first()
     if row is None:

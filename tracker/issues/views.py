@@ -206,6 +206,32 @@ def quick(issue_id: int):
     return _saved(issue_id, block)
 
 
+@bp.route("/<int:issue_id>/revert/<int:event_id>/<field>", methods=["GET", "POST"])
+def revert(issue_id: int, event_id: int, field: str):
+    """Take back one field change of the timeline (asked first): the old value is saved as a normal guarded edit
+    from the issue's current version; if the field changed again since, the conflict view shows both."""
+    access.require_edit_issues(current_user)
+    change = service.find_revert(db.session, issue_id, event_id, field)
+    if request.method == "GET":
+        issue = service.get_issue(db.session, issue_id)
+        ids = [v for v in (change.old, change.new, issue.assignee_id) if field == "assignee_id"]
+        label_ids = set(change.old or []) | set(change.new or []) if field == "labels" else set()
+        return render(
+            "issues/revert.html",
+            issue=issue,
+            change=change,
+            changed_since=issue.field_values()[field] != change.new,
+            user_names=service.users_by_id(db.session, ids),
+            label_names={i: label.name for i, label in labels_service.by_ids(db.session, label_ids).items()},
+        )
+    try:
+        service.revert_change(db.session, current_user, issue_id, event_id, field, request.form.get("version"))
+    except StaleVersion as exc:
+        return _conflict(issue_id, str(exc.expected), {field: change.raw_old}, None, {}, [])
+    flash(f"Reverted the change of {field.removesuffix('_id')} on #{issue_id}.", "success")
+    return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+
 def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | None, choices: dict, unchosen: list):
     """Render the conflict view: the three-way merge against what others saved since `base_version`."""
     expected = service.parse_version(base_version)

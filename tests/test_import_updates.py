@@ -1,0 +1,142 @@
+"""Imports that update (issue 22): the export's id column updates those issues, its version guards each update."""
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import text
+from tracker.extensions import db
+from tracker.imports import service as imports
+from tracker.imports import staging
+from tracker.issues import service as issues
+from tracker.issues.timeline import load_timeline
+from tracker.models import ImportRun, Issue, IssueEvent
+
+
+def spreadsheet(rows: list[list[str]]) -> bytes:
+    """A CSV as a spreadsheet saves it: a UTF-8 byte order mark, CRLF line ends, every cell quoted."""
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def exported(client) -> list[list[str]]:
+    """The issue list's CSV export, as rows of cells."""
+    return list(csv.reader(io.StringIO(client.get("/issues/export.csv").get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def upload(client, content: bytes, **form):
+    """POST /import with the file."""
+    return client.post("/import", data={"file": (io.BytesIO(content), "edited.csv"), **form},
+                       content_type="multipart/form-data")
+
+
+def column(rows, name) -> int:
+    """The index of a column of the export."""
+    return rows[0].index(name)
+
+
+@pytest.fixture
+def three(make_issue, make_label):
+    bug = make_label("bug")
+    return [make_issue("One", labels=[bug.id]), make_issue("Two"), make_issue("Three", priority="low")]
+
+
+def test_round_trip_through_a_spreadsheet_updates_and_creates_nothing(client, login_as, three):
+    me = login_as("member", name="Mia Member")
+    rows = exported(client)
+    title, priority, labels = column(rows, "title"), column(rows, "priority"), column(rows, "labels")
+    by_title = {r[title]: r for r in rows[1:]}
+    by_title["One"][labels] = "bug; ui"
+    by_title["Two"][priority] = "critical"
+    by_title["Three"][title] = "Three, renamed"
+    response = upload(client, spreadsheet(rows), dry_run="1")
+    run_id = int(response.headers["Location"].split("/")[2])
+    check = text(client.get(f"/imports/{run_id}/check"))
+    assert "create 0, update 3" in check
+    before = db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar_one()
+    response = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
+    assert response.status_code == 303, text(response)
+    db.session.expire_all()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Issue)).scalar_one() == before
+    run = db.session.get(ImportRun, run_id)
+    assert (run.created_count, run.updated_count, run.unchanged_count) == (0, 3, 0)
+    one, two, three_ = (issues.get_issue(db.session, i.id) for i in three)
+    assert [label.name for label in one.labels] == ["bug", "ui"]
+    assert (two.priority, two.version) == ("critical", 2)
+    assert three_.title == "Three, renamed"
+    event = db.session.execute(
+        sa.select(IssueEvent).where(IssueEvent.issue_id == two.id, IssueEvent.kind == "updated")
+    ).scalar_one()
+    assert event.changes == {"priority": ["medium", "critical"]} and event.actor_id == me.id
+    timeline = load_timeline(db.session, one.id)
+    assert timeline.entries[-1].changes["label_names"] == {str(one.labels[1].id): "ui"}
+
+
+def test_a_row_without_id_creates_and_an_unchanged_one_is_left_alone(client, login_as, three):
+    login_as("member")
+    rows = exported(client)
+    new = [""] * len(rows[0])
+    new[column(rows, "title")] = "Brand new"
+    rows.append(new)
+    response = upload(client, spreadsheet(rows), policy="all_or_nothing")
+    assert response.status_code == 303
+    run = db.session.get(ImportRun, int(response.headers["Location"].split("/")[2]))
+    assert (run.created_count, run.updated_count, run.unchanged_count) == (1, 0, 3)
+    assert [i.version for i in (db.session.get(Issue, t.id) for t in three)] == [1, 1, 1]
+
+
+def test_stale_rows_are_reported_and_all_or_nothing_writes_nothing(client, login_as, make_user, three, snapshot):
+    login_as("member")
+    rows = exported(client)
+    priority = column(rows, "priority")
+    for row in rows[1:]:
+        row[priority] = "high"
+    issues.update_issue(db.session, make_user("member", name="Sam Saver"), three[1].id, 1, {"status": "closed"})
+    response = upload(client, spreadsheet(rows), dry_run="1")
+    run_id = int(response.headers["Location"].split("/")[2])
+    check = text(client.get(f"/imports/{run_id}/check"))
+    assert "create 0, update 2, stale 1" in check
+    assert f"issue #{three[1].id} changed since the export (version 1, now 2: status changed by Sam Saver)" in check
+    before = snapshot()
+    response = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
+    assert response.status_code == 422 and "Nothing was imported" in text(response)
+    assert snapshot() == before
+
+
+def test_stale_rows_are_skipped_with_skip_invalid(client, login_as, make_user, three):
+    login_as("member")
+    rows = exported(client)
+    priority = column(rows, "priority")
+    for row in rows[1:]:
+        row[priority] = "high"
+    issues.update_issue(db.session, make_user("member"), three[0].id, 1, {"title": "Changed meanwhile"})
+    response = upload(client, spreadsheet(rows), policy="skip_invalid")
+    assert response.status_code == 303
+    run = db.session.get(ImportRun, int(response.headers["Location"].split("/")[2]))
+    assert (run.updated_count, run.rejected_count) == (2, 1)
+    db.session.expire_all()
+    assert db.session.get(Issue, three[0].id).priority == "medium"
+    assert db.session.get(Issue, three[1].id).priority == "high"
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    (("999", "there is no issue #999"), ("abc", "id 'abc' is not an issue number")),
+)
+def test_an_id_that_names_no_issue_is_invalid(client, login_as, make_user, snapshot, cell, message):
+    me = login_as("member")
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(f"id,title\n{cell},Whatever\n".encode()))
+    report = imports.check(db.session, run)
+    assert report.invalid == 1 and message in report.errors[0].error
+
+
+def test_a_status_the_workflow_forbids_is_invalid(login_as, make_issue):
+    me = login_as("member")
+    issue = make_issue("Done", status="resolved")
+    content = f"id,title,status\n{issue.id},Done,in_progress\n".encode()
+    run = staging.stage(db.session, me, "x.csv", io.BytesIO(content))
+    report = imports.check(db.session, run)
+    assert report.invalid == 1 and "cannot move from Resolved to In progress" in report.errors[0].error
