@@ -159,6 +159,101 @@
     if (cancel) { evt.preventDefault(); cancel.click(); }
   });
 
+  /* A Copy button (data-copy = the id of the field to copy) exists only with JavaScript: shown here. */
+  function setUpCopy(root) {
+    var buttons = (root || document).querySelectorAll("button[data-copy]");
+    for (var i = 0; i < buttons.length; i++) buttons[i].hidden = false;
+  }
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copy);
+    var status = button.closest("div").parentNode.querySelector("[data-copy-status]");
+    if (!field) return;
+    field.select();
+    function done(ok) { if (status) status.textContent = ok ? "Copied." : "Press Ctrl+C (Cmd+C on a Mac) to copy the selected token."; }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { done(false); });
+    } else {
+      done(false);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () { setUpCopy(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { setUpCopy(evt.target); });
+
+  function csrfHeaders() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}"); } catch (e) { return {}; }
+  }
+
+  /* A task list in the description: its boxes are live for people who may edit (the issue carries data-tasks-url);
+     a tick is a guarded edit of the description from the version shown, swapped in like a quick change (a stale
+     one brings the conflict view). Without JavaScript the boxes only show the state; the Edit form changes it. */
+  function setUpTasks(root) {
+    var main = document.getElementById("issue-main");
+    if (!main || !main.dataset.tasksUrl) return;
+    var boxes = main.querySelectorAll(".description-body input.task-list-item-checkbox");
+    for (var i = 0; i < boxes.length; i++) boxes[i].disabled = false;
+  }
+  document.addEventListener("change", function (evt) {
+    var box = evt.target;
+    if (!box.matches || !box.matches("#issue-main .description-body input.task-list-item-checkbox")) return;
+    var main = document.getElementById("issue-main");
+    window.htmx.ajax("POST", main.dataset.tasksUrl, {
+      source: box, target: "#issue-main", swap: "outerHTML", headers: csrfHeaders(),
+      values: { version: main.dataset.version, task: box.dataset.task, done: box.checked ? "1" : "0" }
+    });
+  });
+
+  /* Every Markdown field (textarea[data-markdown]) gets Write and Preview buttons; Preview shows the text as the
+     server renders it (the same code as the page), so what is previewed is what will be shown. */
+  function setUpPreviews(root) {
+    var url = document.body.dataset.previewUrl;
+    var areas = (root || document).querySelectorAll("textarea[data-markdown]:not([data-preview-ready])");
+    if (!url) return;
+    for (var i = 0; i < areas.length; i++) addPreview(areas[i], url);
+  }
+  function addPreview(area, url) {
+    area.setAttribute("data-preview-ready", "");
+    var tabs = document.createElement("div");
+    tabs.className = "markdown-tabs";
+    var write = makeTab("Write", true);
+    var show = makeTab("Preview", false);
+    tabs.appendChild(write);
+    tabs.appendChild(show);
+    var panel = document.createElement("div");
+    panel.className = "markdown markdown-preview";
+    panel.hidden = true;
+    panel.setAttribute("aria-live", "polite");
+    area.parentNode.insertBefore(tabs, area);
+    area.parentNode.insertBefore(panel, area.nextSibling);
+    write.addEventListener("click", function () {
+      panel.hidden = true; area.hidden = false;
+      write.setAttribute("aria-pressed", "true"); show.setAttribute("aria-pressed", "false");
+      area.focus();
+    });
+    show.addEventListener("click", function () {
+      var headers = csrfHeaders();
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      panel.textContent = "Rendering the preview…";
+      panel.hidden = false; area.hidden = true;
+      write.setAttribute("aria-pressed", "false"); show.setAttribute("aria-pressed", "true");
+      fetch(url, { method: "POST", headers: headers, body: new URLSearchParams({ text: area.value }), credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (html) { panel.innerHTML = html; })  /* sanitized by the server, as on the page */
+        .catch(function () { panel.textContent = "The preview could not be loaded."; });
+    });
+  }
+  function makeTab(text, pressed) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "markdown-tab";
+    button.textContent = text;
+    button.setAttribute("aria-pressed", pressed ? "true" : "false");
+    return button;
+  }
+  document.addEventListener("DOMContentLoaded", function () { setUpTasks(document); setUpPreviews(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { setUpTasks(evt.target); setUpPreviews(document); });
+
   document.addEventListener("htmx:responseError", function (evt) {
     var xhr = evt.detail.xhr;
     if (xhr && (xhr.getResponseHeader("HX-Trigger") || xhr.getResponseHeader("HX-Redirect"))) return; /* handled */

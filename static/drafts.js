@@ -139,12 +139,14 @@
   }
 
   function isDirty(form) {
+    /* A form swapped in a moment ago is set up when htmx settles; until then nothing in it can be unsaved. */
+    if (form.dataset.draftStart === undefined) return form.dataset.draftState === "unsaved";
     return form.dataset.draftState === "unsaved" || JSON.stringify(formValues(form)) !== form.dataset.draftStart;
   }
 
   function saveDraft(form) {
     var name = form.dataset.draft;
-    if (!drafts || !draftOwner() || !name) return;
+    if (!drafts || !draftOwner() || !name || form.dataset.draftStart === undefined) return;
     if (!isDirty(form)) { removeOwnDraft(name); return; }
     var draft = { values: formValues(form), version: draftVersion(form), saved: Date.now() };
     try { drafts.setItem(ownKey(name), JSON.stringify(draft)); } catch (e) { /* storage full or refused */ }

@@ -98,6 +98,21 @@
     button.setAttribute("data-busy", "");
     window.setTimeout(function () { button.disabled = true; }, 0);
   });
+  /* The Import button follows the chosen policy: "Import 3 issues, skip 2", or off with the reason under "All or
+     nothing" while rows are invalid (the server would refuse it). */
+  document.addEventListener("change", function (evt) {
+    var radio = evt.target;
+    var button = document.getElementById("import-button");
+    if (!button || !radio.matches || !radio.matches('input[name="policy"]')) return;
+    var invalid = parseInt(button.dataset.invalid || "0", 10);
+    var skip = radio.value === "skip_invalid";
+    var reason = document.getElementById("import-blocked");
+    button.textContent = skip ? button.dataset.labelSkip : button.dataset.labelAll;
+    if (invalid && !button.hasAttribute("data-blocked")) {
+      button.disabled = !skip;
+      if (reason) reason.hidden = skip;
+    }
+  });
   window.addEventListener("pageshow", function (evt) {
     var button = document.getElementById("import-button");
     if (!evt.persisted || !button || !button.hasAttribute("data-busy")) return;

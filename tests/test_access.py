@@ -123,7 +123,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/api/issues", ("json", {"title": "From the API"}), s(401, 403, 201, 201, 401)),
     ("GET", "/api/issues/{issue}", None, API_ANY),
     ("PATCH", "/api/issues/{issue}", ("json", {"version": 1, "title": ""}), s(401, 403, 422, 422, 401)),
-    ("PUT", "/api/issues/{issue}/labels", ("json", {"version": 1, "labels": ["no such"]}), s(401, 403, 422, 422, 401)),
+    ("PUT", "/api/issues/{issue}/labels", ("json", {"version": 1, "labels": ["n" * 51]}), s(401, 403, 422, 422, 401)),
     ("GET", "/api/issues/{issue}/comments", None, API_ANY),
     ("POST", "/api/issues/{issue}/comments", ("json", {"body": " "}), s(401, 403, 422, 422, 401)),
     ("GET", "/api/issues/{issue}/timeline", None, API_ANY),
@@ -159,6 +159,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/imports/{others_run}/redo", {}, s(302, 403, 403, 409, 302)),
     ("POST", "/api/imports/{others_run}/undo", ("json", {}), s(401, 403, 403, 409, 401)),
     ("POST", "/api/imports/{others_run}/redo", None, s(401, 403, 403, 409, 401)),
+    ("POST", "/issues/{issue}/tasks", {"task": "9", "version": "1"}, PAGE_POST_EDITOR),  # no such task
+    ("POST", "/issues/preview", {"text": "**hi**"}, PAGE_EDITOR),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),

@@ -205,7 +205,7 @@ def test_create_issue_returns_201_with_every_field(client, make_user, token_for,
         ({"title": "ok", "status": "done"}, "status", "Status 'done' is not one of"),
         ({"title": "ok", "priority": "urgent"}, "priority", "Priority 'urgent' is not one of"),
         ({"title": "ok", "assignee_id": 999}, "assignee_id", "Unknown assignee"),
-        ({"title": "ok", "labels": ["nope"]}, "labels", "There is no label named 'nope'."),
+        ({"title": "ok", "labels": ["n" * 51]}, "labels", f"The new label '{'n' * 51}' is 51 characters long"),
         ({"title": 5}, "title", "Not a valid string."),
         ({"title": "nul\x00byte"}, "title", "Text cannot contain NUL characters."),
         ({"title": "ok", "labels": ["a\x00"]}, "labels", "Text cannot contain NUL characters."),
@@ -333,9 +333,25 @@ def test_put_labels_stale_or_unknown_changes_nothing(client, member, make_issue,
     before = snapshot()
     stale = client.put(f"/api/issues/{issue.id}/labels", json={"labels": [], "version": 1}, headers=member)
     assert assert_error(stale, 409, "version_conflict")["current"]["labels"] == ["bug"]
-    unknown = client.put(f"/api/issues/{issue.id}/labels", json={"labels": ["nope"], "version": 2}, headers=member)
-    assert_error(unknown, 422, "invalid", "labels", "There is no label named 'nope'.")
+    stale_new = client.put(f"/api/issues/{issue.id}/labels", json={"labels": ["fresh"], "version": 1}, headers=member)
+    assert_error(stale_new, 409, "version_conflict")  # and the label it named is not created
+    too_long = client.put(f"/api/issues/{issue.id}/labels", json={"labels": ["n" * 51], "version": 2}, headers=member)
+    assert_error(too_long, 422, "invalid", "labels", f"The new label '{'n' * 51}' is 51 characters long")
     assert snapshot() == before and fresh(issue.id).labels[0].id == bug.id
+
+
+def test_unknown_labels_are_created_as_an_import_creates_them(client, member, make_label):
+    """POST /api/issues answers 201 with the new issue's Location; a label it names that does not exist yet is
+    created (as an import's new labels are), one label whatever the case."""
+    make_label("bug")
+    response = client.post(
+        "/api/issues", json={"title": "Labelled", "labels": ["BUG", "Needs Triage", "needs  triage"]}, headers=member
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert response.headers["Location"].endswith(f"/api/issues/{body['id']}")
+    assert sorted(body["labels"]) == ["Needs Triage", "bug"]
+    assert client.get(response.headers["Location"], headers=member).get_json()["id"] == body["id"]
 
 
 def test_list_filters_sorts_and_pages(client, member, make_issue, make_user, make_label):

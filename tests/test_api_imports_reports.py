@@ -97,12 +97,12 @@ def test_import_errors(client, token_for, content, form, status, code, field, me
 
 
 def test_label_sets_with_names_too_long_in_lower_case(client, token_for, make_user):
-    """The API names labels; a name whose lower case is too long for the key is simply no label (422), and one
+    """The API names labels; a new name whose lower case is too long for the key cannot be created (422), and one
     that just fits is found regardless of case."""
     headers = token_for()
     labels.create_label(db.session, make_user(), "İ" * 25, "blue")
     too_long = client.post("/api/issues", json={"title": "x", "labels": ["İ" * 30]}, headers=headers)
-    assert_error(too_long, 422, "invalid", "labels", f"There is no label named '{'İ' * 30}'.")
+    assert_error(too_long, 422, "invalid", "labels", f"The new label '{'İ' * 30}' is 60 characters long in lower case")
     assert issue_titles() == []
     created = client.post("/api/issues", json={"title": "y", "labels": ["i̇" * 25]}, headers=headers)
     assert created.status_code == 201 and created.get_json()["labels"] == ["İ" * 25]

@@ -129,6 +129,12 @@ def test_all_or_nothing_with_an_invalid_row_writes_nothing(client, login_as, sna
         "1 row is invalid: with “All or nothing” this import writes nothing; with “Skip invalid rows” "
         "it creates the 1 valid issue and the invalid rows download as CSV."
     )
+    assert re.search(r'<button[^>]*disabled[^>]*>Import 1 issue</button>', body), "all or nothing: no import"
+    assert "“All or nothing” imports nothing while 1 row is invalid." in body
+    again = client.post(f"/imports/{run_id}/check", data={"policy": "skip_invalid", "column": ["title", "priority"]})
+    assert again.headers["Location"].endswith(f"/imports/{run_id}/check?policy=skip_invalid")
+    skipping = text(client.get(again.headers["Location"]))
+    assert re.search(r'<button(?![^>]*disabled)[^>]*>Import 1 issue, skip 1</button>', skipping)
     before = snapshot()
     refused = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
     assert refused.status_code == 422
@@ -185,7 +191,7 @@ def test_a_file_with_no_valid_row_offers_no_import(client, login_as):
     run_id = run_id_of(upload(client, "title,priority\nBad,urgent\nWorse,urgent\n", dry_run="1"))
     body = text(client.get(f"/imports/{run_id}/check"))
     assert re.search(r'id="rows-valid">0<', body) and re.search(r'id="rows-invalid" class="has-invalid">2<', body)
-    assert re.search(r"<button[^>]*disabled>Import 0 issues</button>", body)
+    assert re.search(r"<button[^>]*disabled[^>]*>Import 0 issues</button>", body)
     assert "No row is valid, so there is nothing to import" in body
 
 

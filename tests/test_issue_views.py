@@ -307,15 +307,17 @@ def test_unknown_issue_is_404(client, login_as):
 
 def test_description_is_rendered_markdown_safely(client, login_as, make_issue):
     login_as("viewer")
+    other = make_issue("Other")
     description = (
-        "Steps:\n1. open **the board**\n2. see #7\n\nFirst line\nsecond line\n\n"
-        "<script>alert(1)</script> [x](javascript:alert(1))"
+        f"Steps:\n1. open **the board**\n2. see #{other.id}\n\nFirst line\nsecond line\n\n"
+        "<script>alert(1)</script> [x](javascript:alert(1)) #999999"
     )
     issue = make_issue("Board", description=description)
     body = client.get(f"/issues/{issue.id}").get_data(as_text=True)
     shown = body.split('class="markdown description-body">', 1)[1].split("</div>", 1)[0]
     assert "<li>open <strong>the board</strong></li>" in shown
-    assert '<a href="/issues/7" class="issue-ref" rel="nofollow noopener noreferrer">#7</a>' in shown
+    assert f'<a href="/issues/{other.id}" class="issue-ref" rel="nofollow noopener noreferrer">#{other.id}</a>' in shown
+    assert "#999999" in shown and "/issues/999999" not in shown, "a missing issue's number stays text"
     assert "First line<br>\nsecond line" in shown, "a single line break stays a line break"
     assert "<script>" not in shown and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
     assert "href=\"javascript" not in shown and "[x](javascript:alert(1))" in shown, "an unsafe link stays text"

@@ -51,7 +51,9 @@ def may_be_assigned(user: Any) -> bool:
 
 
 def may_comment(user: Any) -> bool:
-    """Who may post comments (the same people who change issues)."""
+    """Who may post comments: the people who change issues. Viewers read the discussion but do not join it (a
+    permission, as in Jira, not GitHub's "readers comment"): the role is for people who follow the work, and a
+    comment carries files; someone who should discuss is made a member (README: Roles)."""
     return may_edit_issues(user)
 
 
@@ -199,6 +201,11 @@ class Permissions:
     def edit_issues(self) -> bool:
         """May create, edit and bulk-change issues (and so be assigned them)."""
         return may_edit_issues(self.user)
+
+    @property
+    def be_assigned(self) -> bool:
+        """May be assigned issues (so has issues of their own: "My issues")."""
+        return may_be_assigned(self.user)
 
     @property
     def comment(self) -> bool:

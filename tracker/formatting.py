@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, g
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from . import access
 from .attachments.checks import human_size
 from .diffs import word_diff_html
-from .markdown import markdown_html
+from .extensions import db
+from .markdown import existing_issues, markdown_html, referenced_issues, unlink_missing
 from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
 
 
@@ -63,10 +65,36 @@ def person(user, empty: str = "Unassigned") -> Markup:
     return escape(user.name)
 
 
+def markdown(source: str | None) -> Markup:
+    """A description or comment as the pages show it: the sanitized HTML, `#123` linked only where issue 123
+    exists (so a reference to a missing issue reads as typed, not as a link to a 404)."""
+    html = markdown_html(source)
+    refs = referenced_issues(html)
+    return unlink_missing(html, known_issues(refs)) if refs else html
+
+
+def known_issues(ids: set[int]) -> set[int]:
+    """Which of these issue numbers exist, asked once per request for each number (a page prefetches them all)."""
+    cache = g.setdefault("known_issues", {})
+    unknown = ids - cache.keys()
+    if unknown:
+        found = existing_issues(db.session, unknown)
+        cache.update({i: i in found for i in unknown})
+    return {i for i in ids if cache[i]}
+
+
+def prefetch_issue_references(sources: Iterable[str | None]) -> None:
+    """Look up every issue the texts of a page refer to in one query, before the texts render one by one."""
+    refs: set[int] = set()
+    for source in sources:
+        refs |= referenced_issues(markdown_html(source))
+    known_issues(refs)
+
+
 def register(app: Flask) -> None:
     """Install filters and globals into Jinja."""
     app.jinja_env.filters.update(
-        markdown=markdown_html,
+        markdown=markdown,
         time_tag=time_tag,
         relative=relative,
         iso_utc=iso_utc,

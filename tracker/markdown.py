@@ -1,4 +1,5 @@
-"""Markdown to safe HTML: CommonMark by markdown-it-py, sanitized by nh3; `#123` links to issue 123.
+"""Markdown to safe HTML: CommonMark by markdown-it-py with GitHub's extensions people expect (tables, ~~strike~~,
+task lists, bare URLs linked), sanitized by nh3; `#123` links to issue 123 (when it exists: see unlink_missing).
 
 Issue descriptions and comments store only their Markdown and render through markdown_html on view, so a change
 here shows on every one of them without a data migration.
@@ -13,16 +14,32 @@ import re
 from functools import lru_cache
 
 import nh3
+import sqlalchemy as sa
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markdown_it.rules_inline import StateInline
 from markupsafe import Markup
+from mdit_py_plugins.tasklists import tasklists_plugin
+from sqlalchemy.orm import Session
+
+from .models import Issue
 
 ALLOWED_TAGS = {
-    "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
-    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td", "img",
+    "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
+    "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td", "img", "input",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "ol": {"start"}, "img": {"src", "alt", "title", "loading"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "class"},
+    "ol": {"start", "class"},
+    "ul": {"class"},
+    "li": {"class"},
+    "img": {"src", "alt", "title", "loading"},
+    "input": {"class", "checked", "disabled", "data-task", "aria-label"},  # a task list's box (type: below)
+}
+TAG_ATTRIBUTE_VALUES = {"input": {"type": {"checkbox"}}}
+_TASK_BOX = re.compile(r'<input class="task-list-item-checkbox"')
+_TASK_MARK = re.compile(r"\[[ xX]\]")
+_ISSUE_LINK = re.compile(r'<a href="/issues/(\d+)" class="issue-ref"[^>]*>(#\d+)</a>')
 URL_SCHEMES = {"http", "https", "mailto"}
 _ISSUE_REF = re.compile(r"#(\d{1,9})\b")
 # A file attached to this Tracker (attachments.download, /files/<id>/<name>): the only images shown inline.
@@ -69,8 +86,9 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
 
 def make_renderer(issue_url: str = "/issues/{}") -> MarkdownIt:
     """A CommonMark renderer with raw HTML disabled, hard line breaks, issue references, images as links."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True})
-    md.enable("table").enable("strikethrough")
+    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False, "breaks": True})
+    md.enable("table").enable("strikethrough").enable("linkify")
+    md.use(tasklists_plugin)
     md.inline.ruler.before("link", "issue_reference", _issue_reference(issue_url))
     md.add_render_rule("image", _image_as_link)
     return md
@@ -81,11 +99,12 @@ _RENDERER = make_renderer()
 
 def render_markdown(source: str) -> str:
     """Render Markdown and sanitize the result: no scripts, handlers, iframes or javascript: links."""
-    html = _RENDERER.render(source or "")
+    html = _number_tasks(_RENDERER.render(source or ""))
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        tag_attribute_values=TAG_ATTRIBUTE_VALUES,
         url_schemes=URL_SCHEMES,
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
@@ -98,3 +117,54 @@ def markdown_html(source: str | None) -> Markup:
     rendered on view and cached by source (a page of 100 comments takes about 10 ms to render, 0.02 from here;
     the cache holds several such pages)."""
     return Markup(render_markdown(source or ""))
+
+
+def _number_tasks(html: str) -> str:
+    """Number a task list's boxes in reading order (data-task, the index toggle_task takes) and name them."""
+    count = iter(range(1, 1_000_000))
+
+    def box(_match: re.Match) -> str:
+        n = next(count)
+        return f'<input data-task="{n - 1}" aria-label="Task {n} done" class="task-list-item-checkbox"'
+
+    return _TASK_BOX.sub(box, html)
+
+
+def task_lines(source: str) -> list[int]:
+    """The source line of each task list item (`- [ ]`, `- [x]`), in the order the page numbers their boxes."""
+    lines = []
+    for token in _RENDERER.parse(source or ""):
+        if token.type != "inline" or not token.children or token.map is None:
+            continue
+        first = token.children[0]
+        if first.type == "html_inline" and "task-list-item-checkbox" in first.content:
+            lines.append(token.map[0])
+    return lines
+
+
+def toggle_task(source: str, index: int, done: bool) -> str | None:
+    """The Markdown with its task number `index` (from 0) ticked or not; None when there is no such task."""
+    lines_of_tasks = task_lines(source)
+    if not 0 <= index < len(lines_of_tasks):
+        return None
+    lines = source.split("\n")
+    line = lines_of_tasks[index]
+    lines[line] = _TASK_MARK.sub("[x]" if done else "[ ]", lines[line], count=1)
+    return "\n".join(lines)
+
+
+def referenced_issues(html: str) -> set[int]:
+    """The issue numbers a rendered text links to with `#123`."""
+    return {int(match.group(1)) for match in _ISSUE_LINK.finditer(html)}
+
+
+def unlink_missing(html: str, existing: set[int]) -> Markup:
+    """The rendered text with each `#123` link to an issue that does not exist turned back into plain text."""
+    return Markup(_ISSUE_LINK.sub(lambda m: m.group(0) if int(m.group(1)) in existing else m.group(2), html))
+
+
+def existing_issues(session: Session, ids: set[int]) -> set[int]:
+    """Which of these issue numbers exist (one query)."""
+    if not ids:
+        return set()
+    return set(session.execute(sa.select(Issue.id).where(Issue.id.in_(sorted(ids)))).scalars())

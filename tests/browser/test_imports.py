@@ -46,8 +46,14 @@ def test_check_shows_the_bad_line_then_import_skipping_it(browsing, live_server,
     expect(page.locator("#first-rows")).to_contain_text("Imported alpha")
     assert _titles() == []
 
+    expect(page.locator("#import-button")).to_be_disabled()  # all or nothing, with a row invalid: says why
+    expect(page.locator("#import-blocked")).to_contain_text("“All or nothing” imports nothing while 1 row is invalid")
     page.get_by_label("Skip invalid rows").check()
-    page.get_by_role("button", name="Import 2 issues").click()
+    if not javascript:  # the button follows the policy once the page is checked again with it
+        expect(page.locator("#import-button")).to_be_disabled()
+        page.get_by_role("button", name="Check again with these choices").click()
+    expect(page.locator("#import-blocked")).to_be_hidden()
+    page.get_by_role("button", name="Import 2 issues, skip 1").click()
     expect(page).to_have_url(re.compile(r"/imports/\d+$"))
     expect(page.get_by_role("status")).to_have_text("Imported 2 issues from team.csv; 1 row rejected.")
     expect(page.locator("#rejected-count")).to_have_text("1")

@@ -114,3 +114,29 @@ def test_edit_page_opened_directly_lands_on_the_issue(browsing, live_server, mak
     expect(page).to_have_url(live_server(f"/issues/{issue.id}"))
     expect(page.get_by_role("heading", name=re.compile("Edited and saved"))).to_be_visible()
     expect(page.locator(".breadcrumbs")).not_to_contain_text("Edit")
+
+
+def test_ticking_a_task_in_the_description_saves_it(browsing, live_server, make_user, make_issue):
+    member = make_user("member")
+    issue = make_issue("Checklist", description="- [ ] write\n- [ ] test")
+    page = browsing.page(member)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    page.get_by_role("checkbox", name="Task 2 done").check()
+    expect(page.locator("#issue-main")).to_have_attribute("data-version", "2")
+    expect(page.get_by_role("checkbox", name="Task 2 done")).to_be_checked()
+    assert stored_issue(issue.id).description == "- [ ] write\n- [x] test"
+
+
+def test_preview_tab_shows_the_rendered_markdown(browsing, live_server, make_user, make_issue):
+    member = make_user("member")
+    issue = make_issue("Previewed")
+    page = browsing.page(member)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    page.get_by_label("Comment", exact=True).fill("**bold** ~~gone~~\n\n- [ ] a task")
+    page.locator("#comment-form").get_by_role("button", name="Preview").click()
+    preview = page.locator("#comment-form .markdown-preview")
+    expect(preview.locator("strong")).to_have_text("bold")
+    expect(preview.locator("s")).to_have_text("gone")
+    expect(page.get_by_label("Comment", exact=True)).to_be_hidden()
+    page.locator("#comment-form").get_by_role("button", name="Write").click()
+    expect(page.get_by_label("Comment", exact=True)).to_be_focused()

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -136,10 +136,13 @@ def list_issues(args):
 @bp.response(201, IssueSchema)
 @bp.alt_response(403, response="FORBIDDEN")
 def create_issue(body):
-    """Create an issue reported by the token's user."""
+    """Create an issue reported by the token's user; `Location` names the new issue. Labels named that do not
+    exist yet are created, as an import creates them."""
     issue = issues_service.create_issue(db.session, actor(), _fields(body))
     # The new issue's number without refreshing the committed (expired) object: the reload below is the one read.
-    return issues_service.get_issue(db.session, sa.inspect(issue).identity[0])
+    issue_id = sa.inspect(issue).identity[0]
+    location = url_for("api.get_issue", issue_id=issue_id)
+    return issues_service.get_issue(db.session, issue_id), 201, {"Location": location}
 
 
 @bp.get(ISSUE, tags=["Issues"])

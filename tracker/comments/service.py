@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
@@ -77,6 +79,22 @@ def add_comment(
     if version is None:
         session.rollback()
         raise NotFound(f"Issue #{issue_id} does not exist.")
+    try:
+        return _post(session, actor, issue_id, body, files, now, version)
+    except BaseException:
+        session.rollback()  # a refused file leaves the issue's "last updated" as it was
+        raise
+
+
+def _post(
+    session: Session,
+    actor: User,
+    issue_id: int,
+    body: str,
+    files: attachments_service.Incoming | None,
+    now: datetime,
+    version: int,
+) -> Comment:
     with attachments_service.kept(session, files, issue_id) as checked:
         comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, created_at=now)
         session.add(comment)

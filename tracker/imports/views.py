@@ -157,7 +157,8 @@ def check(run_id: int):
     run = _owned_run(run_id)
     if run.state != "staged":
         return redirect(url_for("imports.show", run_id=run_id), 303)
-    return _check_page(run)
+    chosen = request.args.get("policy", "")  # kept by "Check again", so the Import button follows it without JS
+    return _check_page(run, policy=chosen if chosen in service.POLICY_LABELS else None)
 
 
 @bp.post("/imports/<int:run_id>/check")
@@ -171,7 +172,8 @@ def recheck(run_id: int):
     except InvalidInput as exc:
         return _check_page(run, 422, exc.message, exc.errors)
     service.save_mapping(db.session, run, mapping)
-    return go(url_for("imports.check", run_id=run_id))
+    chosen = request.form.get("policy", "")
+    return go(url_for("imports.check", run_id=run_id, policy=chosen if chosen in service.POLICY_LABELS else None))
 
 
 @bp.post("/imports/<int:run_id>/import")

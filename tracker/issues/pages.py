@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from .. import access
 from ..attachments import service as attachments_service
 from ..extensions import db
+from ..formatting import prefetch_issue_references
 from ..htmx import render
 from ..labels import service as labels_service
 from ..models import Issue
@@ -33,6 +34,9 @@ def issue_page(
     if block in (None, "issue_timeline"):
         timeline = load_timeline(db.session, issue_id, attachments=attachments)
     quick = quick_form(issue) if block in (None, "issue_main") else None
+    prefetch_issue_references(
+        [issue.description] + [e.comment.body for e in (timeline.entries if timeline else []) if e.comment]
+    )
     return render(
         "issues/show.html",
         block=block,

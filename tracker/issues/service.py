@@ -14,6 +14,7 @@ from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, IssueDeleted, NotFound, StaleVersion
 from ..labels import service as labels_service
+from ..markdown import toggle_task
 from ..models import (
     DESCRIPTION_MAX,
     DONE_STATUSES,
@@ -111,11 +112,21 @@ def clean_fields_keeping(
                     errors["assignee_id"] = f"{user.name} is deactivated and cannot be assigned."
                 elif not access.may_be_assigned(user):
                     errors["assignee_id"] = f"{user.name} is a viewer and cannot be assigned issues."
-    if "label_names" in raw:  # the API names labels; unknown names are refused
-        try:
-            cleaned["labels"] = labels_service.ids_for_names(session, raw["label_names"] or [])
-        except InvalidInput as exc:
-            errors.update(exc.errors)
+    if "label_names" in raw:  # the API names labels; unknown ones are created, as an import does (README)
+        found, unknown = labels_service.by_names(session, raw["label_names"] or [])
+        cleaned["labels"] = sorted(label.id for label in found)
+        unknown_keys = {labels_service.name_key(" ".join(n.split())) for n in unknown}
+        new_names: dict[str, str] = {}
+        for name in (" ".join(str(n).split()) for n in raw["label_names"] or []):
+            if labels_service.name_key(name) not in unknown_keys:
+                continue
+            problem = labels_service.name_length_problem(name)
+            if problem:
+                errors["labels"] = f"The new label '{name}' {problem}."
+            new_names.setdefault(labels_service.name_key(name), name)
+        if new_names and not errors:  # created in the caller's transaction: a refused save creates none
+            created = labels_service.create_missing(session, new_names, utcnow())
+            cleaned["labels"] = sorted(set(cleaned["labels"]) | set(created.values()))
     if "labels" in raw:
         values = raw["labels"]
         if isinstance(values, (str, int)):
@@ -230,18 +241,22 @@ def update_issue(
     expected = parse_version(version)
     issue = get_issue(session, issue_id)
     cleaned = clean_fields(session, raw, issue)
-    if expected > issue.version:
-        raise InvalidInput(
-            {"version": f"Version {expected} is newer than the issue's current version {issue.version}."}
-        )
-    if expected < issue.version:
-        raise StaleVersion(issue_id, expected, issue.version)
     current = issue.field_values()
-    for name in take_theirs:
-        if name in EDITABLE_FIELDS:
-            cleaned[name] = current[name]
-    if "status" in cleaned:
-        check_transition(issue.status, cleaned["status"])
+    try:
+        if expected > issue.version:
+            raise InvalidInput(
+                {"version": f"Version {expected} is newer than the issue's current version {issue.version}."}
+            )
+        if expected < issue.version:
+            raise StaleVersion(issue_id, expected, issue.version)
+        for name in take_theirs:
+            if name in EDITABLE_FIELDS:
+                cleaned[name] = current[name]
+        if "status" in cleaned:
+            check_transition(issue.status, cleaned["status"])
+    except (InvalidInput, StaleVersion):
+        session.rollback()  # nothing stays of a refused save (labels the API named, created by clean_fields)
+        raise
     changes: dict[str, Any] = {
         name: [current[name], value] for name, value in cleaned.items() if current[name] != value
     }
@@ -423,3 +438,16 @@ def build_conflict(session: Session, issue_id: int, expected: int, mine: Mapping
         else:
             fields.append(FieldMerge(name, b, t, m, m, "conflict"))
     return Conflict(issue=issue, expected=expected, fields=fields, changed_by=changed_by)
+
+
+def ticked_description(session: Session, issue_id: int, version: Any, index: Any, done: bool) -> str:
+    """The description as it was at `version` with its task number `index` ticked (or not): what a tick on the page
+    saves, guarded by that version like any edit (so a stale tick meets the merge, not an overwrite)."""
+    expected = parse_version(version)
+    task = whole_number(index)
+    issue = get_issue(session, issue_id)
+    base = values_at_version(session, issue, expected)[0] if expected < issue.version else issue.field_values()
+    ticked = toggle_task(base["description"], task, done) if task is not None else None
+    if ticked is None:
+        raise InvalidInput({"description": f"The description has no task number {str(index)[:20]}."})
+    return ticked

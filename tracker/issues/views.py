@@ -10,10 +10,11 @@ from ..attachments import service as attachments_service
 from ..attachments import web as attachments_web
 from ..errors import InvalidInput, IssueDeleted, StaleVersion
 from ..extensions import db
+from ..formatting import prefetch_issue_references
 from ..forms import apply_errors
 from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
-from ..models import EDITABLE_FIELDS, STATUSES
+from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, STATUSES
 from ..numbers import whole_number
 from . import bp, queries, service
 from .forms import IssueForm
@@ -122,6 +123,7 @@ def timeline(issue_id: int):
         abort(400, "before must be a timeline entry number.")
     issue = service.get_issue(db.session, issue_id)
     entries = load_timeline(db.session, issue_id, before=int(before) if before else None)
+    prefetch_issue_references(e.comment.body for e in entries.entries if e.comment)
     block = "timeline_earlier" if block_for(["timeline_earlier"]) else None
     return render("issues/timeline.html", block=block, issue=issue, timeline=entries)
 
@@ -200,7 +202,7 @@ def quick(issue_id: int):
         service.update_issue(db.session, current_user, issue_id, request.form.get("version"), submitted)
     except InvalidInput as exc:
         service.get_issue(db.session, issue_id)  # a missing issue is a 404, not a form error
-        return issue_page(issue_id, block=block, status=422, quick_errors=exc.errors)
+        return issue_page(issue_id, block=block, status=422, quick_errors=_errors_on(exc.errors, name))
     except StaleVersion as exc:
         return _conflict(issue_id, str(exc.expected), submitted, block, {}, [])
     return _saved(issue_id, block)
@@ -230,6 +232,40 @@ def revert(issue_id: int, event_id: int, field: str):
         return _conflict(issue_id, str(exc.expected), {field: change.raw_old}, None, {}, [])
     flash(f"Reverted the change of {field.removesuffix('_id')} on #{issue_id}.", "success")
     return redirect(url_for("issues.show", issue_id=issue_id), 303)
+
+
+@bp.post("/<int:issue_id>/tasks")
+def tick(issue_id: int):
+    """Tick or untick a task list item of the description (task=<index>, done=1 or 0): a guarded description edit."""
+    access.require_edit_issues(current_user)
+    block = block_for(["issue_main"])
+    try:
+        description = service.ticked_description(
+            db.session, issue_id, request.form.get("version"), request.form.get("task", ""),
+            request.form.get("done") == "1",
+        )
+        submitted = {"description": description}
+        service.update_issue(db.session, current_user, issue_id, request.form.get("version"), submitted)
+    except InvalidInput as exc:
+        return issue_page(issue_id, block=block, status=422, quick_errors=_errors_on(exc.errors, "description"))
+    except StaleVersion as exc:
+        return _conflict(issue_id, str(exc.expected), submitted, block, {}, [])
+    return _saved(issue_id, block)
+
+
+def _errors_on(errors: dict, name: str) -> dict:
+    """A quick change's problems, a version problem shown with the field that was changed."""
+    return {name if key == "version" else key: message for key, message in errors.items()}
+
+
+@bp.post("/preview")
+def preview():
+    """A Markdown field's Preview tab: the text rendered exactly as the page will show it (a fragment)."""
+    access.require_comment(current_user)
+    source = request.form.get("text", "")
+    if len(source) > DESCRIPTION_MAX:
+        return render("issues/preview.html", too_long=len(source), source="", status=413)
+    return render("issues/preview.html", source=source, too_long=None)
 
 
 def _conflict(issue_id: int, base_version: str, submitted: dict, block: str | None, choices: dict, unchosen: list):
