@@ -140,6 +140,9 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/api/reports/latency", None, API_ANY),
     # the issue page's quick changes (a refused priority changes nothing)
     ("POST", "/issues/{issue}/quick", {"field": "priority", "priority": "x", "version": "1"}, PAGE_POST_EDITOR),
+    ("POST", "/issues/{issue}/duplicate", {"duplicate_of": "x", "version": "1"}, PAGE_POST_EDITOR),
+    ("POST", "/api/issues/{issue}/duplicate", ("json", {"duplicate_of": 999999, "version": 1}),
+     s(401, 403, 422, 422, 401)),
     # the trash (issue 22): admins delete issues, restore and purge them
     ("GET", "/issues/{issue}/delete", None, PAGE_ADMIN),
     ("POST", "/issues/{issue}/delete", {"version": "99"}, s(302, 403, 403, 409, 302)),  # changed since: kept

@@ -187,7 +187,7 @@ def test_create_issue_returns_201_with_every_field(client, make_user, token_for,
     body = response.get_json()
     assert set(body) == {
         "id", "title", "description", "status", "priority", "assignee_id", "reporter_id", "labels",
-        "version", "created_at", "updated_at", "resolved_at", "external_key",
+        "version", "created_at", "updated_at", "resolved_at", "external_key", "duplicate_of",
     }
     assert (body["title"], body["status"], body["priority"], body["labels"], body["version"]) == (
         "Crash on save", "open", "high", ["bug"], 1,

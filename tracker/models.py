@@ -122,6 +122,8 @@ class Issue(db.Model):
     # The issue's key in the tracker it was imported from (Jira PROJ-12, Redmine 101): shown, searchable, exported;
     # importing a newer export of that tracker updates the issue with the same key.
     external_key: Mapped[str | None] = mapped_column(sa.String(EXTERNAL_KEY_MAX))
+    # Closed as a duplicate of this issue (migration 0023); reopening clears it.
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issues.id"))
 
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="raise")
@@ -153,6 +155,13 @@ class Issue(db.Model):
             "priority",
             postgresql_where=sa.text(OPEN_ISSUE),
             sqlite_where=sa.text(OPEN_ISSUE),
+        ),
+        # "Duplicates: #M" on an issue; small, since only duplicates are in it.
+        sa.Index(
+            "ix_issues_duplicate_of_id",
+            "duplicate_of_id",
+            postgresql_where=sa.text("duplicate_of_id IS NOT NULL"),
+            sqlite_where=sa.text("duplicate_of_id IS NOT NULL"),
         ),
         # The trash, newest first, and the retention purge; small, since live issues are left out of it.
         sa.Index(

@@ -115,6 +115,12 @@ class IssueSchema(Schema):
     external_key = fields.String(
         required=True, allow_none=True, metadata={"description": "Its key in the tracker it was imported from."}
     )
+    duplicate_of = fields.Integer(
+        required=True,
+        allow_none=True,
+        attribute="duplicate_of_id",
+        metadata={"description": "The issue this one was closed as a duplicate of; null when it is none's."},
+    )
 
 
 class ConflictSchema(ErrorSchema):
@@ -157,6 +163,13 @@ class LabelsPutSchema(Schema):
 
     labels = fields.List(Text(metadata={"maxLength": LABEL_NAME_MAX}), required=True)
     version = Id(required=True, metadata={"description": "The version you last read."})
+
+
+class DuplicateSchema(Schema):
+    """Close an issue as a duplicate of another, guarded by the version the client read."""
+
+    duplicate_of = Id(required=True, metadata={"description": "The number of the issue this one duplicates."})
+    version = Id(required=True)
 
 
 class IssueListArgsSchema(Schema):

@@ -17,7 +17,7 @@ from ..comments import service as comments_service
 from ..error_handling import own_headers
 from ..errors import DomainError, InvalidInput, StaleVersion
 from ..extensions import db
-from ..issues import queries
+from ..issues import duplicates, queries
 from ..issues import service as issues_service
 from ..issues.timeline import load_timeline
 from ..json_errors import domain_json_error, json_error, request_error
@@ -33,6 +33,7 @@ from .schemas import (
     CommentCreateSchema,
     CommentSchema,
     ConflictSchema,
+    DuplicateSchema,
     IssueCreateSchema,
     IssueListArgsSchema,
     IssuePageSchema,
@@ -178,6 +179,20 @@ def patch_issue(body, issue_id: int):
 def put_labels(body, issue_id: int):
     """Replace the issue's whole label set (by name) in one guarded change."""
     return _update(issue_id, body["version"], {"labels": body["labels"]})
+
+
+@bp.post(ISSUE + "/duplicate", tags=["Issues"])
+@bp.arguments(DuplicateSchema)
+@bp.response(200, IssueSchema)
+@bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(
+    409, schema=ConflictSchema, description="The issue changed since `version`; `current` is the issue now."
+)
+def close_as_duplicate(body, issue_id: int):
+    """Close the issue as a duplicate of another (a guarded change); both timelines say so. Reopening it (PATCH
+    the status) clears the link."""
+    return duplicates.close_as_duplicate(db.session, actor(), issue_id, body["version"], body["duplicate_of"])
 
 
 def _update(issue_id: int, version: int, body: dict[str, Any]):

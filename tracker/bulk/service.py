@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..errors import DomainError, InvalidInput, Unavailable
+from ..issues import duplicates
 from ..issues.queries import IssueFilter
 from ..issues.queries import matching_ids as list_matching_ids
 from ..issues.service import clean_fields, transition_message
@@ -45,12 +46,21 @@ class BulkChange:
     assignee_id: Any = UNCHANGED
     add_label: Any = UNCHANGED  # a Label
     remove_label: Any = UNCHANGED  # a Label
+    duplicate_of: Any = UNCHANGED  # an issue number: close them as duplicates of it
     note: str = ""
 
     def is_empty(self) -> bool:
         """True when the change would change nothing."""
         return all(
-            v is UNCHANGED for v in (self.status, self.priority, self.assignee_id, self.add_label, self.remove_label)
+            v is UNCHANGED
+            for v in (
+                self.status,
+                self.priority,
+                self.assignee_id,
+                self.add_label,
+                self.remove_label,
+                self.duplicate_of,
+            )
         )
 
 
@@ -178,6 +188,18 @@ def parse_change(session: Session, form: Mapping[str, Any]) -> BulkChange:
         and change.add_label.id == change.remove_label.id
     ):
         errors["remove_label"] = "A label cannot be added and removed in the same change."
+    raw_duplicate = str(form.get("duplicate_of", "") or "").strip()
+    if raw_duplicate:
+        try:
+            target_id = duplicates.parse_target(raw_duplicate)
+            duplicates.original_of(session, 0, target_id)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+        else:
+            if change.status not in (UNCHANGED, "closed"):
+                errors["duplicate_of"] = "Closing as a duplicate closes the issues: leave the status unchanged."
+            change.duplicate_of = target_id
+            change.status = "closed"
     note = " ".join(str(form.get("note", "") or "").split())
     if len(note) > BULK_NOTE_MAX:
         errors["note"] = f"The note can be at most {BULK_NOTE_MAX} characters (it has {len(note)})."
@@ -288,7 +310,14 @@ def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
         row.id: row
         for row in session.execute(
             sa.select(
-                Issue.id, Issue.title, Issue.status, Issue.priority, Issue.assignee_id, Issue.version, Issue.resolved_at
+                Issue.id,
+                Issue.title,
+                Issue.status,
+                Issue.priority,
+                Issue.assignee_id,
+                Issue.version,
+                Issue.resolved_at,
+                Issue.duplicate_of_id,
             ).where(Issue.id.in_(ids), LIVE_ISSUE)
         )
     }
@@ -320,6 +349,9 @@ def find_blockers(
             )
             blockers.append(Blocker(issue_id, reason, "stale", row.title))
             continue
+        if change.duplicate_of is not UNCHANGED and issue_id == change.duplicate_of:
+            blockers.append(Blocker(issue_id, "An issue cannot be a duplicate of itself.", "invalid", row.title))
+            continue
         if (
             change.status is not UNCHANGED
             and row.status != change.status
@@ -339,6 +371,10 @@ def _plan(ids: list[int], read: _Read, change: BulkChange) -> _Plan:
             new = getattr(change, name)
             if new is not UNCHANGED and getattr(row, name) != new:
                 changes[name] = [getattr(row, name), new]
+        if change.duplicate_of is not UNCHANGED and row.duplicate_of_id != change.duplicate_of:
+            changes["duplicate_of"] = [row.duplicate_of_id, change.duplicate_of]
+        elif "status" in changes and change.status != "closed" and row.duplicate_of_id is not None:
+            changes["duplicate_of"] = [row.duplicate_of_id, None]  # reopened: no longer a duplicate
         if _changes_labels(change):
             changes.update(_label_change(read.label_sets[issue_id], change))
         if changes:
@@ -376,6 +412,10 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
             values["resolved_at"] = sa.case((keep, Issue.resolved_at), else_=sa.literal(now, sa.DateTime))
         else:
             values["resolved_at"] = None
+            if change.status != "closed":
+                values["duplicate_of_id"] = None
+    if change.duplicate_of is not UNCHANGED:
+        values["duplicate_of_id"] = change.duplicate_of
     changed_ids = plan.changed_ids
     guard = version_guard(session.get_bind().dialect.name, [(i, read.rows[i].version) for i in changed_ids])
     try:
@@ -401,6 +441,10 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
                     )
                 )
         insert_events(session, actor.id, plan.events, change.note, now)
+        if change.duplicate_of is not UNCHANGED:
+            marked = [e["issue_id"] for e in plan.events if "duplicate_of" in e["changes"]]
+            if marked:
+                duplicates.note_on_original(session, actor, change.duplicate_of, marked, now)
         session.commit()
     except sa.exc.IntegrityError:
         # The label to add was deleted while the change was applied (delete_label locks it): nothing is changed.
@@ -431,7 +475,9 @@ def summarise(result: BulkResult) -> str:
     count = len(result.changed_ids)
     noun = f"{count} issue{'' if count == 1 else 's'}"
     parts = []
-    if change.status is not UNCHANGED:
+    if change.duplicate_of is not UNCHANGED:
+        parts.append(f"closed as duplicate{'' if count == 1 else 's'} of #{change.duplicate_of}")
+    elif change.status is not UNCHANGED:
         parts.append(f"status {STATUS_LABELS[change.status]}")
     if change.priority is not UNCHANGED:
         parts.append(f"priority {PRIORITY_LABELS[change.priority]}")

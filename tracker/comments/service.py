@@ -69,13 +69,7 @@ def add_comment(
     now = utcnow()
     # Discussion counts as activity for "last updated", without touching the version; the same statement finds
     # the issue and the version the comment is made at.
-    version = session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue_id, LIVE_ISSUE)
-        .values(updated_at=now)
-        .returning(Issue.version)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    version = issues_service.touch(session, issue_id, now)
     if version is None:
         session.rollback()
         raise NotFound(f"Issue #{issue_id} does not exist.")

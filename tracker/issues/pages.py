@@ -12,7 +12,7 @@ from ..formatting import prefetch_issue_references
 from ..htmx import render
 from ..labels import service as labels_service
 from ..models import Issue
-from . import queries, service
+from . import duplicates, queries, service
 from .forms import CommentForm, IssueForm
 from .timeline import load_timeline
 
@@ -34,6 +34,7 @@ def issue_page(
     if block in (None, "issue_timeline"):
         timeline = load_timeline(db.session, issue_id, attachments=attachments)
     quick = quick_form(issue) if block in (None, "issue_main") else None
+    duplicate_ids = duplicates.duplicates_of(db.session, issue_id) if block in (None, "issue_main") else []
     prefetch_issue_references(
         [issue.description] + [e.comment.body for e in (timeline.entries if timeline else []) if e.comment]
     )
@@ -45,6 +46,7 @@ def issue_page(
         attachments=attachments,
         timeline=timeline,
         quick=quick,
+        duplicate_ids=duplicate_ids,
         quick_errors=quick_errors or {},
         comment_form=comment_form or CommentForm(formdata=None),
     )

@@ -59,6 +59,7 @@ class IssueFilter:
     resolved_from: date | None = None
     resolved_to: date | None = None
     import_run: int | None = None  # only the issues this import created (from the import's page)
+    no_duplicates: bool = False  # leave out the issues closed as duplicates
 
     @property
     def is_filtered(self) -> bool:
@@ -71,6 +72,7 @@ class IssueFilter:
             or self.labels
             or self.date_ranges
             or self.import_run
+            or self.no_duplicates
         )
 
     @property
@@ -98,6 +100,7 @@ class IssueFilter:
             "sort": self.sort if self.sort != DEFAULT_SORT else "",
             "page": self.page if self.page != 1 else "",
             "import": self.import_run or "",
+            "duplicates": "hide" if self.no_duplicates else "",
         }
         for start, end, _column in DATE_RANGES:
             for name in (start, end):
@@ -169,6 +172,12 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
         first, last = getattr(result, start), getattr(result, end)
         if first and last and first > last:
             errors[start] = f"{start} ({first}) is after {end} ({last}); nothing can match."
+    raw = _first(args, "duplicates")
+    if raw and raw != "hide":
+        errors["duplicates"] = (
+            f"duplicates can only be 'hide' (leave out the issues closed as duplicates), not '{raw[:40]}'."
+        )
+    result.no_duplicates = raw == "hide"
     raw = _first(args, "import")
     if raw:
         result.import_run = whole_number(raw) or None
@@ -276,6 +285,8 @@ def filtered(dialect: str, view: IssueFilter) -> sa.Select:
         stmt = stmt.where(day_range_clause(getattr(Issue, column), first, last))
     if view.import_run:
         stmt = stmt.where(import_clause(view.import_run))
+    if view.no_duplicates:
+        stmt = stmt.where(Issue.duplicate_of_id.is_(None))
     return stmt
 
 
@@ -429,7 +440,7 @@ def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | sa.CompoundS
     the trash are left out through the small partial index of deleted issues.
     """
     words = view.words()
-    others = view.status or view.priority or view.assignee or view.date_ranges or view.import_run
+    others = view.status or view.priority or view.assignee or view.date_ranges or view.import_run or view.no_duplicates
     if others:
         return None
     if len(view.label_ids) == 1 and not words:

@@ -218,6 +218,18 @@ def get_issue(session: Session, issue_id: int) -> Issue:
     return issue
 
 
+def touch(session: Session, issue_id: int, now: datetime) -> int | None:
+    """Move a live issue's "last updated" without a new version (discussion, a duplicate of it): its version, or
+    None when it does not exist or is in the trash."""
+    return session.execute(
+        sa.update(Issue)
+        .where(Issue.id == issue_id, LIVE_ISSUE)
+        .values(updated_at=now)
+        .returning(Issue.version)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+
+
 def raise_deleted(session: Session, issue: Issue) -> None:
     """Raise IssueDeleted for an issue in the trash, naming who deleted it."""
     deleter = session.get(User, issue.deleted_by_id) if issue.deleted_by_id else None
@@ -266,6 +278,10 @@ def update_issue(
     values: dict[str, Any] = {name: new for name, (_old, new) in changes.items() if name != "labels"}
     if "status" in changes:
         values["resolved_at"] = resolved_at_for(issue.status, values["status"], issue.resolved_at, now)
+        if issue.duplicate_of_id is not None and values["status"] != "closed":
+            # Reopened: no longer a duplicate (the timeline says which issue it was a duplicate of).
+            values["duplicate_of_id"] = None
+            changes["duplicate_of"] = [issue.duplicate_of_id, None]
     values["updated_at"] = now
     values["version"] = Issue.version + 1
     result = session.execute(

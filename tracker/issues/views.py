@@ -16,7 +16,7 @@ from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
 from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, STATUSES
 from ..numbers import whole_number
-from . import bp, queries, service
+from . import bp, duplicates, queries, service
 from .forms import IssueForm
 from .pages import issue_page
 from .timeline import load_timeline
@@ -205,6 +205,28 @@ def quick(issue_id: int):
         return issue_page(issue_id, block=block, status=422, quick_errors=_errors_on(exc.errors, name))
     except StaleVersion as exc:
         return _conflict(issue_id, str(exc.expected), submitted, block, {}, [])
+    return _saved(issue_id, block)
+
+
+@bp.post("/<int:issue_id>/duplicate")
+def duplicate(issue_id: int):
+    """Close as duplicate of #N (duplicate_of) from the issue page, carrying the version like any save; a refused
+    number gets the issue page with the reason (422), a stale version says the issue changed (409)."""
+    access.require_edit_issues(current_user)
+    block = block_for(["issue_main"])
+    try:
+        duplicates.close_as_duplicate(
+            db.session, current_user, issue_id, request.form.get("version"), request.form.get("duplicate_of")
+        )
+    except InvalidInput as exc:
+        service.get_issue(db.session, issue_id)  # a missing issue is a 404, not a form error
+        return issue_page(issue_id, block=block, status=422, quick_errors=_errors_on(exc.errors, "duplicate_of"))
+    except StaleVersion:
+        message = (
+            "Someone changed this issue since you loaded it; here it is as it is now. "
+            "Close it again if you still want to."
+        )
+        return issue_page(issue_id, block=block, status=409, quick_errors={"duplicate_of": message})
     return _saved(issue_id, block)
 
 
