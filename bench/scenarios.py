@@ -363,4 +363,5 @@ from . import (  # noqa: E402,F401
     scenarios_imports,
     scenarios_load,
     scenarios_reports,
+    scenarios_undo,
 )
