@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 LINT_PATHS := tracker tests bench migrations wsgi.py
 
-.PHONY: run test lint bench migrate clean
+.PHONY: run test lint bench profile-api migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ lint: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+profile-api: $(STAMP_DEV)
+	$(BIN)/python -m bench.profile_api $(PROFILE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -107,3 +107,24 @@ def test_bulk_bar_fits_a_phone(browsing, live_server, make_user, make_issue, jav
     expect(bar).to_be_visible()
     widths = bar.evaluate("bar => [bar.scrollWidth, bar.clientWidth]")
     assert widths[0] <= widths[1], f"the bulk bar's controls are {widths[0]}px wide in a {widths[1]}px bar"
+
+
+def test_chart_labels_stay_readable_on_a_phone(browsing, live_server, make_user, make_issue):
+    """Report charts keep their labels at 11 px or more on a phone (the chart scrolls inside its box instead of
+    shrinking), and the page itself still fits."""
+    admin = make_user("admin")
+    for n, status in enumerate(("open", "in_progress", "resolved", "closed")):
+        make_issue(title=f"Charted {n}", status=status, priority="high" if n % 2 else "low")
+    page = browsing.page(admin)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/reports"))
+    expect(page.get_by_role("heading", name="Reports", exact=True)).to_be_visible()
+    sizes = page.evaluate(
+        """() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+             const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+             return Number(svg.getAttribute('font-size')) * scale;
+           })"""
+    )
+    assert sizes and min(sizes) >= 11, f"chart labels render at {sizes} px"
+    width = page_width(page)
+    assert width <= PHONE["width"], f"/reports is {width}px wide on a {PHONE['width']}px phone"
