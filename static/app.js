@@ -179,6 +179,24 @@
     }
   });
   document.addEventListener("DOMContentLoaded", function () { setUpCopy(document); });
+
+  /* The phone's Menu button (shown by the stylesheet on narrow screens once this script runs): opens and closes
+     the navigation and the person's name below the header; Escape closes it again. */
+  document.addEventListener("DOMContentLoaded", function () {
+    var button = document.querySelector(".menu-button");
+    if (!button) return;
+    var header = button.closest(".site-header");
+    document.documentElement.classList.add("has-menu");
+    button.hidden = false;
+    function setOpen(open) {
+      header.classList.toggle("menu-open", open);
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+    button.addEventListener("click", function () { setOpen(!header.classList.contains("menu-open")); });
+    header.addEventListener("keydown", function (evt) {
+      if (evt.key === "Escape" && header.classList.contains("menu-open")) { setOpen(false); button.focus(); }
+    });
+  });
   document.addEventListener("htmx:afterSettle", function (evt) { setUpCopy(evt.target); });
 
   function csrfHeaders() {

@@ -128,3 +128,33 @@ def test_chart_labels_stay_readable_on_a_phone(browsing, live_server, make_user,
     assert sizes and min(sizes) >= 11, f"chart labels render at {sizes} px"
     width = page_width(page)
     assert width <= PHONE["width"], f"/reports is {width}px wide on a {PHONE['width']}px phone"
+
+
+def test_the_navigation_folds_behind_a_menu_button_on_a_phone(browsing, live_server, make_user):
+    """At 390 px the header is one line (Tracker and Menu); Menu opens the navigation, Escape closes it; on a wide
+    screen there is no Menu button."""
+    member = make_user("member", name="Grace Hopper-Longname")
+    page = browsing.page(member)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/issues"))
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).to_be_hidden()
+    header = page.locator(".site-header").bounding_box()
+    assert header["height"] < 60, f"the header is {header['height']}px high: more than one line"
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Reports")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(menu).to_be_focused()
+    menu.click()
+    nav.get_by_role("link", name="Labels").click()
+    expect(page.get_by_role("heading", name="Labels", exact=True)).to_be_visible()
+    assert page_width(page) <= PHONE["width"]
+    page.set_viewport_size({"width": 1200, "height": 800})
+    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(nav.get_by_role("link", name="Reports")).to_be_visible()
