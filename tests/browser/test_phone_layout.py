@@ -158,3 +158,26 @@ def test_the_navigation_folds_behind_a_menu_button_on_a_phone(browsing, live_ser
     page.set_viewport_size({"width": 1200, "height": 800})
     expect(page.get_by_role("button", name="Menu")).to_be_hidden()
     expect(nav.get_by_role("link", name="Reports")).to_be_visible()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_the_issue_list_fits_a_phone_in_two_lines_per_issue(browsing, live_server, make_user, make_issue, javascript):
+    """At 390 px the list never scrolls sideways: each issue shows its title on a line, then its status and assignee
+    (with the number, priority and last update) on the next."""
+    member = make_user("member", name="Grace Hopper-Longname")
+    make_issue(title="A rather long issue title that would not fit next to five other columns", assignee_id=member.id)
+    page = browsing.page(member, javascript=javascript)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/issues"))
+    row = page.locator("#issue-rows tr").first
+    expect(row).to_be_visible()
+    title = row.locator(".title-cell").bounding_box()
+    status = row.locator(".status-cell").bounding_box()
+    assignee = row.locator(".assignee-cell").bounding_box()
+    assert status["y"] >= title["y"] + title["height"] - 1, "status is on the line after the title"
+    assert abs(status["y"] - assignee["y"]) < 8, "status and assignee share a line"
+    for box in (title, status, assignee):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    expect(row.locator(".assignee-cell")).to_contain_text("Grace Hopper-Longname")
+    assert page.evaluate("document.getElementById('issue-results').scrollWidth") <= PHONE["width"]
+    assert page_width(page) <= PHONE["width"]
