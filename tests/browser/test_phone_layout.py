@@ -107,6 +107,10 @@ def test_bulk_bar_fits_a_phone(browsing, live_server, make_user, make_issue, jav
     expect(bar).to_be_visible()
     widths = bar.evaluate("bar => [bar.scrollWidth, bar.clientWidth]")
     assert widths[0] <= widths[1], f"the bulk bar's controls are {widths[0]}px wide in a {widths[1]}px bar"
+    height = bar.bounding_box()["height"]  # docked: at most a third of the screen, its controls scroll inside
+    assert height <= PHONE["height"] / 3 + 1, f"the bulk bar is {height}px high on a {PHONE['height']}px screen"
+    bar.get_by_role("button", name="Apply to selected").scroll_into_view_if_needed()
+    expect(bar.get_by_role("button", name="Apply to selected")).to_be_in_viewport()
 
 
 def test_chart_labels_stay_readable_on_a_phone(browsing, live_server, make_user, make_issue):
