@@ -168,7 +168,14 @@ class IssueListArgsSchema(Schema):
         metadata={"description": "A user id, or 'none' for unassigned issues.", "example": "none"}
     )
     label = fields.List(Text(), metadata={"description": "Label names; issues must carry all of them."})
-    q = Text(metadata={"description": "Words that must all appear in the title or description."})
+    q = Text(
+        metadata={
+            "description": "A query in the search language of the list page (README: Searching), e.g. "
+            "`is:open label:bug assignee:@me sort:updated-desc`; plain words must all appear in the title or "
+            "description. A mistake answers 400 with the message the list page shows.",
+            "example": "is:open assignee:@me",
+        }
+    )
     sort = Choice(SORT_VALUES, metadata={"description": "Sort key; a leading '-' sorts descending."})
     page = fields.Integer(validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(validate=validate.Range(1, PER_PAGE_MAX))

@@ -318,7 +318,7 @@ def discard_run(run_id: int):
 @bp.get("/issues/export.csv")
 def export_csv():
     """Every issue matching the list's filter as CSV, streamed; at most EXPORTS_PER_PERSON at once per person."""
-    view, errors, _labels = queries.load_filter(db.session, request.args)
+    view, errors, _labels = queries.load_filter(db.session, request.args, me_id=current_user.id)
     if errors:
         abort(400, " ".join(errors.values()))
     # A person streams at most EXPORTS_PER_PERSON exports at once (429 beyond): a large export keeps a thread busy.
