@@ -179,3 +179,18 @@ def test_export_of_a_query_exports_exactly_its_issues(client, login, world):
     login(world["grace"])
     csv = client.get("/issues/export.csv?q=" + quote("label:bug")).get_data(as_text=True)
     assert len(csv.strip().splitlines()) == 3 and "Login crash" in csv and "Slow search page" in csv
+
+
+def test_htmx_answers_carry_the_query_shown_and_the_fields_a_typed_qualifier_changed(client, login, world):
+    login(world["grace"])
+    # A field chosen (the script wrote its qualifier into the box): the fields are in step, only `was` is sent anew.
+    chosen = text(client.get("/issues?q=priority%3Ahigh&was=&priority=high&status=&assignee=&sort=-updated",
+                             headers=hx("issue-results")))
+    assert '<input type="hidden" id="filter-was" name="was" value="priority:high" hx-swap-oob="true">' in chosen
+    assert 'id="filter-fields"' not in chosen
+    # A qualifier typed in the box: the fields come out of band, showing it.
+    typed = text(client.get("/issues?q=is%3Aclosed+priority%3Ahigh&was=priority%3Ahigh&priority=high&status="
+                            "&assignee=&sort=-updated", headers=hx("issue-results")))
+    assert '<div id="filter-fields" class="filter-fields" hx-swap-oob="true">' in typed
+    assert '<option value="resolved" selected>' in typed and '<option value="closed" selected>' in typed
+    assert sorted(ids_in(typed)) == world["ids"][4:]

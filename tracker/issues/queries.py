@@ -57,6 +57,7 @@ class IssueFilter:
     priority: list[str] = field(default_factory=list)
     assignee: str = ""  # "" any, "none" unassigned, or a user id as text
     label_names: list[str] = field(default_factory=list)  # lower-cased label names: issues having all of them
+    form_in_step: bool = True  # the fields sent show what the query says (else the page sends them anew)
 
     @property
     def query(self) -> Query:
@@ -179,6 +180,8 @@ def load_filter(
     shown = form.state(view.query, unique, me_id)
     view.status, view.priority, view.label_names = list(shown["status"]), list(shown["priority"]), list(shown["label"])
     view.assignee = shown["assignee"]
+    sent, _errors = form.submitted(args, handles)
+    view.form_in_step = all(value == shown[name] for name, value in sent.items())
     return view, errors, labels
 
 

@@ -45,6 +45,7 @@ def index():
 def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
     """Render the list page (or its results block) for a filter, optionally with a bulk change report."""
     page = queries.list_issues(db.session, view, per_page=per_page())
+    users = queries.people(db.session)
     response = render(
         "issues/list.html",
         block=block,
@@ -52,7 +53,9 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
         view=view,
         page=page,
         errors=errors,
-        users=queries.people(db.session),
+        users=users,
+        handles={u.id: queries.search.handle_of(u) for u in users},  # the form writes assignee:<handle>
+        oob_form=bool(block),
         labels=labels,
         sorts=queries.SORTS,
         bulk=bulk,
