@@ -20,6 +20,7 @@ from tracker.auth import sessions
 from tracker.comments import service as comments
 from tracker.extensions import db
 from tracker.imports import staging
+from tracker.issues import saved
 from tracker.labels import service as labels
 from tracker.models import User
 
@@ -116,6 +117,17 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/reports", None, PAGE_ANY),
     ("GET", "/reports/print", None, PAGE_ANY),
     ("GET", "/reports/assignees.csv", None, PAGE_ANY),
+    # saved views (issue 20): everyone keeps views; a private one is its owner's alone (others: not found); the owner
+    # or, for a shared one, an admin changes it (a refused name: 422); everyone orders and pins what they see
+    ("GET", "/views", None, PAGE_ANY),
+    ("POST", "/views", {"name": "", "q": "is:open"}, s(302, 422, 422, 422, 302)),
+    ("GET", "/views/{shared_view}", None, s(302, 302, 302, 302, 302)),
+    ("GET", "/views/{others_view}", None, s(302, 404, 404, 404, 302)),
+    ("POST", "/views/{shared_view}", {"version": "1", "name": ""}, s(302, 403, 403, 422, 302)),
+    ("POST", "/views/{others_view}", {"version": "1", "name": ""}, s(302, 404, 404, 404, 302)),
+    ("POST", "/views/{shared_view}/delete", {"version": "x"}, s(302, 403, 403, 422, 302)),
+    ("POST", "/views/{shared_view}/move", {"step": "up"}, s(302, 303, 303, 303, 302)),
+    ("POST", "/views/{shared_view}/pin", {"pinned": "1"}, s(302, 303, 303, 303, 302)),
     # the JSON API: a personal token, never the session; the docs are public
     ("GET", "/api/docs", None, PUBLIC),
     ("GET", "/api/openapi.json", None, PUBLIC),
@@ -180,7 +192,8 @@ def test_the_table_covers_every_route(app):
         adapter = app.url_map.bind("localhost")
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
                                             "own_comment", "imported_run", "others_run", "own_run",
-                                            "others_file", "own_file", "others_doc", "other_session")})
+                                            "others_file", "own_file", "others_doc", "other_session",
+                                            "others_view", "shared_view")})
         endpoint, _args = adapter.match(path, method=method)
         covered.add((endpoint, method))
     missing = sorted(
@@ -211,6 +224,8 @@ def world(app, make_user, make_issue):
         imports.run_import(db.session, owner, imported, "all_or_nothing", staging.mapping_of(imported))
         others_file = _attach(owner, issue.id, "shot.png", image(color="red"))
         others_doc = _attach(owner, issue.id, "notes.txt", b"Notes\n")
+        others_view = saved.create_view(db.session, owner, "Owner's own", "is:open")
+        shared_view = saved.create_view(db.session, owner, "Owner's shared", "label:bug", shared=True)
         ids = {
             "issue": issue.id,
             "label": label.id,
@@ -225,6 +240,8 @@ def world(app, make_user, make_issue):
             "others_file": others_file,
             "own_file": others_file,
             "others_doc": others_doc,
+            "others_view": others_view.id,
+            "shared_view": shared_view.id,
         }
         if me is not None:
             # Made as a member would have made them: a viewer may have been a member then.

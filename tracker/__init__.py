@@ -66,6 +66,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .issues import bp as issues_bp
     from .labels import bp as labels_bp
     from .reports import bp as reports_bp
+    from .saved import bp as saved_bp
     from .trash import bp as trash_bp
 
     app.register_blueprint(auth_bp)
@@ -78,6 +79,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(imports_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(trash_bp)
+    app.register_blueprint(saved_bp)
     app.register_blueprint(account_bp)
     api.init_app(app)
     auth.init_login(app, login_manager)

@@ -16,7 +16,8 @@ from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
 from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, STATUSES
 from ..numbers import whole_number
-from . import bp, queries, service
+from ..search.query import to_text
+from . import bp, queries, saved, service
 from .forms import IssueForm
 from .pages import issue_page
 from .timeline import load_timeline
@@ -56,6 +57,9 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
         users=users,
         handles={u.id: queries.search.handle_of(u) for u in users},  # the form writes assignee:<handle>
         oob_form=bool(block),
+        saved_views=None if block else sidebar(labels),
+        saved_cap=saved.COUNT_CAP,
+        canonical_q=to_text(view.query),
         labels=labels,
         sorts=queries.SORTS,
         bulk=bulk,
@@ -64,6 +68,13 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
     if block:
         response.headers["HX-Push-Url"] = url_for("issues.index", **view.query_args())
     return response
+
+
+def sidebar(labels) -> list:
+    """The person's saved views, then the shared ones, each with its capped count (two statements)."""
+    listed = saved.visible_views(db.session, current_user)
+    saved.count_views(db.session, current_user, listed, labels)
+    return listed
 
 
 def per_page() -> int:
