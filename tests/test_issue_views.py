@@ -60,7 +60,7 @@ def test_my_issues_link_lists_my_unfinished_issues(client, login_as, make_user, 
     make_issue(title="Mine but done", assignee_id=me.id, status="closed")
     make_issue(title="Not mine", assignee_id=other.id)
     everything = text(client.get("/issues"))
-    link = f'/issues?assignee={me.id}&status=open&status=in_progress'
+    link = "/issues?q=is:open+assignee:@me"
     assert f'<a href="{link}" >My issues</a>' in everything
     assert re.search(r'<a href="/issues" aria-current="page">Issues</a>', everything)
     page = text(client.get(link))

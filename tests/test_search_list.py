@@ -194,3 +194,36 @@ def test_htmx_answers_carry_the_query_shown_and_the_fields_a_typed_qualifier_cha
     assert '<div id="filter-fields" class="filter-fields" hx-swap-oob="true">' in typed
     assert '<option value="resolved" selected>' in typed and '<option value="closed" selected>' in typed
     assert sorted(ids_in(typed)) == world["ids"][4:]
+
+
+def test_a_report_and_its_links_cover_exactly_the_query_or_the_view(client, login, world, token_for):
+    from tracker.issues import saved
+
+    grace = login(world["grace"])
+    top = client.get("/api/reports/top-assignees?q=" + quote("label:bug"), headers=token_for(grace)).get_json()
+    total = next(r for r in top["rows"] if r["kind"] == "total")
+    assert total["total"] == 2  # the two bugs, not six issues
+    view = saved.create_view(db.session, grace, "Bugs", "label:bug")
+    html = text(client.get(f"/reports?view={view.id}"))
+    assert "view <strong>Bugs</strong>" in html
+    # Every count links to the issue list under the view's query, narrowed by the figure's own filter.
+    links = re.findall(r'href="(/issues\?[^"]+)"', html.split('id="report"', 1)[1])
+    assert links and all("q=label:bug" in link for link in links)
+    some = next(link for link in links if "status=" in link)
+    shown = ids_in(text(client.get(some.replace("&amp;", "&"))))
+    assert set(shown) <= {world["ids"][0], world["ids"][1]}
+    printable = text(client.get(f"/reports/print?q={quote('label:bug')}"))
+    assert "<dt>Query</dt><dd><code>label:bug</code></dd>" in printable
+    assert client.get("/reports?view=999999").status_code == 404
+    assert client.get("/reports?q=" + quote("lable:bug")).status_code == 400
+
+
+def test_export_of_a_view_exports_exactly_its_issues(client, login, world, make_user):
+    from tracker.issues import saved
+
+    grace = login(world["grace"])
+    view = saved.create_view(db.session, grace, "Mine", "assignee:@me")
+    csv = client.get(f"/issues/export.csv?view={view.id}").get_data(as_text=True)
+    assert len(csv.strip().splitlines()) == 3 and "Login crash" in csv and "Old resolved thing" in csv
+    other = saved.create_view(db.session, world["ada"], "Ada's own", "is:open")
+    assert client.get(f"/issues/export.csv?view={other.id}").status_code == 404

@@ -428,6 +428,8 @@ class ReportArgsSchema(Schema):
     to = fields.Date(metadata={"description": "Last day of a custom period."})
     label = Text(metadata={"description": "Only issues with this label."})
     assignee = AssigneeFilter(metadata={"description": "Only this user's issues, or 'none' for unassigned ones."})
+    q = Text(metadata={"description": "Only the issues this query lists (the issue list's search language)."})
+    view = Id(strict=False, metadata={"description": "Only the issues this saved view lists (its id)."})
 
 
 class TopAssigneesArgsSchema(ReportArgsSchema):

@@ -160,10 +160,13 @@ def merge(args: Any, handles: dict[str, str]) -> tuple[str, dict[str, str]]:
     else:
         before = {}
     for name in FIELDS:
-        if name in values and (values[name] != before.get(name) if before else values[name]):
-            if name in errors:
-                continue
-            text = replaced(text, REPLACES[name], fragment(name, values[name], handles, labels_by_key))
+        if name in errors or name not in values:
+            continue
+        terms = fragment(name, values[name], handles, labels_by_key)
+        if before and values[name] != before[name]:
+            text = replaced(text, REPLACES[name], terms)
+        elif not before and terms:  # an older URL's (or a report link's) parameter narrows the query further
+            text = " ".join([text, *(print_term(t) for t in terms)]).strip()
     text, date_errors = dates(args, text)
     errors.update(date_errors)
     return text, errors

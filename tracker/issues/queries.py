@@ -187,12 +187,15 @@ def load_filter(
 
 def filtered(dialect: str, view: IssueFilter) -> sa.Select:
     """SELECT of the issues matching the filter (no order, no paging); never an issue in the trash."""
-    stmt = sa.select(Issue).where(LIVE_ISSUE)
-    for clause in search.where_clauses(dialect, view.query, view.lookups, key_candidates(view)):
-        stmt = stmt.where(clause)
+    return sa.select(Issue).where(LIVE_ISSUE, *filter_clauses(dialect, view))
+
+
+def filter_clauses(dialect: str, view: IssueFilter) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions on issues (the reports add them to their own statements)."""
+    clauses = search.where_clauses(dialect, view.query, view.lookups, key_candidates(view))
     if view.import_run:
-        stmt = stmt.where(import_clause(view.import_run))
-    return stmt
+        clauses.append(import_clause(view.import_run))
+    return clauses
 
 
 def key_candidates(view: IssueFilter) -> list[str]:
