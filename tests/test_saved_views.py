@@ -154,3 +154,30 @@ def test_a_stale_edit_on_the_page_is_409_with_the_message(client, login, make_us
     assert response.status_code == 409
     assert "The view 'Team work' was changed by someone else" in text(response)
     assert saved.get_view(db.session, admin, view.id).name == "Team work"
+
+
+def test_my_page_shows_each_pinned_view_as_a_short_list(client, login, make_user, make_issue, count_statements):
+    grace = login(make_user("member", name="Grace", email="grace@example.com"))
+    mine = [make_issue(f"Mine {n}", assignee_id=grace.id, priority=p) for n, p in enumerate(["low", "critical"])]
+    make_issue("Unassigned one")
+    by_priority = saved.create_view(db.session, grace, "Mine by priority", "assignee:grace sort:priority-desc")
+    unassigned = saved.create_view(db.session, grace, "Nobody's", "no:assignee")
+    saved.create_view(db.session, grace, "Not pinned", "is:open")
+    assert "Nothing pinned yet." in text(client.get("/"))
+    saved.pin_view(db.session, grace, by_priority.id, True)
+    saved.pin_view(db.session, grace, unassigned.id, True)
+    db.session.expire_all()
+    with count_statements() as statements:
+        html = text(client.get("/"))
+    assert "Not pinned" not in html
+    # The critical one first (the view's own order), then the other list.
+    assert html.index(f"#{mine[1].id} Mine 1") < html.index(f"#{mine[0].id} Mine 0") < html.index("Unassigned one")
+    assert html.index("Mine by priority") < html.index("Nobody's")
+    # user and session, views, labels, counts, every list's numbers at once, the issues, their labels, handles
+    assert len(statements) <= 9
+    more = saved.create_view(db.session, grace, "Third", "is:open")
+    saved.pin_view(db.session, grace, more.id, True)
+    db.session.expire_all()
+    with count_statements() as again:
+        client.get("/")
+    assert len(again) == len(statements)

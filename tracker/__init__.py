@@ -90,8 +90,10 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
     @app.get("/")
     def index():
-        """The issue list is the home page."""
-        return redirect(url_for("issues.index"))
+        """My page: the views the person pinned, each as a short list (tracker/saved/views.py)."""
+        from .saved.views import my_page
+
+        return my_page()
 
     return app
 

@@ -221,6 +221,11 @@ def import_clause(run_id: int) -> sa.ColumnElement[bool]:
 
 def ordered(stmt: sa.Select, sort: str) -> sa.Select:
     """Apply the sort key, ties broken by issue number in the same direction."""
+    return stmt.order_by(*sort_keys(sort))
+
+
+def sort_keys(sort: str) -> list[Any]:
+    """The ORDER BY terms of a sort: its column, then the issue number in the same direction."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column = {
@@ -232,7 +237,7 @@ def ordered(stmt: sa.Select, sort: str) -> sa.Select:
     }[key]
     direction = sa.desc if descending else sa.asc
     keys = [direction(column)] if column is not None else []
-    return stmt.order_by(*keys, direction(Issue.id))
+    return [*keys, direction(Issue.id)]
 
 
 @dataclass

@@ -175,12 +175,53 @@ def save_places(session: Session, user: User, ids: list[int], pinned: set[int]) 
     session.commit()
 
 
+MAX_PINNED = 8  # views on a person's page
+
+
+def pinned_lists(session: Session, user: User, size: int = 5) -> list[tuple[Listed, list[Issue]]]:
+    """The views the person pinned, each with its capped count and its first `size` issues in its own order: one
+    statement for the views, one for the counts, one for every list's issue numbers, one to load those issues."""
+    listed = [item for item in visible_views(session, user) if item.pinned][:MAX_PINNED]
+    if not listed:
+        return []
+    labels = labels_service.all_labels(session)
+    count_views(session, user, listed, labels)
+    dialect = session.get_bind().dialect.name
+    lookups = lookups_for(session, user, [item.view.query for item in listed], labels)
+    parts = []
+    for n, item in enumerate(listed):
+        issue_filter = queries.IssueFilter(q=item.view.query, lookups=lookups)
+        keys = queries.sort_keys(issue_filter.sort)
+        first = (
+            queries.filtered(dialect, issue_filter)
+            .with_only_columns(Issue.id, sa.func.row_number().over(order_by=keys).label("rank"))
+            .order_by(*keys)
+            .limit(size)
+            .subquery()
+        )
+        parts.append(sa.select(sa.literal(n).label("list"), first.c.id, first.c.rank))
+    rows = session.execute(sa.union_all(*parts)).all()
+    issues = {issue.id: issue for issue in queries.issues_by_ids(session, [row.id for row in rows])}
+    lists: list[list[Issue]] = [[] for _ in listed]
+    for row in sorted(rows, key=lambda r: (r.list, r.rank)):
+        if row.id in issues:
+            lists[row.list].append(issues[row.id])
+    return list(zip(listed, lists, strict=True))
+
+
 def filter_for(session: Session, user: User, query: str, labels=None) -> queries.IssueFilter:
     """The list filter of a query run by this person (@me is them), its names resolved."""
     view = queries.IssueFilter(q=query)
     labels = labels_service.all_labels(session) if labels is None else labels
     view.lookups = search.load_lookups(session, view.query, user.id, labels, utcnow())
     return view
+
+
+def lookups_for(session: Session, user: User, texts: list[str], labels: list) -> search.Lookups:
+    """What the names of several queries stand for, resolved at once (one statement for all their handles)."""
+    handles = sorted({v for text in texts for t in parse(text).terms if t.key in PEOPLE_KEYS for v in t.values})
+    people = search.people_by_handle(session, [h for h in handles if h != "@me"])
+    return search.Lookups({label.name_key: label.id for label in labels}, people, user.id, utcnow())
 
 
 def count_views(session: Session, user: User, listed: list[Listed], labels: list | None = None) -> None:
@@ -190,13 +231,10 @@ def count_views(session: Session, user: User, listed: list[Listed], labels: list
         return
     dialect = session.get_bind().dialect.name
     labels = labels_service.all_labels(session) if labels is None else labels
-    handles = sorted({v for item in listed for t in parse(item.view.query).terms
-                      if t.key in PEOPLE_KEYS for v in t.values} - {"@me"})
-    people = search.people_by_handle(session, handles)
+    lookups = lookups_for(session, user, [item.view.query for item in listed], labels)
     columns = []
     for n, item in enumerate(listed):
-        view = queries.IssueFilter(q=item.view.query)
-        view.lookups = search.Lookups({label.name_key: label.id for label in labels}, people, user.id, utcnow())
+        view = queries.IssueFilter(q=item.view.query, lookups=lookups)
         ids = queries.filtered(dialect, view).with_only_columns(Issue.id).limit(COUNT_CAP + 1).subquery()
         columns.append(sa.select(sa.func.count()).select_from(ids).scalar_subquery().label(f"v{n}"))
     counts = session.execute(sa.select(*columns)).one()

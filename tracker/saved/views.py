@@ -27,6 +27,11 @@ def _page(status: int = 200, errors: dict | None = None, editing: int | None = N
     )
 
 
+def my_page():
+    """My page (`/`): the views the person pinned, each as a short list with its count and a link to all of it."""
+    return render("saved/home.html", pinned=saved.pinned_lists(db.session, current_user), cap=saved.COUNT_CAP)
+
+
 @bp.get("")
 def index():
     """Every view the person sees, with its count of issues, and the forms to change their own."""
