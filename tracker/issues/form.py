@@ -14,7 +14,7 @@ from typing import Any
 
 from ..models import PRIORITIES, STATUSES
 from ..numbers import whole_number
-from ..search.query import IS_VALUES, MAX_LENGTH, Query, Term, parse, parse_token, print_term, to_text, tokens
+from ..search.query import IS_VALUES, MAX_LENGTH, BadTerm, Query, Term, parse, parse_token, print_term, tokens
 from .search import priorities
 
 FIELDS = ("status", "priority", "assignee", "label", "sort")
@@ -139,7 +139,7 @@ def replaced(text: str, keys: set[str], terms: list[Term]) -> str:
     for token, _start, _end in tokens(text):
         try:
             term = parse_token(token)
-        except Exception:  # noqa: BLE001 - a mistake is kept as typed, for the box to mark
+        except BadTerm:  # a mistake is kept as typed, for the box to mark
             term = None
         key = None if term is None else (f"no:{term.values[0]}" if term.key == "no" else term.key)
         if term is not None and not term.negated and key in keys:
@@ -217,7 +217,3 @@ def day(raw: str) -> date | None:
         return None
     return value
 
-
-def canonical(text: str) -> str:
-    """The query's canonical text (for saved views and the API's echo)."""
-    return to_text(parse(text))

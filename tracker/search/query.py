@@ -72,16 +72,8 @@ class Query:
         key, _, direction = sorts[-1].values[0].partition("-")
         return ("-" if direction == "desc" else "") + key
 
-    def without(self, *keys: str) -> Query:
-        """The same query with every term of these keys left out (errors kept)."""
-        return Query(tuple(t for t in self.terms if t.key not in keys), self.errors)
 
-    def adding(self, *terms: Term) -> Query:
-        """The same query with these terms added at its end."""
-        return Query(self.terms + terms, self.errors)
-
-
-class _Bad(Exception):
+class BadTerm(Exception):
     """A term's value that cannot be used (the message says why)."""
 
 
@@ -118,7 +110,7 @@ def parse(text: str) -> Query:
             break
         try:
             term = parse_token(token)
-        except _Bad as exc:
+        except BadTerm as exc:
             errors.append(QueryError(str(exc), start, end))
             continue
         if term is not None:
@@ -127,19 +119,19 @@ def parse(text: str) -> Query:
 
 
 def parse_token(token: str) -> Term | None:
-    """One token as a term (None for nothing at all, like a lone quote pair); _Bad when it cannot be used."""
+    """One token as a term (None for nothing at all, like a lone quote pair); BadTerm when it cannot be used."""
     negated = token.startswith("-") and len(token) > 1
     body = token[1:] if negated else token
     match = _QUALIFIER.match(body)
     if match and '"' not in match.group(1):
         key = match.group(1).lower()
         if key not in QUALIFIERS:
-            raise _Bad(unknown_qualifier(match.group(1)))
+            raise BadTerm(unknown_qualifier(match.group(1)))
         return _qualifier(key, match.group(2), negated)
     if '"' in body:
         phrase = " ".join(body.replace('"', " ").split())
         if not phrase:
-            raise _Bad("Empty quotes: put the words to search for between them.")
+            raise BadTerm("Empty quotes: put the words to search for between them.")
         _searchable(phrase)
         return Term("text", (phrase,), negated, phrase=True)
     number = _NUMBER.match(body)
@@ -151,7 +143,7 @@ def parse_token(token: str) -> Term | None:
 
 def _searchable(text: str) -> None:
     if not _WORD.search(text):
-        raise _Bad(f"Nothing to search for in '{text[:40]}': search words need letters or digits.")
+        raise BadTerm(f"Nothing to search for in '{text[:40]}': search words need letters or digits.")
 
 
 def unknown_qualifier(name: str) -> str:
@@ -186,15 +178,15 @@ def _qualifier(key: str, raw: str, negated: bool) -> Term:
         raw = raw[len(op):]
     values = split_values(raw)
     if not values:
-        raise _Bad(f"{key}: needs a value, like {EXAMPLES[key]}.")
+        raise BadTerm(f"{key}: needs a value, like {EXAMPLES[key]}.")
     if key == "sort":
         if negated:
-            raise _Bad("sort: cannot be negated; use sort:updated-asc or sort:updated-desc.")
+            raise BadTerm("sort: cannot be negated; use sort:updated-asc or sort:updated-desc.")
         if len(values) > 1:
-            raise _Bad("sort: takes one order, like sort:updated-desc.")
+            raise BadTerm("sort: takes one order, like sort:updated-desc.")
         return Term(key, (_sort(values[0]),))
     if op and len(values) > 1:
-        raise _Bad(f"priority:{op} takes one priority, like priority:>=high.")
+        raise BadTerm(f"priority:{op} takes one priority, like priority:>=high.")
     checker = {
         "is": lambda v: _choice(key, v.lower(), tuple(IS_VALUES)),
         "status": lambda v: _choice(key, v.lower(), STATUSES),
@@ -218,7 +210,7 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> str:
         return value
     close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
-    raise _Bad(f"Unknown {key} '{value}' ({hint}use one of {', '.join(allowed)}).")
+    raise BadTerm(f"Unknown {key} '{value}' ({hint}use one of {', '.join(allowed)}).")
 
 
 def _person(value: str) -> str:
@@ -226,7 +218,7 @@ def _person(value: str) -> str:
     if value in ("@me", "me"):
         return "@me"
     if not _HANDLE.match(value):
-        raise _Bad(f"'{value}' is not a person: use @me or a handle like grace.")
+        raise BadTerm(f"'{value}' is not a person: use @me or a handle like grace.")
     return value.removeprefix("@")
 
 
@@ -237,7 +229,7 @@ def _sort(value: str) -> str:
     if key not in SORT_KEYS or direction not in ("asc", "desc"):
         close = difflib.get_close_matches(key, SORT_KEYS, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}-{direction}? " if close and direction in ("asc", "desc") else ""
-        raise _Bad(f"Unknown sort '{value}' ({hint}use one of {', '.join(SORT_KEYS)}, then -asc or -desc).")
+        raise BadTerm(f"Unknown sort '{value}' ({hint}use one of {', '.join(SORT_KEYS)}, then -asc or -desc).")
     return f"{key}-{direction}"
 
 
@@ -247,9 +239,9 @@ def _date_values(key: str, raw: str) -> tuple[str, tuple[str, ...]]:
         first, _, last = raw.partition("..")
         values = (_date(key, first), _date(key, last))
         if _RELATIVE.match(values[0]) or _RELATIVE.match(values[1]):
-            raise _Bad(f"{key}: a range is between two dates, like {key}:2026-01-01..2026-03-31.")
+            raise BadTerm(f"{key}: a range is between two dates, like {key}:2026-01-01..2026-03-31.")
         if period(values[0])[0] > period(values[1])[0]:
-            raise _Bad(f"{key}:{raw} starts after it ends; nothing can match.")
+            raise BadTerm(f"{key}:{raw} starts after it ends; nothing can match.")
         return "..", values
     op = next((c for c in COMPARISONS if raw.startswith(c)), "")
     return op, (_date(key, raw[len(op):]),)
@@ -266,7 +258,7 @@ def _date(key: str, value: str) -> str:
             return date.fromisoformat(value + "-01").isoformat()[:7]
     except ValueError:
         pass
-    raise _Bad(
+    raise BadTerm(
         f"{key}: takes a date (2026-01-31), a month (2026-11), a time ago (7d, 2w, 12h, 3m) or a range "
         f"(2026-01-01..2026-03-31), not '{value[:40]}'."
     )
