@@ -121,6 +121,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     # or, for a shared one, an admin changes it (a refused name: 422); everyone orders and pins what they see
     ("GET", "/views", None, PAGE_ANY),
     ("POST", "/views", {"name": "", "q": "is:open"}, s(302, 422, 422, 422, 302)),
+    ("GET", "/views/sidebar", None, s(302, 302, 302, 302, 302)),  # without htmx: to the views page
     ("GET", "/views/{shared_view}", None, s(302, 302, 302, 302, 302)),
     ("GET", "/views/{others_view}", None, s(302, 404, 404, 404, 302)),
     ("POST", "/views/{shared_view}", {"version": "1", "name": ""}, s(302, 403, 403, 422, 302)),

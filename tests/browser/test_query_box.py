@@ -5,6 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tracker.extensions import db
+from tracker.issues import saved
+
 pytestmark = pytest.mark.browser
 
 
@@ -17,6 +20,7 @@ def seeded(make_user, make_issue):
     make_issue("Closed high unassigned", priority="high", status="closed")
     make_issue("Closed high for Grace", priority="high", status="closed", assignee_id=grace.id)
     make_issue("Open low for Ada", priority="low", assignee_id=ada.id)
+    saved.create_view(db.session, ada, "High ones", "priority:high")
     return {"ada": ada, "grace": grace}
 
 
@@ -32,6 +36,10 @@ def test_a_chosen_filter_writes_the_box_and_a_typed_qualifier_sets_the_filter(br
     page.goto(live_server("/issues"))
     box = page.get_by_label("Search", exact=True)
     apply = page.get_by_role("button", name="Apply")
+    view_link = page.get_by_role("complementary", name="Saved views").get_by_role("link", name="High ones")
+    expect(view_link).to_be_visible()
+    if javascript:  # the counts come after the list, in their own small request
+        expect(page.locator("#saved-views .count").first).to_have_text("3")  # own views first
 
     page.get_by_label("Priority", exact=True).select_option("high")
     if not javascript:

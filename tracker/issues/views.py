@@ -57,7 +57,8 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
         users=users,
         handles={u.id: queries.search.handle_of(u) for u in users},  # the form writes assignee:<handle>
         oob_form=bool(block),
-        saved_views=None if block else sidebar(labels),
+        saved_views=None if block else saved.visible_views(db.session, current_user),  # counted lazily
+        counted=False,
         saved_cap=saved.COUNT_CAP,
         canonical_q=to_text(view.query),
         labels=labels,
@@ -68,13 +69,6 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
     if block:
         response.headers["HX-Push-Url"] = url_for("issues.index", **view.query_args())
     return response
-
-
-def sidebar(labels) -> list:
-    """The person's saved views, then the shared ones, each with its capped count (two statements)."""
-    listed = saved.visible_views(db.session, current_user)
-    saved.count_views(db.session, current_user, listed, labels)
-    return listed
 
 
 def per_page() -> int:

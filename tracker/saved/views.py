@@ -5,8 +5,9 @@ from flask_login import current_user
 
 from ..errors import InvalidInput, StaleView
 from ..extensions import db
-from ..htmx import render
+from ..htmx import is_htmx, render
 from ..issues import saved
+from ..search.query import parse, to_text
 from . import bp
 
 
@@ -50,6 +51,20 @@ def create():
         return _page(status=422, errors=exc.errors, typed={"name": form.get("name", ""), "q": form.get("q", "")})
     flash(f"Saved the view {view.name}.", "success")
     return redirect(url_for("issues.index", q=view.query), 303)
+
+
+@bp.get("/sidebar")
+def sidebar():
+    """The list's views with their capped counts (asked for by the list page once it is shown; one statement for
+    all the counts). Loaded directly, the views page says the same."""
+    if not is_htmx():
+        return redirect(url_for("saved.index"))
+    listed = saved.visible_views(db.session, current_user)
+    saved.count_views(db.session, current_user, listed)
+    return render(
+        "issues/list.html", block="saved_views", saved_views=listed, counted=True, saved_cap=saved.COUNT_CAP,
+        canonical_q=to_text(parse(request.args.get("q", ""))),
+    )
 
 
 @bp.get("/<int:view_id>")
