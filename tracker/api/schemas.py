@@ -173,7 +173,6 @@ class IssueListArgsSchema(Schema):
             "description": "A query in the search language of the list page (README: Searching), e.g. "
             "`is:open label:bug assignee:@me sort:updated-desc`; plain words must all appear in the title or "
             "description. A mistake answers 400 with the message the list page shows.",
-            "example": "is:open assignee:@me",
         }
     )
     sort = Choice(SORT_VALUES, metadata={"description": "Sort key; a leading '-' sorts descending."})
