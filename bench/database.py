@@ -18,7 +18,7 @@ from werkzeug.security import generate_password_hash
 from tracker import create_app
 from tracker.extensions import db
 from tracker.imports.copying import LineReader
-from tracker.issues.queries import search_clause
+from tracker.issues.search import search_clause
 from tracker.models import Issue
 
 from . import dataset

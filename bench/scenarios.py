@@ -203,6 +203,26 @@ def search(browser: Browser, work: Workload, rng: random.Random) -> Response:
     return browser.get(f"/issues?{urlencode({'q': rng.choice(work.search_words)})}")
 
 
+def _query_step(query: str) -> Step:
+    """GET the list for a query of the search language (issue 20), as the bench's user (the admin, who is
+    assigned the most issues: @me is the heaviest person)."""
+
+    def step(browser: Browser, work: Workload, rng: random.Random) -> Response:
+        return browser.get(f"/issues?{urlencode({'q': query})}")
+
+    return step
+
+
+# The common queries of issue 20, each with the targets of a list page.
+QUERIES = (
+    ("query_my_open", "is:open assignee:@me"),
+    ("query_open_bugs", "is:open label:bug sort:updated-desc"),
+    ("query_unassigned_high", "no:assignee priority:>=high"),
+)
+for _name, _query in QUERIES:
+    scenario(_name, f"GET /issues?q={_query}")(_query_step(_query))
+
+
 @scenario("issue_page", "GET /issues/<id>")
 def issue_page(browser: Browser, work: Workload, rng: random.Random) -> Response:
     """A random issue with its history."""

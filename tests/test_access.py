@@ -20,6 +20,7 @@ from tracker.auth import sessions
 from tracker.comments import service as comments
 from tracker.extensions import db
 from tracker.imports import staging
+from tracker.issues import saved
 from tracker.labels import service as labels
 from tracker.models import User
 
@@ -43,7 +44,7 @@ def s(*codes: int) -> tuple[int, ...]:
 
 # (method, URL with {placeholders}, body (dict: form; ("json", dict): JSON; ("file", ...): upload), statuses)
 TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
-    ("GET", "/", None, s(302, 302, 302, 302, 302)),
+    ("GET", "/", None, s(302, 200, 200, 200, 302)),  # my page (issue 20)
     ("GET", "/static/app.css", None, PUBLIC),
     ("GET", "/login", None, s(200, 302, 302, 302, 200)),
     ("POST", "/login", {"email": "nobody@example.com", "password": "wrong password"}, s(422, 302, 302, 302, 422)),
@@ -116,6 +117,18 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/reports", None, PAGE_ANY),
     ("GET", "/reports/print", None, PAGE_ANY),
     ("GET", "/reports/assignees.csv", None, PAGE_ANY),
+    # saved views (issue 20): everyone keeps views; a private one is its owner's alone (others: not found); the owner
+    # or, for a shared one, an admin changes it (a refused name: 422); everyone orders and pins what they see
+    ("GET", "/views", None, PAGE_ANY),
+    ("POST", "/views", {"name": "", "q": "is:open"}, s(302, 422, 422, 422, 302)),
+    ("GET", "/views/sidebar", None, s(302, 302, 302, 302, 302)),  # without htmx: to the views page
+    ("GET", "/views/{shared_view}", None, s(302, 302, 302, 302, 302)),
+    ("GET", "/views/{others_view}", None, s(302, 404, 404, 404, 302)),
+    ("POST", "/views/{shared_view}", {"version": "1", "name": ""}, s(302, 403, 403, 422, 302)),
+    ("POST", "/views/{others_view}", {"version": "1", "name": ""}, s(302, 404, 404, 404, 302)),
+    ("POST", "/views/{shared_view}/delete", {"version": "x"}, s(302, 403, 403, 422, 302)),
+    ("POST", "/views/{shared_view}/move", {"step": "up"}, s(302, 303, 303, 303, 302)),
+    ("POST", "/views/{shared_view}/pin", {"pinned": "1"}, s(302, 303, 303, 303, 302)),
     # the JSON API: a personal token, never the session; the docs are public
     ("GET", "/api/docs", None, PUBLIC),
     ("GET", "/api/openapi.json", None, PUBLIC),
@@ -135,6 +148,13 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/api/issues/bulk-status", ("json", {"issue_ids": [], "status": "closed"}), s(401, 403, 422, 422, 401)),
     ("POST", "/api/issues/import", ("file", b"title\n"), s(401, 403, 422, 422, 401)),
     ("GET", "/api/users", None, API_ANY),
+    ("GET", "/api/views", None, API_ANY),
+    ("POST", "/api/views", ("json", {"name": "", "query": "is:open"}), s(401, 422, 422, 422, 401)),
+    ("GET", "/api/views/{shared_view}", None, API_ANY),
+    ("GET", "/api/views/{others_view}", None, s(401, 404, 404, 404, 401)),
+    ("GET", "/api/views/{shared_view}/issues", None, API_ANY),
+    ("PATCH", "/api/views/{shared_view}", ("json", {"version": 1, "name": ""}), s(401, 403, 403, 422, 401)),
+    ("DELETE", "/api/views/{others_view}?version=1", None, s(401, 404, 404, 404, 401)),
     ("GET", "/api/labels", None, API_ANY),
     ("GET", "/api/reports/top-assignees", None, API_ANY),
     ("GET", "/api/reports/latency", None, API_ANY),
@@ -183,8 +203,9 @@ def test_the_table_covers_every_route(app):
         adapter = app.url_map.bind("localhost")
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
                                             "own_comment", "imported_run", "others_run", "own_run",
-                                            "others_file", "own_file", "others_doc", "other_session")})
-        endpoint, _args = adapter.match(path, method=method)
+                                            "others_file", "own_file", "others_doc", "other_session",
+                                            "others_view", "shared_view")})
+        endpoint, _args = adapter.match(path.split("?")[0], method=method)
         covered.add((endpoint, method))
     missing = sorted(
         (rule.rule, method)
@@ -214,6 +235,8 @@ def world(app, make_user, make_issue):
         imports.run_import(db.session, owner, imported, "all_or_nothing", staging.mapping_of(imported))
         others_file = _attach(owner, issue.id, "shot.png", image(color="red"))
         others_doc = _attach(owner, issue.id, "notes.txt", b"Notes\n")
+        others_view = saved.create_view(db.session, owner, "Owner's own", "is:open")
+        shared_view = saved.create_view(db.session, owner, "Owner's shared", "label:bug", shared=True)
         ids = {
             "issue": issue.id,
             "label": label.id,
@@ -228,6 +251,8 @@ def world(app, make_user, make_issue):
             "others_file": others_file,
             "own_file": others_file,
             "others_doc": others_doc,
+            "others_view": others_view.id,
+            "shared_view": shared_view.id,
         }
         if me is not None:
             # Made as a member would have made them: a viewer may have been a member then.

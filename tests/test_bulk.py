@@ -183,7 +183,7 @@ def test_bulk_without_javascript_redirects_with_summary(client, login_as, make_i
     data = bulk_form(made, status="resolved", note="done")
     data["filter"] = "status=open"
     response = client.post("/issues/bulk", data=data)
-    assert response.status_code == 303 and response.headers["Location"] == "/issues?status=open"
+    assert response.status_code == 303 and response.headers["Location"] == "/issues?q=status:open"
     assert "3 issues moved to Resolved." in text(client.get("/issues"))
     assert states([i.id for i in made]) == [("resolved", "medium", None, 2)] * 3
     page = text(client.get(f"/issues/{made[0].id}"))

@@ -923,7 +923,7 @@ def test_export_link_on_the_list_keeps_the_filter(client, login_as, make_issue):
     login_as("member")
     make_issue("One", priority="high")
     body = text(client.get("/issues?priority=high&q=one"))
-    assert re.search(r'href="/issues/export.csv\?[^"]*priority=high', body)
+    assert re.search(r'href="/issues/export.csv\?[^"]*q=one\+priority:high', body)
 
 
 def test_export_with_a_bad_filter_is_400(client, login_as):

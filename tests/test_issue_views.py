@@ -60,7 +60,7 @@ def test_my_issues_link_lists_my_unfinished_issues(client, login_as, make_user, 
     make_issue(title="Mine but done", assignee_id=me.id, status="closed")
     make_issue(title="Not mine", assignee_id=other.id)
     everything = text(client.get("/issues"))
-    link = f'/issues?assignee={me.id}&status=open&status=in_progress'
+    link = "/issues?q=is:open+assignee:@me"
     assert f'<a href="{link}" >My issues</a>' in everything
     assert re.search(r'<a href="/issues" aria-current="page">Issues</a>', everything)
     page = text(client.get(link))
@@ -124,12 +124,12 @@ def test_pagination(app, client, login_as, make_issue):
     page2 = text(client.get("/issues?page=2&sort=id"))
     assert ids_in(page2) == [made[2].id, made[3].id]
     assert "Showing 3–4 of 5 issues" in page2 and "Page 2 of 3" in page2
-    assert 'href="/issues?sort=id&page=3"' in page2 and 'href="/issues?sort=id"' in page2
+    assert 'href="/issues?q=sort:id-asc&page=3"' in page2 and 'href="/issues?q=sort:id-asc"' in page2
     past = text(client.get("/issues?page=9"))
     assert "past the last issue" in past
     filtered = text(client.get("/issues?q=Issue&sort=id&page=9"))
     assert "Page 9 is past the last issue these filters match." in filtered
-    assert 'href="/issues?q=Issue&sort=id">Go to the first page' in filtered
+    assert 'href="/issues?q=Issue+sort:id-asc">Go to the first page' in filtered
     assert "No issues match these filters" not in filtered
 
 
@@ -210,7 +210,6 @@ def test_history_restore_gets_the_full_page(client, login_as):
         ("assignee=bob", "Assignee must be a user id or 'none', not 'bob'."),
         ("sort=size", "Unknown sort 'size'"),
         ("sort=--id", "Unknown sort '--id'"),
-        ("q=%F0%9F%90%9B+%25", "Nothing to search for in '🐛 %': search words need letters or digits."),
         ("page=0", "Page must be a whole number from 1 to 10,000."),
         ("page=abc", "Page must be a whole number from 1 to 10,000."),
         ("page=%C2%B2", "Page must be a whole number from 1 to 10,000."),
@@ -733,7 +732,7 @@ def test_the_filter_form_sent_without_javascript_lands_on_the_short_url(client, 
     make_issue("Printer on fire", priority="high")
     response = client.get("/issues?q=printer&status=&priority=high&assignee=&label=&sort=&created_from=")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/issues?priority=high&q=printer"
+    assert response.headers["Location"] == "/issues?q=printer+priority:high"
     assert "Printer on fire" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert client.get("/issues?q=&status=").headers["Location"] == "/issues"
     # htmx asks for the results only and pushes the short URL itself; a bad filter is answered as it came.

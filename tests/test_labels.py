@@ -183,10 +183,11 @@ def test_list_shows_chips_and_filters_by_all_labels(client, login_as, make_label
     assert f'class="label-chip label-{ui.id}"' in html
 
 
-def test_unknown_label_filter_is_400(client, login_as):
+def test_unknown_label_filter_is_422(client, login_as):
+    """An unknown label is a mistake of the query (issue 20): explained, the rest applied, like a form (422)."""
     login_as("viewer")
     response = client.get("/issues?label=nope")
-    assert response.status_code == 400 and "There is no label named 'nope'." in text(response)
+    assert response.status_code == 422 and "There is no label named 'nope'." in text(response)
     assert "No issues match these filters." in text(response)
 
 

@@ -24,8 +24,30 @@ def test_list_page_statement_count_is_constant(app, client, login_as, make_user,
     for n in range(5, 60):
         make_issue(title=f"Issue {n}", assignee_id=people[n % 5].id)
     large = _statements_for(client, count_statements, "/issues")
-    assert small == large <= 6  # user, labels, issues, their labels, count, people
+    assert small == large <= 7  # user, labels, issues, their labels, count, people, saved views (counted apart)
     assert _statements_for(client, count_statements, "/issues?status=open&q=issue&sort=-priority") == large
+
+
+def test_saved_views_in_the_sidebar_cost_the_same_however_many(app, client, login_as, make_issue, count_statements):
+    """The sidebar's views and their counts: one statement for the views, one for every count, one for handles."""
+    from tests.helpers import hx
+    from tracker.issues import saved
+
+    me = login_as("member")
+    make_issue(title="One")
+    saved.create_view(db.session, me, "Mine", "is:open assignee:@me")
+    listing = _statements_for(client, count_statements, "/issues")
+    db.session.expire_all()
+    with count_statements() as few:
+        assert client.get("/views/sidebar", headers=hx("saved-views")).status_code == 200
+    for n in range(8):
+        saved.create_view(db.session, me, f"View {n}", f"label:nope{n} reporter:someone{n} is:open")
+    assert _statements_for(client, count_statements, "/issues") == listing
+    db.session.expire_all()
+    with count_statements() as many:
+        html = client.get("/views/sidebar", headers=hx("saved-views")).get_data(as_text=True)
+    assert len(many) == len(few) + 1  # + the handles they name, all at once
+    assert html.strip().startswith('<aside id="saved-views"') and html.count('class="count"') == 9
 
 
 def test_issue_page_statement_count_is_constant(app, client, login_as, make_user, make_issue, count_statements):

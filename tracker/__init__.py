@@ -66,6 +66,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .issues import bp as issues_bp
     from .labels import bp as labels_bp
     from .reports import bp as reports_bp
+    from .saved import bp as saved_bp
     from .trash import bp as trash_bp
 
     app.register_blueprint(auth_bp)
@@ -78,6 +79,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(imports_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(trash_bp)
+    app.register_blueprint(saved_bp)
     app.register_blueprint(account_bp)
     api.init_app(app)
     auth.init_login(app, login_manager)
@@ -88,8 +90,10 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
 
     @app.get("/")
     def index():
-        """The issue list is the home page."""
-        return redirect(url_for("issues.index"))
+        """My page: the views the person pinned, each as a short list (tracker/saved/views.py)."""
+        from .saved.views import my_page
+
+        return my_page()
 
     return app
 

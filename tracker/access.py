@@ -27,6 +27,8 @@ ATTACH_DENIED = "Viewers can download files but not attach them."
 DELETE_ATTACHMENT_DENIED = "Only the person who attached this file or an admin can delete it."
 MANAGE_TRASH_DENIED = "Only admins delete issues, and restore or purge them from the trash."
 UNDO_IMPORT_DENIED = "Only the person who imported this file or an admin can undo the import."
+MANAGE_VIEW_DENIED = "Only its owner can change this view; admins manage the shared views."
+SHARE_VIEWS_DENIED = "Viewers keep views for themselves; members and admins share them."
 
 
 def _active(user: Any) -> bool:
@@ -114,6 +116,22 @@ def may_manage_tokens(user: Any) -> bool:
     return _active(user)
 
 
+def may_read_view(user: Any, view: Any) -> bool:
+    """A shared view is everyone's to see and run; a private one its owner's alone (to others it does not exist)."""
+    return _active(user) and (view.shared or view.owner_id == user.id)
+
+
+def may_manage_view(user: Any, view: Any) -> bool:
+    """The owner renames, changes and deletes their own view (while it is theirs to see); admins manage every shared
+    view, the team's first ones (no owner) included."""
+    return may_read_view(user, view) and (view.owner_id == user.id or (view.shared and user.role == "admin"))
+
+
+def may_share_views(user: Any) -> bool:
+    """Members and admins share views with everyone; viewers save views for themselves only."""
+    return may_edit_issues(user)
+
+
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise Forbidden(message)
@@ -191,6 +209,16 @@ def require_manage_tokens(user: User) -> None:
     _require(may_manage_tokens(user), MANAGE_TOKENS_DENIED)
 
 
+def require_manage_view(user: User, view: Any) -> None:
+    """Raise Forbidden unless the person may rename, change or delete this view."""
+    _require(may_manage_view(user, view), MANAGE_VIEW_DENIED)
+
+
+def require_share_views(user: User) -> None:
+    """Raise Forbidden unless the person may share views with everyone."""
+    _require(may_share_views(user), SHARE_VIEWS_DENIED)
+
+
 class Permissions:
     """The rules' answers for one person, as templates ask them: `may.edit_issues`, `may.delete_comment(c)`."""
 
@@ -206,6 +234,15 @@ class Permissions:
     def be_assigned(self) -> bool:
         """May be assigned issues (so has issues of their own: "My issues")."""
         return may_be_assigned(self.user)
+
+    @property
+    def share_views(self) -> bool:
+        """May share saved views with everyone."""
+        return may_share_views(self.user)
+
+    def manage_view(self, view: Any) -> bool:
+        """May rename, change or delete this saved view."""
+        return may_manage_view(self.user, view)
 
     @property
     def comment(self) -> bool:

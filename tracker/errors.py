@@ -87,6 +87,22 @@ class StaleVersion(DomainError):
         self.current = current
 
 
+class StaleView(DomainError):
+    """A saved view changed since the version the caller started from (someone else saved it meanwhile)."""
+
+    status = 409
+    code = "version_conflict"
+
+    def __init__(self, view_id: int, name: str, expected: int, current: int):
+        super().__init__(
+            f"The view '{name}' was changed by someone else since you opened it (your version {expected}, now "
+            f"{current}); nothing was saved. Look at it as it is now, then make your change again."
+        )
+        self.view_id = view_id
+        self.expected = expected
+        self.current = current
+
+
 class Throttled(DomainError):
     """Too many attempts (failed sign-ins, running exports); try again in `retry_after` seconds."""
 

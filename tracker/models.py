@@ -229,7 +229,11 @@ class Comment(db.Model):
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise")
     deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id], lazy="raise")
 
-    __table_args__ = (sa.Index("ix_comments_issue_id_id", "issue_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_comments_issue_id_id", "issue_id", "id"),
+        # involves:@me (migration 0022): the issues a person commented on.
+        sa.Index("ix_comments_author_id_issue_id", "author_id", "issue_id"),
+    )
 
 
 class IssueEvent(db.Model):
@@ -446,3 +450,43 @@ class Attachment(db.Model):
     def is_image(self) -> bool:
         """A raster image whose content was read and checked: the only kind shown inline."""
         return self.width is not None
+
+
+SAVED_VIEW_NAME_MAX = 100
+SAVED_VIEW_QUERY_MAX = 500  # tracker/search/query.py MAX_LENGTH
+
+
+class SavedView(db.Model):
+    """A named query of the issue list: private to its owner (the default) or shared with everyone. `version` grows
+    by one on every change and guards every save, as an issue's does. The team's first shared views (migration
+    0022) have no owner: admins manage them."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(SAVED_VIEW_NAME_MAX))
+    query: Mapped[str] = mapped_column(sa.String(SAVED_VIEW_QUERY_MAX), default="", server_default="")
+    shared: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("version >= 1", name="version"),
+        sa.Index("ix_saved_views_owner_id", "owner_id"),
+        sa.Index("ix_saved_views_shared", "shared"),
+    )
+
+
+class SavedViewPlace(db.Model):
+    """Where a person keeps a view in their own sidebar (their order), and whether it is pinned to their page."""
+
+    __tablename__ = "saved_view_places"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    view_id: Mapped[int] = mapped_column(sa.ForeignKey("saved_views.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    pinned: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+
+    __table_args__ = (sa.Index("ix_saved_view_places_view_id", "view_id"),)

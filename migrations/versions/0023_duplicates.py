@@ -6,7 +6,7 @@ partial index that holds only the duplicates (few rows). Reopening an issue clea
 Downgrade drops the column (the issues stay closed; their timelines still say what they duplicated).
 
 Revision ID: 0023
-Revises: 0020
+Revises: 0022
 Create Date: 2026-12-05 08:10:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

@@ -66,3 +66,22 @@ def test_without_javascript_the_token_has_no_copy_button(browsing, live_server, 
     page.get_by_role("button", name="Create token").click()
     expect(page.get_by_label("New token")).to_be_visible()
     expect(page.get_by_role("button", name="Copy", exact=True)).to_be_hidden()
+
+
+def test_search_saved_views_and_my_page_have_no_axe_violation(browsing, live_server, make_user, make_issue):
+    """Issue 20's pages: the list with a marked mistake and the views beside it, the views page, My page."""
+    from tracker.issues import saved
+
+    member = make_user("member")
+    make_issue("Accessible", priority="high", assignee_id=member.id)
+    view = saved.create_view(db.session, member, "Mine", "assignee:@me")
+    saved.pin_view(db.session, member, view.id, True)
+    page = browsing.page(member)
+    for path in ("/issues?q=priorty%3Ahigh+is%3Aopen", "/views", "/"):
+        page.goto(live_server(path))
+        expect(page.locator("main h1")).to_be_visible()
+        if path.startswith("/issues"):
+            expect(page.locator("#query-errors mark")).to_have_text("priorty:high")
+            expect(page.locator("#saved-views .count").first).to_be_visible()
+        found = violations(page)
+        assert found == [], path + "\n" + "\n".join(found)

@@ -109,7 +109,7 @@ def test_labels_set_in_the_form_show_as_chips_and_filter_the_list(browsing, live
     set_marker(page)
     page.locator(".label-filter summary").click()
     page.locator(".label-options").get_by_role("checkbox", name="bug").check()
-    expect(page).to_have_url(re.compile(r"[?&]label=bug(&|$)"))
+    expect(page).to_have_url(re.compile(r"[?&]q=label:bug(&|$)"))
     expect(page.locator("#issue-rows tr")).to_have_count(1)
     expect(page.locator("#issue-rows")).to_contain_text("Tagged issue")
     expect(page.locator(".label-filter summary")).to_have_text("bug")  # the summary follows the ticks

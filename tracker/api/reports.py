@@ -10,6 +10,7 @@ from ..models import utcnow
 from ..reports import queries
 from . import bp
 from .schemas import LatencySchema, ReportArgsSchema, TopAssigneesArgsSchema, TopAssigneesSchema
+from .views import actor
 
 
 def _scope(args: dict) -> queries.Scope:
@@ -21,10 +22,12 @@ def _scope(args: dict) -> queries.Scope:
         ("to", "to"),
         ("label", "label"),
         ("assignee", "assignee"),
+        ("q", "q"),
+        ("view", "view"),
     ):
         if name in args:
             values.add(key, str(args[name]))
-    scope, errors = queries.scope_from_args(db.session, values, utcnow().date())
+    scope, errors = queries.scope_from_args(db.session, values, utcnow().date(), actor())
     if errors:
         raise DomainError("The report parameters are not valid.", errors)
     return scope

@@ -181,7 +181,13 @@ class IssueListArgsSchema(Schema):
         metadata={"description": "A user id, or 'none' for unassigned issues.", "example": "none"}
     )
     label = fields.List(Text(), metadata={"description": "Label names; issues must carry all of them."})
-    q = Text(metadata={"description": "Words that must all appear in the title or description."})
+    q = Text(
+        metadata={
+            "description": "A query in the search language of the list page (README: Searching), e.g. "
+            "`is:open label:bug assignee:@me sort:updated-desc`; plain words must all appear in the title or "
+            "description. A mistake answers 400 with the message the list page shows.",
+        }
+    )
     sort = Choice(SORT_VALUES, metadata={"description": "Sort key; a leading '-' sorts descending."})
     page = fields.Integer(validate=validate.Range(1, MAX_PAGE))
     per_page = fields.Integer(validate=validate.Range(1, PER_PAGE_MAX))
@@ -434,6 +440,8 @@ class ReportArgsSchema(Schema):
     to = fields.Date(metadata={"description": "Last day of a custom period."})
     label = Text(metadata={"description": "Only issues with this label."})
     assignee = AssigneeFilter(metadata={"description": "Only this user's issues, or 'none' for unassigned ones."})
+    q = Text(metadata={"description": "Only the issues this query lists (the issue list's search language)."})
+    view = Id(strict=False, metadata={"description": "Only the issues this saved view lists (its id)."})
 
 
 class TopAssigneesArgsSchema(ReportArgsSchema):
@@ -515,3 +523,55 @@ class UndoImportSchema(Schema):
         load_default=False,
         metadata={"description": "Undo only the issues nobody changed since the import (the others stay)."},
     )
+
+
+class SavedViewSchema(Schema):
+    """A saved view: a named query of the issue list (`query` in the list's search language)."""
+
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    query = fields.String(required=True, metadata={"example": "is:open assignee:@me"})
+    shared = fields.Boolean(required=True, metadata={"description": "Shared with everyone (else its owner's alone)."})
+    owner_id = fields.Integer(
+        allow_none=True, required=True, metadata={"description": "None for the team's first views."}
+    )
+    version = fields.Integer(required=True, metadata={"description": "Send it back to change or delete the view."})
+    mine = fields.Boolean(required=True)
+    count = fields.Integer(allow_none=True, metadata={"description": "Matching issues, counted up to `count_cap` + 1."})
+    count_cap = fields.Integer()
+
+
+class SavedViewListSchema(Schema):
+    """The views the token's user sees: their own first, then the shared ones, in their order."""
+
+    items = fields.List(fields.Nested(SavedViewSchema), required=True)
+
+
+class SavedViewCreateSchema(Schema):
+    """A new view: a name and a query; private unless shared."""
+
+    name = Text(required=True, metadata={"maxLength": 100, "example": "Untriaged bugs"})
+    query = Text(required=True, metadata={"maxLength": 500, "example": "is:open label:bug no:assignee"})
+    shared = fields.Boolean(load_default=False)
+
+
+class SavedViewPatchSchema(Schema):
+    """A view's new name, query or sharing, and the version they were read at."""
+
+    name = Text()
+    query = Text()
+    shared = fields.Boolean()
+    version = Id(required=True, metadata={"description": "The version you last read."})
+
+
+class SavedViewVersionArgsSchema(Schema):
+    """The version of a view to delete."""
+
+    version = Id(required=True, strict=False, metadata={"description": "The version you last read."})
+
+
+class SavedViewRunArgsSchema(Schema):
+    """Paging of a view's issues."""
+
+    page = fields.Integer(validate=validate.Range(1, MAX_PAGE))
+    per_page = fields.Integer(validate=validate.Range(1, PER_PAGE_MAX))

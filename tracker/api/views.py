@@ -118,9 +118,10 @@ def list_issues(args):
     for name in ("q", "sort", "page", "created_from", "created_to", "resolved_from", "resolved_to"):
         if name in args:
             values.add(name, str(args[name]))
-    view, errors, _labels = queries.load_filter(db.session, values)
+    view, errors, _labels = queries.load_filter(db.session, values, me_id=actor().id)
     if errors:
-        raise DomainError("The filter is not valid.", errors)
+        # The message names every mistake, as the list page shows them (the query's own words).
+        raise DomainError(" ".join(errors.values()), errors)
     per_page = args.get("per_page", current_app.config["ISSUES_PER_PAGE"])
     page = queries.list_issues(db.session, view, per_page=per_page)
     return {

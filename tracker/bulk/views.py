@@ -91,7 +91,7 @@ def _list_filter():
     """The list's filter the bar was sent from: (view, its errors, the labels). Read again after a failed change,
     which rolled back: a label deleted meanwhile is then gone from the list too."""
     return queries.load_filter(
-        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
+        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False)), me_id=current_user.id
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import access
@@ -11,7 +12,7 @@ from ..errorpages import html_error
 from ..errors import InvalidInput, TooLarge
 from ..extensions import db
 from ..htmx import block_for, go, is_htmx, render
-from ..issues import queries
+from ..issues import queries, saved
 from ..models import utcnow
 from ..numbers import whole_number
 from ..transfers import content_disposition, drain_request_body
@@ -317,8 +318,15 @@ def discard_run(run_id: int):
 
 @bp.get("/issues/export.csv")
 def export_csv():
-    """Every issue matching the list's filter as CSV, streamed; at most EXPORTS_PER_PERSON at once per person."""
-    view, errors, _labels = queries.load_filter(db.session, request.args)
+    """Every issue matching the list's filter (or a saved view's query, view=<id>) as CSV, streamed; at most
+    EXPORTS_PER_PERSON at once per person."""
+    args = request.args
+    if "view" in args:
+        view_id = whole_number(args.get("view", ""))
+        if view_id is None:
+            abort(400, "view must be the number of a saved view.")
+        args = MultiDict([("q", saved.get_view(db.session, current_user, view_id).query)])
+    view, errors, _labels = queries.load_filter(db.session, args, me_id=current_user.id)
     if errors:
         abort(400, " ".join(errors.values()))
     # A person streams at most EXPORTS_PER_PERSON exports at once (429 beyond): a large export keeps a thread busy.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -12,14 +11,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from ..labels import service as labels_service
-from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, PRIORITIES, STATUSES, ImportedRange, Issue, IssueLabel, Label, User
+from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, ImportedRange, Issue, IssueLabel, Label, User, utcnow
 from ..numbers import whole_number
+from ..search.query import Query, Term, print_term
+from ..search.query import parse as parse_query
+from . import form, search
 
 SORTS = {
     "updated": "Last updated",
     "created": "Created",
     "priority": "Priority",
     "id": "Number",
+    "title": "Title",
 }
 DEFAULT_SORT = "-updated"
 # Counting stops here: "10,000+ issues" is as useful as an exact count and costs a bounded scan.
@@ -29,11 +32,7 @@ MAX_PAGE = 10_000
 PRIORITY_RANK = sa.literal_column(
     "(CASE issues.priority WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3 WHEN 'critical' THEN 4 END)"
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Date-range filters: (from parameter, to parameter, column name). `from` is the first day included and
-# `to` the last day included (the range ends before midnight after it); dates are UTC days.
-DATE_RANGES = (("created_from", "created_to", "created_at"), ("resolved_from", "resolved_to", "resolved_at"))
-FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9998, 12, 31)
+FIRST_DATE, LAST_DATE = form.FIRST_DATE, form.LAST_DATE
 
 
 class MultiValues(Protocol):
@@ -44,68 +43,53 @@ class MultiValues(Protocol):
 
 @dataclass
 class IssueFilter:
-    """A validated view of the list: which issues, in which order, which page."""
+    """A validated view of the list: the query (search language, tracker/search/query.py) that says which issues in
+    which order, the page, and the import whose issues alone are shown (from an import's page).
 
+    `lookups` resolves the query's names (labels, handles, @me); load_filter fills it. The fields below it are the
+    filter form's state, read from the query (the form and the box are two views of the same query)."""
+
+    q: str = ""
+    page: int = 1
+    import_run: int | None = None  # only the issues this import created (from the import's page)
+    lookups: search.Lookups = field(default_factory=search.Lookups)
     status: list[str] = field(default_factory=list)
     priority: list[str] = field(default_factory=list)
     assignee: str = ""  # "" any, "none" unassigned, or a user id as text
-    q: str = ""
-    labels: list[str] = field(default_factory=list)  # label names from the URL: issues having all of them
-    label_ids: list[int] = field(default_factory=list)  # the same, resolved
-    sort: str = DEFAULT_SORT
-    page: int = 1
-    created_from: date | None = None
-    created_to: date | None = None
-    resolved_from: date | None = None
-    resolved_to: date | None = None
-    import_run: int | None = None  # only the issues this import created (from the import's page)
-    no_duplicates: bool = False  # leave out the issues closed as duplicates
+    label_names: list[str] = field(default_factory=list)  # lower-cased label names: issues having all of them
+    form_in_step: bool = True  # the fields sent show what the query says (else the page sends them anew)
+
+    @property
+    def query(self) -> Query:
+        """The parsed query (its mistakes in `.errors`)."""
+        return parse_query(self.q)
+
+    @property
+    def sort(self) -> str:
+        """The list order: the query's sort: qualifier, or the default."""
+        return self.query.sort or DEFAULT_SORT
 
     @property
     def is_filtered(self) -> bool:
         """Whether any filter narrows the list."""
-        return bool(
-            self.status
-            or self.priority
-            or self.assignee
-            or self.q
-            or self.labels
-            or self.date_ranges
-            or self.import_run
-            or self.no_duplicates
-        )
+        return any(t.key != "sort" for t in self.query.terms) or bool(self.import_run)
 
     @property
-    def date_ranges(self) -> list[tuple[str, date | None, date | None]]:
-        """The active date-range filters as (column name, first day, last day), for the list's summary."""
-        ranges = []
-        for start, end, column in DATE_RANGES:
-            first, last = getattr(self, start), getattr(self, end)
-            if first or last:
-                ranges.append((column, first, last))
-        return ranges
+    def label_ids(self) -> list[int]:
+        """The ids of the labels of the query's positive label terms (those it names that exist)."""
+        known = self.lookups.labels
+        return [
+            known[v.lower()] for t in self.query.terms if t.key == "label" and not t.negated
+            for v in t.values if v.lower() in known
+        ]
 
     def words(self) -> list[str]:
-        """The search words of `q`."""
-        return _WORD.findall(self.q)[:10]
+        """The search words of the query's plain words (searched together)."""
+        return search.positive_words(self.query)
 
     def query_args(self, **overrides: Any) -> dict[str, Any]:
         """The query parameters that reproduce this view (for links and the pushed URL)."""
-        args: dict[str, Any] = {
-            "status": self.status,
-            "priority": self.priority,
-            "assignee": self.assignee,
-            "q": self.q,
-            "label": self.labels,
-            "sort": self.sort if self.sort != DEFAULT_SORT else "",
-            "page": self.page if self.page != 1 else "",
-            "import": self.import_run or "",
-            "duplicates": "hide" if self.no_duplicates else "",
-        }
-        for start, end, _column in DATE_RANGES:
-            for name in (start, end):
-                value = getattr(self, name)
-                args[name] = value.isoformat() if value else ""
+        args: dict[str, Any] = {"q": self.q, "page": self.page, "import": self.import_run or ""}
         args.update(overrides)
         if args["page"] == 1:
             args["page"] = ""
@@ -115,69 +99,41 @@ class IssueFilter:
         """The same as a URL query string."""
         return urlencode(self.query_args(**overrides), doseq=True)
 
+    def marked(self) -> list[tuple[str, bool]]:
+        """The query text in pieces, each with whether it is a mistake (for marking them where the query is shown)."""
+        pieces: list[tuple[str, bool]] = []
+        at = 0
+        for error in sorted(self.query.errors, key=lambda e: e.start):
+            if error.end <= at or error.start == error.end:
+                continue
+            pieces += [(self.q[at:error.start], False), (self.q[error.start:error.end], True)]
+            at = error.end
+        return [p for p in pieces + [(self.q[at:], False)] if p[0]]
+
+    def with_label(self, name: str) -> str:
+        """The query text with `label:name` added (a label chip's link narrows the list to it)."""
+        term = Term("label", (name,))
+        return self.q if term in self.query.terms else f"{self.q} {print_term(term)}".strip()
+
 
 def _first(args: MultiValues, key: str) -> str:
     values = args.getlist(key)
     return values[0].strip() if values else ""
 
 
-def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
-    """Read the list's query parameters; unknown values are reported per parameter, not guessed."""
-    errors: dict[str, str] = {}
+def parse_filter(args: MultiValues, handles: dict[str, str] | None = None) -> tuple[IssueFilter, dict[str, str]]:
+    """Read the list's query parameters: the query `q`, the page, the import. The filter form's fields and the
+    older parameters (?status=open&assignee=3) become qualifiers of the query (tracker/issues/form.py); `handles`
+    names the people of assignee=<id>."""
     result = IssueFilter()
-    statuses = [s.strip() for s in args.getlist("status") if s.strip()]
-    bad = [s for s in statuses if s not in STATUSES]
-    if bad:
-        errors["status"] = f"Unknown status '{bad[0]}'; use one of {', '.join(STATUSES)}."
-    result.status = [s for s in STATUSES if s in statuses]
-    priorities = [p.strip() for p in args.getlist("priority") if p.strip()]
-    bad = [p for p in priorities if p not in PRIORITIES]
-    if bad:
-        errors["priority"] = f"Unknown priority '{bad[0]}'; use one of {', '.join(PRIORITIES)}."
-    result.priority = [p for p in PRIORITIES if p in priorities]
-    assignee = _first(args, "assignee").lower()
-    if assignee and assignee != "none" and whole_number(assignee) is None:
-        errors["assignee"] = f"Assignee must be a user id or 'none', not '{assignee}'."
-        assignee = ""
-    result.assignee = assignee
-    result.q = _first(args, "q")[:200]
-    if result.q.strip() and not result.words():
-        errors["q"] = f"Nothing to search for in '{result.q[:40]}': search words need letters or digits."
-    names: list[str] = []
-    for raw in args.getlist("label"):
-        name = " ".join(raw.split())
-        if name and name.lower() not in {n.lower() for n in names}:
-            names.append(name)
-    result.labels = names[:10]
-    sort = _first(args, "sort") or DEFAULT_SORT
-    if sort.removeprefix("-") not in SORTS:
-        errors["sort"] = f"Unknown sort '{sort}'; use one of {', '.join(SORTS)} (with - for descending)."
-        sort = DEFAULT_SORT
-    result.sort = sort
+    result.q, errors = form.merge(args, handles or {})
+    for i, error in enumerate(result.query.errors):
+        errors[f"q{i or ''}"] = error.message
     page = _first(args, "page") or "1"
     if not 1 <= (whole_number(page) or 0) <= MAX_PAGE:
         errors["page"] = f"Page must be a whole number from 1 to {MAX_PAGE:,}."
         page = "1"
     result.page = int(page)
-    for start, end, _column in DATE_RANGES:
-        for name in (start, end):
-            raw = _first(args, name)
-            if raw:
-                value = parse_day(raw)
-                if value is None:
-                    errors[name] = (
-                        f"{name} must be a date like 2026-01-31 (from {FIRST_DATE} to {LAST_DATE}), not '{raw[:40]}'."
-                    )
-                setattr(result, name, value)
-        first, last = getattr(result, start), getattr(result, end)
-        if first and last and first > last:
-            errors[start] = f"{start} ({first}) is after {end} ({last}); nothing can match."
-    raw = _first(args, "duplicates")
-    if raw and raw != "hide":
-        errors["duplicates"] = (
-            f"duplicates can only be 'hide' (leave out the issues closed as duplicates), not '{raw[:40]}'."
-        )
-    result.no_duplicates = raw == "hide"
     raw = _first(args, "import")
     if raw:
         result.import_run = whole_number(raw) or None
@@ -188,13 +144,7 @@ def parse_filter(args: MultiValues) -> tuple[IssueFilter, dict[str, str]]:
 
 def parse_day(raw: str) -> date | None:
     """An ISO date (YYYY-MM-DD) within the range the filters accept, or None."""
-    try:
-        value = date.fromisoformat(raw.strip())
-    except ValueError:
-        return None
-    if len(raw.strip()) != 10 or not FIRST_DATE <= value <= LAST_DATE:
-        return None
-    return value
+    return form.day(raw)
 
 
 def day_start(day: date) -> datetime:
@@ -212,90 +162,49 @@ def day_range_clause(column: sa.ColumnElement[Any], first: date | None, last: da
     return sa.and_(*clauses)
 
 
-def load_filter(session: Session, args: MultiValues) -> tuple[IssueFilter, dict[str, str], list[Label]]:
-    """The list filter from request arguments with label names resolved; errors by parameter; all labels."""
-    view, errors = parse_filter(args)
+def load_filter(
+    session: Session, args: MultiValues, me_id: int | None = None
+) -> tuple[IssueFilter, dict[str, str], list[Label]]:
+    """The list filter from request arguments with its names resolved (labels, handles, @me = `me_id`); errors by
+    parameter (the query's as q, q1...: the rest of the query still applies); all labels."""
     labels = labels_service.all_labels(session)
-    errors.update(resolve_labels(view, labels))
+    # An assignee given by id (older URLs, the form sent without JavaScript) is written into the query by handle.
+    by_id = any(v.strip().isdigit() for v in args.getlist("assignee"))
+    handles = {str(u.id): search.handle_of(u) for u in people(session)} if by_id else {}
+    view, errors = parse_filter(args, handles)
+    view.lookups = search.load_lookups(session, view.query, me_id, labels, utcnow())
+    first_free = len(view.query.errors)
+    for i, (kind, message) in enumerate(search.unresolved(view.query, view.lookups), start=first_free):
+        errors[kind if kind not in errors else f"q{i or ''}"] = message
+    unique = {handle: ids[0] for handle, ids in view.lookups.people.items() if len(ids) == 1}
+    shown = form.state(view.query, unique, me_id)
+    view.status, view.priority, view.label_names = list(shown["status"]), list(shown["priority"]), list(shown["label"])
+    view.assignee = shown["assignee"]
+    sent, _errors = form.submitted(args, handles)
+    view.form_in_step = all(value == shown[name] for name, value in sent.items())
     return view, errors, labels
-
-
-def resolve_labels(view: IssueFilter, labels: list[Label]) -> dict[str, str]:
-    """Turn the filter's label names into ids using the known labels; unknown names are an error."""
-    by_key = {label.name_key: label for label in labels}
-    unknown = [name for name in view.labels if name.lower() not in by_key]
-    view.label_ids = [by_key[name.lower()].id for name in view.labels if name.lower() in by_key]
-    if unknown:
-        view.label_ids.append(-1)  # a label that does not exist matches no issue
-        return {"label": f"There is no label named '{unknown[0]}'."}
-    return {}
-
-
-# PostgreSQL only (migration 0009): each issue's tsvector of title and description, GIN-indexed and kept by
-# triggers on issues, so changes of other fields never touch the full-text index. Not a model: nothing in
-# the app writes it.
-ISSUE_DOCUMENTS = sa.table("issue_documents", sa.column("issue_id", sa.Integer), sa.column("document"))
-
-
-def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
-    """Every word must appear in the title or description: full-text on PostgreSQL, LIKE on SQLite (on casefolded
-    text, a function the app registers on each SQLite connection, so "ärger" finds "Ärger")."""
-    if dialect == "postgresql":
-        return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words)))
-    clauses = []
-    for word in words:
-        escaped = word.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        clauses.append(
-            sa.or_(
-                sa.func.casefold(Issue.title).like(pattern, escape="\\"),
-                sa.func.casefold(Issue.description).like(pattern, escape="\\"),
-            )
-        )
-    return sa.and_(*clauses)
-
-
-def document_matches(words: list[str]) -> sa.ColumnElement[bool]:
-    """PostgreSQL: the document holds every word, each as a prefix."""
-    query = " & ".join(f"{w.lower()}:*" for w in words)
-    return ISSUE_DOCUMENTS.c.document.op("@@")(sa.func.to_tsquery("simple", query))
 
 
 def filtered(dialect: str, view: IssueFilter) -> sa.Select:
     """SELECT of the issues matching the filter (no order, no paging); never an issue in the trash."""
-    stmt = sa.select(Issue).where(LIVE_ISSUE)
-    if view.status:
-        stmt = stmt.where(Issue.status.in_(view.status))
-    if view.priority:
-        stmt = stmt.where(Issue.priority.in_(view.priority))
-    if view.assignee == "none":
-        stmt = stmt.where(Issue.assignee_id.is_(None))
-    elif view.assignee:
-        stmt = stmt.where(Issue.assignee_id == int(view.assignee))
-    for label_id in view.label_ids:
-        stmt = stmt.where(Issue.id.in_(sa.select(IssueLabel.issue_id).where(IssueLabel.label_id == label_id)))
-    words = view.words()
-    if words:
-        clause = search_clause(dialect, words)
-        keys = key_candidates(view)
-        if keys:
-            clause = sa.or_(clause, Issue.external_key.in_(keys))
-        stmt = stmt.where(clause)
-    for column, first, last in view.date_ranges:
-        stmt = stmt.where(day_range_clause(getattr(Issue, column), first, last))
+    return sa.select(Issue).where(LIVE_ISSUE, *filter_clauses(dialect, view))
+
+
+def filter_clauses(dialect: str, view: IssueFilter) -> list[sa.ColumnElement[bool]]:
+    """The filter's conditions on issues (the reports add them to their own statements)."""
+    clauses = search.where_clauses(dialect, view.query, view.lookups, key_candidates(view))
     if view.import_run:
-        stmt = stmt.where(import_clause(view.import_run))
-    if view.no_duplicates:
-        stmt = stmt.where(Issue.duplicate_of_id.is_(None))
-    return stmt
+        clauses.append(import_clause(view.import_run))
+    return clauses
 
 
 def key_candidates(view: IssueFilter) -> list[str]:
-    """A search of one token (no spaces) may be an imported issue's key in the other tracker (PROJ-12, #101): the
-    spellings to look it up by, exactly, through its index."""
-    q = view.q.strip()
-    if not q or len(q) > EXTERNAL_KEY_MAX or any(c.isspace() for c in q):
+    """A search of one word alone may be an imported issue's key in the other tracker (PROJ-12): the spellings to
+    look it up by, exactly, through its index."""
+    texts = [t for t in view.query.terms if t.key == "text" and not t.negated and not t.phrase]
+    if len(texts) != 1 or len(texts[0].values[0]) > EXTERNAL_KEY_MAX:
         return []
+    q = texts[0].values[0]
     return sorted({q, q.upper(), q.removeprefix("#")} - {""})
 
 
@@ -312,6 +221,11 @@ def import_clause(run_id: int) -> sa.ColumnElement[bool]:
 
 def ordered(stmt: sa.Select, sort: str) -> sa.Select:
     """Apply the sort key, ties broken by issue number in the same direction."""
+    return stmt.order_by(*sort_keys(sort))
+
+
+def sort_keys(sort: str) -> list[Any]:
+    """The ORDER BY terms of a sort: its column, then the issue number in the same direction."""
     descending = sort.startswith("-")
     key = sort.lstrip("-")
     column = {
@@ -319,10 +233,11 @@ def ordered(stmt: sa.Select, sort: str) -> sa.Select:
         "created": Issue.created_at,
         "priority": PRIORITY_RANK,
         "id": None,
+        "title": Issue.title,
     }[key]
     direction = sa.desc if descending else sa.asc
     keys = [direction(column)] if column is not None else []
-    return stmt.order_by(*keys, direction(Issue.id))
+    return [*keys, direction(Issue.id)]
 
 
 @dataclass
@@ -386,7 +301,7 @@ def list_issues(session: Session, view: IssueFilter, per_page: int) -> IssuePage
         ).scalar_one()
     capped = total > COUNT_CAP
     page_source = base
-    if not capped and (view.words() or view.label_ids):
+    if not capped and (view.words() or view.label_ids):  # a search or label among other filters
         matches = base.with_only_columns(Issue.id).cte("matches")
         if dialect == "postgresql":
             matches = matches.prefix_with("MATERIALIZED")
@@ -439,17 +354,20 @@ def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | sa.CompoundS
     Both are deleted with their issue in the same transaction, so they name exactly the existing issues; those in
     the trash are left out through the small partial index of deleted issues.
     """
-    words = view.words()
-    others = view.status or view.priority or view.assignee or view.date_ranges or view.import_run or view.no_duplicates
-    if others:
+    terms = [t for t in view.query.terms if t.key != "sort"]
+    if view.import_run or not terms:
         return None
-    if len(view.label_ids) == 1 and not words:
+    label_ids = view.label_ids
+    if len(terms) == 1 and terms[0].key == "label" and not terms[0].negated and len(label_ids) == 1:
         return sa.select(IssueLabel.issue_id).where(
-            IssueLabel.label_id == view.label_ids[0], IssueLabel.issue_id.not_in(trashed_ids())
+            IssueLabel.label_id == label_ids[0], IssueLabel.issue_id.not_in(trashed_ids())
         )
-    if words and not view.label_ids and dialect == "postgresql":
-        found = sa.select(ISSUE_DOCUMENTS.c.issue_id).where(
-            document_matches(words), ISSUE_DOCUMENTS.c.issue_id.not_in(trashed_ids())
+    words = view.words()
+    plain = all(t.key == "text" and not t.negated and not t.phrase for t in terms)
+    if words and plain and dialect == "postgresql":
+        documents = search.ISSUE_DOCUMENTS
+        found = sa.select(documents.c.issue_id).where(
+            search.document_matches(words), documents.c.issue_id.not_in(trashed_ids())
         )
         keys = key_candidates(view)
         if keys:

@@ -16,7 +16,8 @@ from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
 from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, STATUSES
 from ..numbers import whole_number
-from . import bp, duplicates, queries, service
+from ..search.query import to_text
+from . import bp, duplicates, queries, saved, service
 from .forms import IssueForm
 from .pages import issue_page
 from .timeline import load_timeline
@@ -27,19 +28,25 @@ QUICK_FIELDS = ("status", "priority", "assignee_id", "labels")  # what the issue
 @bp.get("")
 def index():
     """The filterable, sortable, paged list; an htmx request gets only the results."""
-    view, errors, labels = queries.load_filter(db.session, request.args)
+    view, errors, labels = queries.load_filter(db.session, request.args, me_id=current_user.id)
     block = block_for(["issue_results"])
-    if not errors and not block and any(value == "" for _, value in request.args.items(multi=True)):
-        # The filter form sent without JavaScript names every field, empty or not (?status=&q=...): show the
-        # same list under the short URL one would bookmark, as the htmx form pushes it.
+    form_sent = "was" in request.args or any(value == "" for _, value in request.args.items(multi=True))
+    if not errors and not block and form_sent:
+        # The filter form sent without JavaScript names every field, empty or not (?status=&q=...): show the same
+        # list under the short URL one would bookmark, the query alone, as the htmx form pushes it. (Older URLs,
+        # ?status=open&assignee=3, are answered as they are; their links and pushed URLs carry the query.)
         return redirect(url_for("issues.index", **view.query_args()))
-    status = 400 if errors else 200
+    # A mistake in the query is shown with the rest of it applied, like a form re-rendered (422, which htmx
+    # swaps); a bad parameter of another kind is a bad request.
+    query_only = all(key.startswith("q") or key in ("label", "person") for key in errors)
+    status = (422 if query_only else 400) if errors else 200
     return list_page(view, errors, labels, status=status, block=block)
 
 
 def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
     """Render the list page (or its results block) for a filter, optionally with a bulk change report."""
     page = queries.list_issues(db.session, view, per_page=per_page())
+    users = queries.people(db.session)
     response = render(
         "issues/list.html",
         block=block,
@@ -47,7 +54,13 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
         view=view,
         page=page,
         errors=errors,
-        users=queries.people(db.session),
+        users=users,
+        handles={u.id: queries.search.handle_of(u) for u in users},  # the form writes assignee:<handle>
+        oob_form=bool(block),
+        saved_views=None if block else saved.visible_views(db.session, current_user),  # counted lazily
+        counted=False,
+        saved_cap=saved.COUNT_CAP,
+        canonical_q=to_text(view.query),
         labels=labels,
         sorts=queries.SORTS,
         bulk=bulk,

@@ -66,6 +66,8 @@ class IssueLinks:
             self.base["label"] = [scope.label.name]
         if scope.params.assignee:
             self.base["assignee"] = scope.params.assignee
+        if scope.query_text:  # the figure's own filters narrow the report's query further (they are AND-ed)
+            self.base["q"] = scope.query_text
 
     def url(self, **filters: Any) -> str:
         """The issue list with the report's filters plus these ones."""

@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..issues import queries as issue_queries
+from ..issues import saved, search
 from ..issues.queries import FIRST_DATE, LAST_DATE, MultiValues, day_range_clause, day_start, parse_day
 from ..models import DONE_STATUSES, LIVE_ISSUE, OPEN_ISSUE, PRIORITIES, STATUSES, Issue, IssueLabel, Label, User
 from ..numbers import whole_number
@@ -66,6 +68,8 @@ class ReportParams:
     period: Period
     label: str = ""  # a label name, "" for every label
     assignee: str = ""  # "" anyone, "none" unassigned, or a user id as text
+    q: str = ""  # a query of the search language: only the issues it lists (README: Searching)
+    view: int | None = None  # a saved view: its query (the view's id is kept in links)
 
     def query_args(self) -> dict[str, Any]:
         """The query parameters that reproduce this report (for links, CSV, print and the pushed URL)."""
@@ -74,6 +78,7 @@ class ReportParams:
         else:
             args = {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()}
         args.update(label=self.label, assignee=self.assignee)
+        args.update({"view": self.view} if self.view else {"q": self.q})
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 
@@ -116,7 +121,12 @@ def parse_params(args: MultiValues, today: date) -> tuple[ReportParams, dict[str
     if assignee and assignee != "none" and whole_number(assignee) is None:
         errors["assignee"] = f"Assignee must be a user id or 'none', not '{assignee[:40]}'."
         assignee = ""
-    return ReportParams(period=period, label=label, assignee=assignee), errors
+    q = " ".join(_only(args, "q", errors).split())
+    view_raw = _only(args, "view", errors)
+    view = whole_number(view_raw) if view_raw else None
+    if view_raw and view is None:
+        errors["view"] = f"view must be the number of a saved view, not '{view_raw[:40]}'."
+    return ReportParams(period=period, label=label, assignee=assignee, q=q, view=view), errors
 
 
 def _only(args: MultiValues, key: str, errors: dict[str, str]) -> str:
@@ -135,6 +145,9 @@ class Scope:
     params: ReportParams
     label: Label | None = None
     assignee: User | None = None
+    query_clauses: list = field(default_factory=list)  # the query's (or view's) conditions on issues
+    query_text: str = ""  # the query the report is scoped by (a view's query for view=)
+    view_name: str = ""
 
     @property
     def period(self) -> Period:
@@ -155,7 +168,7 @@ class Scope:
             clauses.append(Issue.assignee_id.is_(None))
         elif self.assignee is not None:
             clauses.append(Issue.assignee_id == self.assignee.id)
-        return clauses
+        return clauses + self.query_clauses
 
 
 def resolve_scope(params: ReportParams, labels: list[Label], people: list[User]) -> tuple[Scope, dict[str, str]]:
@@ -173,11 +186,34 @@ def resolve_scope(params: ReportParams, labels: list[Label], people: list[User])
     return scope, errors
 
 
-def scope_from_args(session: Session, args: MultiValues, today: date) -> tuple[Scope, dict[str, str]]:
+def scope_from_args(
+    session: Session, args: MultiValues, today: date, user: User | None = None
+) -> tuple[Scope, dict[str, str]]:
     """Query parameters to a checked scope in one call (for the JSON API); errors are keyed by parameter."""
     params, errors = parse_params(args, today)
     scope, unknown = load_scope(session, params)
+    if user is not None:
+        unknown.update(scope_query(session, scope, user))
     return scope, {**unknown, **errors}
+
+
+def scope_query(session: Session, scope: Scope, user: User, labels: list[Label] | None = None) -> dict[str, str]:
+    """Narrow the scope to the issues its query (q=) or saved view (view=) lists, exactly as the issue list does;
+    the query's mistakes by parameter (the rest of it still applies). A view the person may not see is NotFound."""
+    params = scope.params
+    text = params.q
+    if params.view:
+        view = saved.get_view(session, user, params.view)
+        text, scope.view_name = view.query, view.name
+    if not text:
+        return {}
+    issue_filter = saved.filter_for(session, user, text, labels)
+    errors = {f"q{i or ''}": error.message for i, error in enumerate(issue_filter.query.errors)}
+    for kind, message in search.unresolved(issue_filter.query, issue_filter.lookups):
+        errors.setdefault(kind, message)
+    scope.query_text = text
+    scope.query_clauses = issue_queries.filter_clauses(_dialect(session), issue_filter)
+    return errors
 
 
 def load_scope(session: Session, params: ReportParams) -> tuple[Scope, dict[str, str]]:

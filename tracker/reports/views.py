@@ -22,6 +22,7 @@ def _scope():
     labels = labels_service.all_labels(db.session)
     people = issue_queries.people(db.session)
     scope, unknown = queries.resolve_scope(params, labels, people)
+    unknown.update(queries.scope_query(db.session, scope, current_user, labels))
     for name, message in unknown.items():
         errors.setdefault(name, message)
     return scope, errors, labels, people, now

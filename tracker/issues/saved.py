@@ -1,0 +1,242 @@
+"""Saved views: create, change (guarded by version), delete, order and pin; the views a person sees, with a cheap
+capped count of each one's issues (one statement for all of them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from .. import access
+from ..errors import InvalidInput, NotFound, StaleView
+from ..labels import service as labels_service
+from ..models import SAVED_VIEW_NAME_MAX, SAVED_VIEW_QUERY_MAX, Issue, SavedView, SavedViewPlace, User, utcnow
+from ..search.query import PEOPLE_KEYS, parse, to_text
+from . import queries, search
+
+COUNT_CAP = 500  # a sidebar says "500+": enough to tell a short list from a long one, at a bounded cost
+
+
+@dataclass
+class Listed:
+    """A view as a person's sidebar shows it: the view, whether it is theirs, pinned, and its (capped) count."""
+
+    view: SavedView
+    mine: bool
+    pinned: bool
+    count: int | None = None
+
+    @property
+    def capped(self) -> bool:
+        """Whether the count stopped at the cap."""
+        return self.count is not None and self.count > COUNT_CAP
+
+
+def clean(name: Any, query: Any) -> tuple[str, str]:
+    """A view's name and canonical query, or InvalidInput naming what is wrong with each."""
+    errors = {}
+    name = " ".join(str(name or "").split())
+    if not name:
+        errors["name"] = "Give the view a name."
+    elif len(name) > SAVED_VIEW_NAME_MAX:
+        errors["name"] = f"A view's name has at most {SAVED_VIEW_NAME_MAX} characters."
+    text = str(query or "")
+    parsed = parse(text)
+    if len(text) > SAVED_VIEW_QUERY_MAX:
+        errors["query"] = f"A view's query has at most {SAVED_VIEW_QUERY_MAX} characters."
+    elif parsed.errors:
+        errors["query"] = parsed.errors[0].message
+    if errors:
+        raise InvalidInput(errors)
+    return name, to_text(parsed)
+
+
+def get_view(session: Session, user: User, view_id: int) -> SavedView:
+    """A view the person may see; someone else's private view is not found, as a missing one."""
+    view = session.get(SavedView, view_id)
+    if view is None or not access.may_read_view(user, view):
+        raise NotFound(f"View {view_id} does not exist.")
+    return view
+
+
+def create_view(session: Session, user: User, name: Any, query: Any, shared: bool = False) -> SavedView:
+    """Save a query as a view of this person's, private unless shared; it goes to the end of their list."""
+    if shared:
+        access.require_share_views(user)
+    name, text = clean(name, query)
+    now = utcnow()
+    view = SavedView(name=name, query=text, shared=bool(shared), owner_id=user.id, created_at=now, updated_at=now)
+    session.add(view)
+    session.flush()
+    last = session.execute(
+        sa.select(sa.func.max(SavedViewPlace.position)).where(SavedViewPlace.user_id == user.id)
+    ).scalar_one()
+    session.add(SavedViewPlace(user_id=user.id, view_id=view.id, position=(last or 0) + 1))
+    session.commit()
+    return view
+
+
+def update_view(
+    session: Session, user: User, view_id: int, version: Any, name: Any, query: Any, shared: Any = None
+) -> SavedView:
+    """Rename or change a view (and share or unshare it), from the version the person started from: one guarded
+    UPDATE; someone else's save meanwhile is a StaleView (409), and nothing changes."""
+    view = get_view(session, user, view_id)
+    access.require_manage_view(user, view)
+    expected = parse_version(version)
+    name, text = clean(name, query)
+    shared = view.shared if shared is None else bool(shared)
+    if shared != view.shared:
+        access.require_share_views(user)
+    changed = session.execute(
+        sa.update(SavedView)
+        .where(SavedView.id == view_id, SavedView.version == expected)
+        .values(name=name, query=text, shared=shared, version=SavedView.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        session.rollback()
+        current = session.get(SavedView, view_id)
+        raise StaleView(view_id, current.name if current else name, expected, current.version if current else 0)
+    session.commit()
+    session.refresh(view)
+    return view
+
+
+def delete_view(session: Session, user: User, view_id: int, version: Any) -> None:
+    """Delete a view (its places in everyone's lists go with it), from the version the person saw."""
+    view = get_view(session, user, view_id)
+    access.require_manage_view(user, view)
+    expected = parse_version(version)
+    deleted = session.execute(
+        sa.delete(SavedView).where(SavedView.id == view_id, SavedView.version == expected)
+    ).rowcount
+    if deleted != 1:
+        session.rollback()
+        raise StaleView(view_id, view.name, expected, view.version)
+    session.commit()
+
+
+def parse_version(raw: Any) -> int:
+    """The version a change started from, or InvalidInput."""
+    text = str(raw if raw is not None else "").strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InvalidInput({"version": "The view's version is missing; reload the page and try again."})
+    return int(text)
+
+
+def visible_views(session: Session, user: User) -> list[Listed]:
+    """The person's own views, then the shared ones of others, each in the person's order (new ones last)."""
+    place = aliased(SavedViewPlace)
+    rows = session.execute(
+        sa.select(SavedView, place.position, place.pinned)
+        .outerjoin(place, sa.and_(place.view_id == SavedView.id, place.user_id == user.id))
+        .where(sa.or_(SavedView.owner_id == user.id, SavedView.shared))
+        .order_by(
+            sa.case((SavedView.owner_id == user.id, 0), else_=1),
+            sa.func.coalesce(place.position, 1_000_000),
+            SavedView.id,
+        )
+    ).all()
+    return [Listed(view, view.owner_id == user.id, bool(pinned)) for view, _position, pinned in rows]
+
+
+def move_view(session: Session, user: User, view_id: int, step: int) -> None:
+    """Move a view one place up (step -1) or down (+1) among the person's own or among the shared views."""
+    view = get_view(session, user, view_id)
+    listed = [v for v in visible_views(session, user) if v.mine == (view.owner_id == user.id)]
+    ids = [v.view.id for v in listed]
+    at = ids.index(view_id)
+    to = min(max(at + step, 0), len(ids) - 1)
+    ids.insert(to, ids.pop(at))
+    pinned = {v.view.id for v in listed if v.pinned}
+    save_places(session, user, ids, pinned)
+
+
+def pin_view(session: Session, user: User, view_id: int, pinned: bool) -> None:
+    """Pin a view to the person's page (or take it off)."""
+    get_view(session, user, view_id)
+    listed = visible_views(session, user)
+    order = [v.view.id for v in listed]
+    chosen = {v.view.id for v in listed if v.pinned}
+    chosen = chosen | {view_id} if pinned else chosen - {view_id}
+    save_places(session, user, order, chosen)
+
+
+def save_places(session: Session, user: User, ids: list[int], pinned: set[int]) -> None:
+    """Write the person's order (and pins) of these views: their places replaced in two statements."""
+    session.execute(sa.delete(SavedViewPlace).where(SavedViewPlace.user_id == user.id))
+    session.execute(
+        sa.insert(SavedViewPlace),
+        [{"user_id": user.id, "view_id": i, "position": n, "pinned": i in pinned} for n, i in enumerate(ids, 1)],
+    )
+    session.commit()
+
+
+MAX_PINNED = 8  # views on a person's page
+
+
+def pinned_lists(session: Session, user: User, size: int = 5) -> list[tuple[Listed, list[Issue]]]:
+    """The views the person pinned, each with its capped count and its first `size` issues in its own order: one
+    statement for the views, one for the counts, one for every list's issue numbers, one to load those issues."""
+    listed = [item for item in visible_views(session, user) if item.pinned][:MAX_PINNED]
+    if not listed:
+        return []
+    labels = labels_service.all_labels(session)
+    count_views(session, user, listed, labels)
+    dialect = session.get_bind().dialect.name
+    lookups = lookups_for(session, user, [item.view.query for item in listed], labels)
+    parts = []
+    for n, item in enumerate(listed):
+        issue_filter = queries.IssueFilter(q=item.view.query, lookups=lookups)
+        keys = queries.sort_keys(issue_filter.sort)
+        first = (
+            queries.filtered(dialect, issue_filter)
+            .with_only_columns(Issue.id, sa.func.row_number().over(order_by=keys).label("rank"))
+            .order_by(*keys)
+            .limit(size)
+            .subquery()
+        )
+        parts.append(sa.select(sa.literal(n).label("list"), first.c.id, first.c.rank))
+    rows = session.execute(sa.union_all(*parts)).all()
+    issues = {issue.id: issue for issue in queries.issues_by_ids(session, [row.id for row in rows])}
+    lists: list[list[Issue]] = [[] for _ in listed]
+    for row in sorted(rows, key=lambda r: (r.list, r.rank)):
+        if row.id in issues:
+            lists[row.list].append(issues[row.id])
+    return list(zip(listed, lists, strict=True))
+
+
+def filter_for(session: Session, user: User, query: str, labels=None) -> queries.IssueFilter:
+    """The list filter of a query run by this person (@me is them), its names resolved."""
+    view = queries.IssueFilter(q=query)
+    labels = labels_service.all_labels(session) if labels is None else labels
+    view.lookups = search.load_lookups(session, view.query, user.id, labels, utcnow())
+    return view
+
+
+def lookups_for(session: Session, user: User, texts: list[str], labels: list) -> search.Lookups:
+    """What the names of several queries stand for, resolved at once (one statement for all their handles)."""
+    handles = sorted({v for text in texts for t in parse(text).terms if t.key in PEOPLE_KEYS for v in t.values})
+    people = search.people_by_handle(session, [h for h in handles if h != "@me"])
+    return search.Lookups({label.name_key: label.id for label in labels}, people, user.id, utcnow())
+
+
+def count_views(session: Session, user: User, listed: list[Listed], labels: list | None = None) -> None:
+    """Fill in each view's count of issues, stopping at COUNT_CAP + 1: one statement for all the views, each
+    count a bounded index walk of the view's own filter."""
+    if not listed:
+        return
+    dialect = session.get_bind().dialect.name
+    labels = labels_service.all_labels(session) if labels is None else labels
+    lookups = lookups_for(session, user, [item.view.query for item in listed], labels)
+    columns = []
+    for n, item in enumerate(listed):
+        view = queries.IssueFilter(q=item.view.query, lookups=lookups)
+        ids = queries.filtered(dialect, view).with_only_columns(Issue.id).limit(COUNT_CAP + 1).subquery()
+        columns.append(sa.select(sa.func.count()).select_from(ids).scalar_subquery().label(f"v{n}"))
+    counts = session.execute(sa.select(*columns)).one()
+    for item, count in zip(listed, counts, strict=True):
+        item.count = count

@@ -1,0 +1,1 @@
+"""The search language: parsing and printing queries (tracker/search/query.py)."""
