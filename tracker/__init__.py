@@ -65,6 +65,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .imports import bp as imports_bp
     from .issues import bp as issues_bp
     from .labels import bp as labels_bp
+    from .notifications import bp as notifications_bp
+    from .notifications import fanout
     from .reports import bp as reports_bp
     from .trash import bp as trash_bp
 
@@ -79,6 +81,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(reports_bp)
     app.register_blueprint(trash_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(notifications_bp)
+    fanout.EMAIL["enabled"] = bool(app.config.get("MAIL_URL"))
     api.init_app(app)
     auth.init_login(app, login_manager)
     error_handling.register(app)

@@ -23,6 +23,7 @@ TAGS = (
     ("People and labels", "Ids and names for assignees and labels."),
     ("Import", "Create issues from a CSV file."),
     ("Reports", "Workload and resolution times."),
+    ("Notifications", "Your inbox: notifications, read and done; watching issues."),
 )
 
 
@@ -116,4 +117,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs_bp)
 
 
-from . import attachments, docs, imports, reports, trash, views  # noqa: E402,F401  (routes register on bp and docs_bp)
+from . import attachments, docs, imports, notifications, reports, trash, views  # noqa: E402,F401  (routes register on bp and docs_bp)

@@ -12,6 +12,7 @@ from ..formatting import prefetch_issue_references
 from ..htmx import render
 from ..labels import service as labels_service
 from ..models import Issue
+from ..notifications import service as notifications_service
 from . import queries, service
 from .forms import CommentForm, IssueForm
 from .timeline import load_timeline
@@ -34,6 +35,9 @@ def issue_page(
     if block in (None, "issue_timeline"):
         timeline = load_timeline(db.session, issue_id, attachments=attachments)
     quick = quick_form(issue) if block in (None, "issue_main") else None
+    watching = None
+    if block in (None, "issue_main"):
+        watching = notifications_service.watching(db.session, current_user, issue_id)
     prefetch_issue_references(
         [issue.description] + [e.comment.body for e in (timeline.entries if timeline else []) if e.comment]
     )
@@ -45,6 +49,7 @@ def issue_page(
         attachments=attachments,
         timeline=timeline,
         quick=quick,
+        watching=watching,
         quick_errors=quick_errors or {},
         comment_form=comment_form or CommentForm(formdata=None),
     )
