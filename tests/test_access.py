@@ -174,6 +174,9 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/api/notifications/mark", ("json", {"state": "read"}), s(401, 422, 422, 422, 401)),
     ("POST", "/api/issues/{issue}/watch", None, API_ANY),
     ("DELETE", "/api/issues/{issue}/watch", None, API_ANY),
+    ("GET", "/unsubscribe/forged", None, s(404, 404, 404, 404, 404)),  # no sign-in needed; a forged token: 404
+    ("POST", "/unsubscribe/forged", {}, s(404, 404, 404, 404, 404)),
+    ("GET", "/admin/mail", None, PAGE_ADMIN),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),

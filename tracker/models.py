@@ -575,6 +575,7 @@ class EmailOutbox(db.Model):
     issue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(10), default="immediate")  # immediate | hourly | daily
     since_id: Mapped[int] = mapped_column(sa.Integer, default=0)
+    until_id: Mapped[int | None] = mapped_column(sa.Integer)  # the newest notification the sent email told of
     message_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     recipient: Mapped[str | None] = mapped_column(sa.String(254))
     subject: Mapped[str | None] = mapped_column(sa.String(300))

@@ -148,6 +148,7 @@ def upgrade():
         sa.Column("issue_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("since_id", sa.Integer(), nullable=False),
+        sa.Column("until_id", sa.Integer(), nullable=True),
         sa.Column("message_id", sa.String(length=200), nullable=True),
         sa.Column("recipient", sa.String(length=254), nullable=True),
         sa.Column("subject", sa.String(length=300), nullable=True),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 
+from .. import access
 from ..errors import InvalidInput
-from ..extensions import db
+from ..extensions import csrf, db
 from ..htmx import block_for, render
-from . import bp, service
+from . import bp, mail, service
 
 
 @bp.app_context_processor
@@ -99,3 +100,22 @@ def suggest():
     """People matching what follows an @ (handle or name), as a list the mention picker shows."""
     people = service.suggest_people(db.session, request.args.get("q", ""))
     return render("notifications/_suggest.html", people=people)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # a mail client's one-click POST (RFC 8058) carries no CSRF token; the signed token is the proof
+def unsubscribe(token: str):
+    """One-click unsubscribe from an email, without signing in: stop watching its issue (a digest's: email)."""
+    if request.method == "GET":  # a person following the link is asked first (link scanners only GET)
+        valid = mail.read_unsubscribe_token(current_app.config["SECRET_KEY"], token) is not None
+        page = render("notifications/unsubscribe.html", token=token, done=None, valid=valid)
+        return page, (200 if valid else 404)
+    done = mail.unsubscribe(db.session, current_app.config["SECRET_KEY"], token)
+    return render("notifications/unsubscribe.html", token=token, done=done, valid=bool(done)), (200 if done else 404)
+
+
+@bp.get("/admin/mail")
+def failed_mail():
+    """Emails the mail server refused for good, with its reason (admins)."""
+    access.require_manage_users(current_user)
+    return render("notifications/failed.html", failed=mail.failed_emails(db.session))
