@@ -168,6 +168,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/inbox/{others_notification}", None, s(302, 404, 404, 404, 302)),  # someone else's: not found
     ("POST", "/issues/{issue}/watch", {"watch": "maybe"}, s(302, 422, 422, 422, 302)),
     ("GET", "/people/suggest", None, PAGE_ANY),
+    ("GET", "/@{owner_handle}", None, s(302, 303, 303, 303, 302)),  # a mention's link: the person's issues
     ("POST", "/account/handle", {"handle": "No Spaces"}, s(302, 422, 422, 422, 302)),
     ("POST", "/account/notifications", {"email_scope": "all"}, s(302, 422, 422, 422, 302)),
     ("GET", "/api/notifications", None, API_ANY),
@@ -197,7 +198,7 @@ def test_the_table_covers_every_route(app):
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
                                             "own_comment", "imported_run", "others_run", "own_run",
                                             "others_file", "own_file", "others_doc", "other_session",
-                                            "others_notification")})
+                                            "others_notification", "owner_handle")})
         endpoint, _args = adapter.match(path, method=method)
         covered.add((endpoint, method))
     missing = sorted(
@@ -245,6 +246,7 @@ def world(app, make_user, make_issue):
             "own_file": others_file,
             "others_doc": others_doc,
             "others_notification": others_notification,
+            "owner_handle": owner.handle,
         }
         if me is not None:
             # Made as a member would have made them: a viewer may have been a member then.

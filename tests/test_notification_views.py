@@ -116,8 +116,10 @@ def test_mentions_link_known_people_only(client, login, make_user, make_issue):
     login(ada)
     issue = make_issue("Mentions", description="Ask @ada, not @nobody")
     page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
-    assert f'<a href="/issues?assignee={ada.id}" class="mention" title="Ada">@ada</a>' in page
+    assert '<a href="/@ada" class="mention" title="Ada">@ada</a>' in page
     assert "not @nobody" in page
+    assert f"assignee={ada.id}" in client.get("/@ada").headers["Location"]
+    assert client.get("/@nobody").status_code == 404
 
 
 def test_change_handle_with_messages(client, login, make_user):

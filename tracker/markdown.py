@@ -198,15 +198,15 @@ def mentioned_in(html: str) -> set[str]:
 
 
 def link_mentions(html: str, people: dict[str, tuple[int, str]]) -> Markup:
-    """Each mention of a known handle linked to that person's issues (with their name as its title); an unknown
-    handle back to plain text."""
+    """Each mention of a known handle kept as a link (/@handle leads to the person's issues) with their name as its
+    title; an unknown handle back to plain text."""
 
     def link(match: re.Match) -> str:
         found = people.get(match.group(1))
         if found is None:
             return match.group(2)
-        user_id, name = found
-        return f'<a href="/issues?assignee={user_id}" class="mention" title="{escapeHtml(name)}">{match.group(2)}</a>'
+        name = found[1]
+        return f'<a href="/@{match.group(1)}" class="mention" title="{escapeHtml(name)}">{match.group(2)}</a>'
 
     return Markup(_MENTION_LINK.sub(link, html))
 

@@ -289,6 +289,14 @@ def change_handle(session: Session, actor: User, user_id: int, raw: str | None) 
     return user
 
 
+def person_by_handle(session: Session, handle: str) -> User:
+    """The person with this handle, or NotFound."""
+    user = session.execute(sa.select(User).where(User.handle == handle.lower()[:HANDLE_MAX])).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"Nobody is called @{handle[:HANDLE_MAX]}.")
+    return user
+
+
 def suggest_people(session: Session, prefix: str, limit: int = 8) -> list[User]:
     """Active people whose handle or name starts with `prefix`, for @mention suggestions."""
     text = (prefix or "").strip().lstrip("@").lower()[:HANDLE_MAX]

@@ -95,6 +95,13 @@ def watch(issue_id: int):
     return redirect(url_for("issues.show", issue_id=issue_id), 303)
 
 
+@bp.get("/@<handle>")
+def person(handle: str):
+    """Where a mention links: the person's open issues (an unknown handle: 404)."""
+    user = service.person_by_handle(db.session, handle)
+    return redirect(url_for("issues.index", assignee=user.id, status=["open", "in_progress"]), 303)
+
+
 @bp.get("/people/suggest")
 def suggest():
     """People matching what follows an @ (handle or name), as a list the mention picker shows."""
