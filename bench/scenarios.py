@@ -362,5 +362,6 @@ from . import (  # noqa: E402,F401
     scenarios_attachments,
     scenarios_imports,
     scenarios_load,
+    scenarios_notifications,
     scenarios_reports,
 )

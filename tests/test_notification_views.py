@@ -174,3 +174,17 @@ def test_api_lists_marks_and_watches(client, make_user, token_for, ada_hears):
     response = client.post(f"/api/issues/{issue.id}/watch", headers=headers)
     assert response.json == {"issue_id": issue.id, "watching": True, "count": 2}
     assert client.get("/api/notifications?reason=bogus", headers=headers).status_code == 422
+
+
+def test_opening_a_bulk_changes_notification_goes_to_its_change(client, login, make_user, make_issue):
+    from tracker.bulk import service as bulk
+    from tracker.models import IssueEvent
+
+    ada = make_user("member", name="Ada", email="ada@example.com")
+    issue = make_issue("Bulk", reporter=ada)
+    bulk.apply_bulk(db.session, make_user("admin"), [issue.id], None, bulk.BulkChange(status="in_progress"))
+    login(ada)
+    newest = db.session.execute(sa.select(sa.func.max(Notification.id))).scalar_one()
+    event = db.session.execute(sa.select(sa.func.max(IssueEvent.id)).where(IssueEvent.kind == "bulk")).scalar_one()
+    response = client.get(f"/inbox/{newest}")
+    assert response.headers["Location"].endswith(f"/issues/{issue.id}#event-{event}")

@@ -5,7 +5,8 @@
   users.email_delivery (immediate | hourly | daily), defaults involved and immediate.
 - watchers (issue_id, user_id): who hears about an issue; existing issues' reporters and assignees watch them.
 - notifications: one row per person and thing to hear about; (user_id, id) for the inbox, newest first, and a
-  partial index of the unread ones for the header's count.
+  partial index of the unread ones for the header's count. Only user_id is a foreign key (see the model: a bulk
+  change writes a row per watcher per issue, and each foreign key is checked row by row).
 - email_outbox: emails to send, written in the change's transaction; at most one pending row per person, issue and
   kind, so changes within the aggregation window make one email.
 
@@ -111,24 +112,6 @@ def upgrade():
         sa.CheckConstraint(
             "reason IN ('assigned', 'mentioned', 'commented', 'status', 'resolved', 'watching')",
             name=op.f("ck_notifications_reason"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["actor_id"], ["users.id"], name=op.f("fk_notifications_actor_id_users"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["comment_id"], ["comments.id"], name=op.f("fk_notifications_comment_id_comments"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["event_id"], ["issue_events.id"], name=op.f("fk_notifications_event_id_issue_events"), ondelete="SET NULL"
-        ),
-        sa.ForeignKeyConstraint(
-            ["import_run_id"],
-            ["import_runs.id"],
-            name=op.f("fk_notifications_import_run_id_import_runs"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["issue_id"], ["issues.id"], name=op.f("fk_notifications_issue_id_issues"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"

@@ -17,6 +17,7 @@ from ..models import (
     LIVE_ISSUE,
     NOTIFICATION_REASONS,
     Issue,
+    IssueEvent,
     Notification,
     User,
     Watcher,
@@ -192,13 +193,29 @@ def mark(session: Session, user: User, ids: list[int] | None, state: str, issue_
     return changed
 
 
-def open_notification(session: Session, user: User, notification_id: int) -> Notification:
-    """Mark a notification read (with the others of its issue) and return it, to go where it points."""
+def open_notification(session: Session, user: User, notification_id: int) -> tuple[Notification, str | None]:
+    """Mark a notification read (with the others of its issue); return it and the anchor of the issue page it
+    points at: its comment, or its change (a bulk change's is found by its actor and moment)."""
     found = get_notification(session, user, notification_id)
     mark(session, user, [found.id], "read")
     if found.issue_id is not None:
         mark(session, user, None, "read", issue_id=found.issue_id)
-    return get_notification(session, user, notification_id)
+    found = get_notification(session, user, notification_id)
+    if found.comment_id:
+        return found, f"comment-{found.comment_id}"
+    event_id = found.event_id
+    if event_id is None and found.issue_id is not None:
+        event_id = session.execute(
+            sa.select(IssueEvent.id)
+            .where(
+                IssueEvent.issue_id == found.issue_id,
+                IssueEvent.actor_id == found.actor_id,
+                IssueEvent.created_at == found.created_at,
+            )
+            .order_by(IssueEvent.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    return found, (f"event-{event_id}" if event_id else None)
 
 
 def parse_ids(raw: list[str]) -> list[int]:

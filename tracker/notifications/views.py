@@ -75,14 +75,9 @@ def mark():
 @bp.get("/inbox/<int:notification_id>")
 def open_notification(notification_id: int):
     """Mark it (and its issue's others) read and go where it points: the comment, the change, or the import."""
-    found = service.open_notification(db.session, current_user, notification_id)
+    found, anchor = service.open_notification(db.session, current_user, notification_id)
     if found.import_run_id is not None:
         return redirect(url_for("imports.show", run_id=found.import_run_id), 303)
-    anchor = None
-    if found.comment_id:
-        anchor = f"comment-{found.comment_id}"
-    elif found.event_id:
-        anchor = f"event-{found.event_id}"
     return redirect(url_for("issues.show", issue_id=found.issue_id, _anchor=anchor), 303)
 
 
