@@ -188,3 +188,28 @@ def test_opening_a_bulk_changes_notification_goes_to_its_change(client, login, m
     event = db.session.execute(sa.select(sa.func.max(IssueEvent.id)).where(IssueEvent.kind == "bulk")).scalar_one()
     response = client.get(f"/inbox/{newest}")
     assert response.headers["Location"].endswith(f"/issues/{issue.id}#event-{event}")
+
+
+def test_notifications_of_an_issue_in_the_trash_leave_the_inbox(client, login, make_user, ada_hears):
+    from tracker.trash import service as trash
+
+    ada, _grace, issue, _comment = ada_hears
+    trash.delete_issue(db.session, make_user("admin"), issue.id, None)
+    login(ada)
+    assert "Crash on start" not in client.get("/inbox?state=all").get_data(as_text=True)
+
+
+def test_the_inbox_page_statement_count_is_constant(client, login, make_user, make_issue, count_statements):
+    ada = make_user("member", name="Ada", email="ada@example.com")
+    login(ada)
+    counts = []
+    for size in (2, 20):
+        for n in range(size):
+            issue = make_issue(f"Issue {size}-{n}", reporter=ada)
+            comments.add_comment(db.session, make_user("member"), issue.id, "Hi")
+        with count_statements() as statements:
+            assert client.get("/inbox?state=all").status_code == 200
+        counts.append(len(statements))
+    # session and user; the page of notifications with issue, actor and import joined; the unread count (the
+    # page's and the header's)
+    assert counts[0] == counts[1] <= 5, counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from .. import access
 from ..errors import InvalidInput, NotFound
@@ -125,14 +125,20 @@ def notifications_page(
     limit: int = INBOX_PAGE,
 ) -> list[Notification]:
     """The person's notifications, newest first, `limit` of them older than `before` (an id), with their issue,
-    import and actor (one query)."""
-    select = _filtered(user.id, state, reason)
+    import and actor (one query); those of issues in the trash are left out, as every list leaves those issues."""
+    select = (
+        _filtered(user.id, state, reason)
+        .outerjoin(Issue, Issue.id == Notification.issue_id)
+        .where(sa.or_(Notification.issue_id.is_(None), LIVE_ISSUE))
+    )
     if before is not None:
         select = select.where(Notification.id < before)
     return list(
         session.execute(
             select.options(
-                joinedload(Notification.actor), joinedload(Notification.issue), joinedload(Notification.import_run)
+                joinedload(Notification.actor),
+                contains_eager(Notification.issue),
+                joinedload(Notification.import_run),
             )
             .order_by(Notification.id.desc())
             .limit(limit + 1)
