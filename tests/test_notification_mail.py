@@ -273,3 +273,11 @@ def test_parse_mail_url():
         "mail.example.com", 2525, "user@x", "p:ss", False)
     assert mail.parse_mail_url("smtps://mail.example.com").port == 465
     assert User is not None
+
+
+def test_sent_email_is_purged_after_a_month(smtp, thread):
+    ada, grace, issue = thread
+    comments.add_comment(db.session, grace, issue.id, "Hello")
+    assert _send() == {"sent": 1}
+    assert mail.purge_sent(db.session, utcnow() + timedelta(days=29)) == 0
+    assert mail.purge_sent(db.session, utcnow() + timedelta(days=31)) == 1

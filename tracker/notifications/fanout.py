@@ -37,7 +37,7 @@ INVOLVED_REASONS = ("assigned", "mentioned", "resolved")
 EMAIL = {"enabled": False}
 
 
-def _insert_ignoring(session: Session, table: sa.Table) -> sa.Insert:
+def insert_ignoring(session: Session, table: sa.Table) -> sa.Insert:
     """INSERT ... ON CONFLICT DO NOTHING, in the session's SQL dialect."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
@@ -61,7 +61,7 @@ def watch_issues(session: Session, issue_ids: Sequence[int] | sa.Select, user_id
         .join(User, sa.true())  # every issue with every person
         .where(User.id.in_(people))
     )
-    insert = _insert_ignoring(session, Watcher.__table__)
+    insert = insert_ignoring(session, Watcher.__table__)
     session.execute(insert.from_select(["issue_id", "user_id", "created_at"], pairs))
 
 
@@ -260,7 +260,7 @@ def import_created(session: Session, actor_id: int, run_id: int, file_name: str,
             .where(getattr(Issue, column).isnot(None))
         )
         session.execute(
-            _insert_ignoring(session, Watcher.__table__).from_select(["issue_id", "user_id", "created_at"], pairs)
+            insert_ignoring(session, Watcher.__table__).from_select(["issue_id", "user_id", "created_at"], pairs)
         )
     sub = created.subquery()
     counts = (
@@ -320,7 +320,7 @@ def queue_email(session: Session, actor_id: int, issues: sa.Select, now: datetim
         .group_by(Notification.user_id, Notification.issue_id, User.email_delivery)
     )
     session.execute(
-        _insert_ignoring(session, EmailOutbox.__table__).from_select(
+        insert_ignoring(session, EmailOutbox.__table__).from_select(
             ["user_id", "issue_id", "kind", "since_id", "status", "attempts", "created_at", "due_at"], rows
         )
     )

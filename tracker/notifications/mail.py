@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..markdown import markdown_html
 from ..models import Comment, EmailOutbox, Issue, Notification, User, Watcher, utcnow
+from .fanout import insert_ignoring
 
 BATCH = 100
 MAX_BACKOFF = 3600
@@ -255,13 +256,10 @@ def _follow_up(session: Session, row: EmailOutbox, until_id: int, now: datetime)
             Notification.user_id == row.user_id, Notification.issue_id == row.issue_id, Notification.id > until_id
         )
     ).scalar_one()
-    if newer is not None:
-        session.add(
-            EmailOutbox(
-                user_id=row.user_id, issue_id=row.issue_id, kind=row.kind, since_id=newer, status="pending",
-                created_at=now, due_at=now,
-            )
-        )
+    if newer is not None:  # a pending row made meanwhile already covers them: nothing to add
+        values = {"user_id": row.user_id, "issue_id": row.issue_id, "kind": row.kind, "since_id": newer,
+                  "status": "pending", "attempts": 0, "created_at": now, "due_at": now}
+        session.execute(insert_ignoring(session, EmailOutbox.__table__).values(**values))
 
 
 Sender = Callable[[MailServer, EmailMessage], None]
@@ -351,3 +349,15 @@ def unsubscribe(session: Session, secret: str, token: str) -> tuple[User, Issue 
         user.email_scope = "none"
     session.commit()
     return user, issue
+
+
+SENT_KEPT_DAYS = 30
+
+
+def purge_sent(session: Session, now: datetime, days: int = SENT_KEPT_DAYS) -> int:
+    """Delete emails sent more than `days` ago (failed ones stay for the admins' page); how many went."""
+    deleted = session.execute(
+        sa.delete(EmailOutbox).where(EmailOutbox.status == "sent", EmailOutbox.sent_at < now - timedelta(days=days))
+    ).rowcount
+    session.commit()
+    return deleted

@@ -10,8 +10,9 @@ import click
 from flask import Flask, current_app
 
 from ..extensions import db
+from ..models import utcnow
 from ..outage import discard
-from .mail import MailSettings, parse_mail_url, send_due
+from .mail import MailSettings, parse_mail_url, purge_sent, send_due
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ def run_once(app: Flask) -> dict[str, int]:
     if settings is None:
         return {}
     try:
-        return send_due(db.session, settings)
+        counts = send_due(db.session, settings)
+        purged = purge_sent(db.session, utcnow())
+        if purged:
+            counts["purged"] = purged
+        return counts
     except Exception:
         discard(db.session)
         raise
