@@ -29,7 +29,7 @@ migrate: $(STAMP_RUN)
 	$(FLASK) db upgrade
 
 run: migrate
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	TRACKER_RUN_WORKER=1 $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(STAMP_DEV)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -253,9 +253,9 @@ def insert_users(cursor, end: datetime) -> None:
     password_hash = generate_password_hash(dataset.ADMIN_PASSWORD)
     start = end - dataset.SPAN
     cursor.executemany(
-        "INSERT INTO users (id, name, email, password_hash, role, active, created_at)"
-        " VALUES (%s, %s, %s, %s, %s, true, %s)",
-        [(u.id, u.name, u.email, password_hash, u.role, start) for u in dataset.users()],
+        "INSERT INTO users (id, name, email, password_hash, role, active, created_at, handle)"
+        " VALUES (%s, %s, %s, %s, %s, true, %s, %s)",
+        [(u.id, u.name, u.email, password_hash, u.role, start, f"u{u.id}") for u in dataset.users()],
     )
 
 

@@ -22,7 +22,7 @@ from tracker.extensions import db
 from tracker.imports import staging
 from tracker.issues import saved
 from tracker.labels import service as labels
-from tracker.models import User
+from tracker.models import Notification, User
 
 ROLES = ("anonymous", "viewer", "member", "admin", "deactivated")
 
@@ -184,6 +184,23 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/api/imports/{others_run}/redo", None, s(401, 403, 403, 409, 401)),
     ("POST", "/issues/{issue}/tasks", {"task": "9", "version": "1"}, PAGE_POST_EDITOR),  # no such task
     ("POST", "/issues/preview", {"text": "**hi**"}, PAGE_EDITOR),
+    # notifications: everyone signed in has an inbox, watches issues, changes their handle and email settings
+    ("GET", "/inbox", None, PAGE_ANY),
+    ("GET", "/inbox/count", None, PAGE_ANY),
+    ("POST", "/inbox/mark", {"mark": "read"}, s(302, 422, 422, 422, 302)),  # nothing chosen
+    ("GET", "/inbox/{others_notification}", None, s(302, 404, 404, 404, 302)),  # someone else's: not found
+    ("POST", "/issues/{issue}/watch", {"watch": "maybe"}, s(302, 422, 422, 422, 302)),
+    ("GET", "/people/suggest", None, PAGE_ANY),
+    ("GET", "/@{owner_handle}", None, s(302, 303, 303, 303, 302)),  # a mention's link: the person's issues
+    ("POST", "/account/handle", {"handle": "No Spaces"}, s(302, 422, 422, 422, 302)),
+    ("POST", "/account/notifications", {"email_scope": "all"}, s(302, 422, 422, 422, 302)),
+    ("GET", "/api/notifications", None, API_ANY),
+    ("POST", "/api/notifications/mark", ("json", {"state": "read"}), s(401, 422, 422, 422, 401)),
+    ("POST", "/api/issues/{issue}/watch", None, API_ANY),
+    ("DELETE", "/api/issues/{issue}/watch", None, API_ANY),
+    ("GET", "/unsubscribe/forged", None, s(404, 404, 404, 404, 404)),  # no sign-in needed; a forged token: 404
+    ("POST", "/unsubscribe/forged", {}, s(404, 404, 404, 404, 404)),
+    ("GET", "/admin/mail", None, PAGE_ADMIN),
     # last, as they succeed: deleting
     ("POST", "/comments/{others_comment}/delete", {}, s(302, 403, 403, 303, 302)),
     ("POST", "/comments/{own_comment}/delete", {}, s(302, 403, 303, 303, 302)),
@@ -204,7 +221,7 @@ def test_the_table_covers_every_route(app):
         path = url.format(**{k: 1 for k in ("issue", "label", "other_user", "other_token", "others_comment",
                                             "own_comment", "imported_run", "others_run", "own_run",
                                             "others_file", "own_file", "others_doc", "other_session",
-                                            "others_view", "shared_view")})
+                                            "others_view", "shared_view", "others_notification", "owner_handle")})
         endpoint, _args = adapter.match(path.split("?")[0], method=method)
         covered.add((endpoint, method))
     missing = sorted(
@@ -225,6 +242,8 @@ def world(app, make_user, make_issue):
         make_user("admin", name="Another admin")
         issue = make_issue("Shared issue", reporter=owner)
         others_comment = comments.add_comment(db.session, owner, issue.id, "Not yours")
+        comments.add_comment(db.session, make_user("member", name="Commenter"), issue.id, "The owner hears of it")
+        others_notification = db.session.execute(sa.select(sa.func.max(Notification.id))).scalar_one()
         label = labels.create_label(db.session, owner, "bug", "red")
         _token, _secret = tokens.create_token(db.session, owner, "owner's script")
         owner_session, _key = sessions.start_session(db.session, owner, "192.0.2.7", "Firefox on Linux")
@@ -253,6 +272,8 @@ def world(app, make_user, make_issue):
             "others_doc": others_doc,
             "others_view": others_view.id,
             "shared_view": shared_view.id,
+            "others_notification": others_notification,
+            "owner_handle": owner.handle,
         }
         if me is not None:
             # Made as a member would have made them: a viewer may have been a member then.

@@ -24,7 +24,8 @@ def test_list_page_statement_count_is_constant(app, client, login_as, make_user,
     for n in range(5, 60):
         make_issue(title=f"Issue {n}", assignee_id=people[n % 5].id)
     large = _statements_for(client, count_statements, "/issues")
-    assert small == large <= 7  # user, labels, issues, their labels, count, people, saved views (counted apart)
+    assert small == large <= 8  # user, labels, issues, their labels, count, people, the header's unread count,
+    # saved views (their counts load apart)
     assert _statements_for(client, count_statements, "/issues?status=open&q=issue&sort=-priority") == large
 
 
@@ -62,7 +63,8 @@ def test_issue_page_statement_count_is_constant(app, client, login_as, make_user
         )
     small = _statements_for(client, count_statements, f"/issues/{few.id}")
     large = _statements_for(client, count_statements, f"/issues/{many.id}")
-    assert small == large <= 8  # user, issue (+labels), attachments, timeline, users named, people, labels
+    assert small == large <= 10  # user, issue (+labels), attachments, timeline, users named, people, labels, watchers,
+    # the header's unread count
 
 
 def test_imported_issue_page_statement_count_is_constant(app, client, login_as, make_user, count_statements):
@@ -83,7 +85,7 @@ def test_imported_issue_page_statement_count_is_constant(app, client, login_as, 
         version = service.update_issue(db.session, me, busy, version, {"assignee_id": str(people[n % 6].id)}).version
     small = _statements_for(client, count_statements, f"/issues/{quiet}")
     large = _statements_for(client, count_statements, f"/issues/{busy}")
-    assert small == large <= 9  # as above, and the import
+    assert small == large <= 11  # as above, and the import
 
 
 def test_issue_page_with_comments_and_labels_is_constant(
@@ -108,7 +110,7 @@ def test_issue_page_with_comments_and_labels_is_constant(
 
     small = _statements_for(client, count_statements, f"/issues/{busy_issue(2).id}")
     large = _statements_for(client, count_statements, f"/issues/{busy_issue(40).id}")
-    assert small == large <= 10  # as above, labels named; quick changes: people, labels
+    assert small == large <= 12  # as above, labels named; quick changes: people, labels; watchers, unread count
 
 
 def test_api_single_issue_calls_make_few_round_trips(app, client, make_user, make_issue, token_for, count_statements):
@@ -128,9 +130,11 @@ def test_api_single_issue_calls_make_few_round_trips(app, client, make_user, mak
     with count_statements() as commented:
         response = client.post(f"/api/issues/{issue_id}/comments", json={"body": "Noted"}, headers=headers)
     assert response.status_code == 201
-    # token; INSERT issue; INSERT event; SELECT the issue with assignee, reporter and labels
-    assert len(created) == 4, created
+    # token; INSERT issue; INSERT event; INSERT the reporter as watcher; SELECT the issue with assignee, reporter
+    # and labels
+    assert len(created) == 5, created
     # token; SELECT the issue; guarded UPDATE; INSERT event; SELECT it again
     assert len(patched) == 5, patched
-    # token; UPDATE updated_at RETURNING version; INSERT comment; INSERT event; SELECT the comment with its author
-    assert len(commented) == 5, commented
+    # token; UPDATE updated_at RETURNING version; INSERT comment; INSERT event; INSERT the author as watcher;
+    # INSERT ... SELECT the watchers' notifications; SELECT the comment with its author
+    assert len(commented) == 7, commented

@@ -69,7 +69,7 @@ def listed(client, q: str) -> list[int]:
         ("priority:<=medium", [3, 4]),
         ("assignee:@me", [1, 5]),
         ("assignee:ada", [2]),
-        ("assignee:grace-hopper", [1, 5]),
+        ("assignee:@GRACE", [1, 5]),  # a handle, without case, with its @
         ("-assignee:grace", [2, 3, 4, 6]),
         ("no:assignee", [3, 4, 6]),
         ("-no:assignee", [1, 2, 5]),

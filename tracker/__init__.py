@@ -21,7 +21,7 @@ from .numbers import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
 # Endpoints anyone may reach without signing in.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "notifications.unsubscribe"}
 
 
 def create_app(config_class: type[Config] | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -65,6 +65,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     from .imports import bp as imports_bp
     from .issues import bp as issues_bp
     from .labels import bp as labels_bp
+    from .notifications import bp as notifications_bp
+    from .notifications import fanout
     from .reports import bp as reports_bp
     from .saved import bp as saved_bp
     from .trash import bp as trash_bp
@@ -81,6 +83,12 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(trash_bp)
     app.register_blueprint(saved_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(notifications_bp)
+    fanout.EMAIL["enabled"] = bool(app.config.get("MAIL_URL"))
+    if app.config["RUN_WORKER"] and not app.config["TESTING"]:
+        from .notifications.worker import start_in_process
+
+        start_in_process(app)
     api.init_app(app)
     auth.init_login(app, login_manager)
     error_handling.register(app)
@@ -152,6 +160,20 @@ def _finish_config(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     # The cookie of a signed-in browser lasts as long as its session may stay idle (auth/cookies.py).
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    if app.config.get("MAIL_URL"):
+        from .notifications.mail import parse_mail_url
+
+        try:
+            parse_mail_url(app.config["MAIL_URL"])
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
+        if not app.config.get("TRACKER_BASE_URL"):
+            if app.config["ENV_NAME"] == "production":
+                raise RuntimeError(
+                    "MAIL_URL is set but TRACKER_BASE_URL is not: emails need the address people open Tracker at "
+                    "(e.g. TRACKER_BASE_URL=https://tracker.example.com)."
+                )
+            app.config["TRACKER_BASE_URL"] = "http://localhost:5000"
     if not app.config.get("SECRET_KEY"):
         if app.config["ENV_NAME"] == "production":
             raise RuntimeError("SECRET_KEY must be set in production (TRACKER_ENV=production).")

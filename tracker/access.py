@@ -47,6 +47,12 @@ def may_read_issues(user: Any) -> bool:
     return _active(user)
 
 
+def issue_reader_clause(users: Any) -> Any:
+    """may_read_issues as SQL, on the users table (or an alias of it): who may receive notifications about an issue.
+    Notifications choose their recipients with this, so a future rule (private issues, projects) reaches them."""
+    return users.active.is_(True)
+
+
 def may_be_assigned(user: Any) -> bool:
     """Issues are assigned to active people who can work on them: not to viewers, who cannot edit them."""
     return may_edit_issues(user)

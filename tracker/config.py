@@ -63,6 +63,18 @@ class Config:
     # The trash: deleted issues are purged this many days after their deletion (`flask trash purge`, or the
     # background worker's tracker.trash.tasks.purge_trash).
     TRASH_RETENTION_DAYS = _int_env("TRASH_RETENTION_DAYS", 30)
+    # Email about notifications (README, "Notifications"): MAIL_URL smtp://user:pass@host:587 (STARTTLS when the
+    # server offers it) or smtps://user:pass@host:465; unset, no email is queued (the inbox still works). Links in
+    # emails start with TRACKER_BASE_URL (required in production when mail is on). Changes to one issue within
+    # MAIL_WINDOW_SECONDS make one email; a refused-for-now email is tried again after MAIL_RETRY_SECONDS, doubling.
+    MAIL_URL = os.environ.get("MAIL_URL", "")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Tracker <tracker@localhost>")
+    TRACKER_BASE_URL = os.environ.get("TRACKER_BASE_URL", "")
+    MAIL_WINDOW_SECONDS = _int_env("MAIL_WINDOW_SECONDS", 120)
+    MAIL_RETRY_SECONDS = _int_env("MAIL_RETRY_SECONDS", 60)
+    MAIL_POLL_SECONDS = _int_env("MAIL_POLL_SECONDS", 5)
+    # `make run` sets it: a worker thread in the web process sends the email, so the embedded default delivers.
+    RUN_WORKER = os.environ.get("TRACKER_RUN_WORKER", "0") == "1"
     TESTING = False
 
 

@@ -13,8 +13,25 @@ from . import access
 from .attachments.checks import human_size
 from .diffs import word_diff_html
 from .extensions import db
-from .markdown import existing_issues, markdown_html, referenced_issues, unlink_missing
-from .models import DONE_STATUSES, PRIORITIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES, TRANSITIONS, utcnow
+from .markdown import (
+    existing_issues,
+    link_mentions,
+    markdown_html,
+    mentioned_in,
+    people_by_handle,
+    referenced_issues,
+    unlink_missing,
+)
+from .models import (
+    DONE_STATUSES,
+    NOTIFICATION_REASONS,
+    PRIORITIES,
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    STATUSES,
+    TRANSITIONS,
+    utcnow,
+)
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -70,7 +87,20 @@ def markdown(source: str | None) -> Markup:
     exists (so a reference to a missing issue reads as typed, not as a link to a 404)."""
     html = markdown_html(source)
     refs = referenced_issues(html)
-    return unlink_missing(html, known_issues(refs)) if refs else html
+    if refs:
+        html = unlink_missing(html, known_issues(refs))
+    handles = mentioned_in(html)
+    return link_mentions(html, known_people(handles)) if handles else html
+
+
+def known_people(handles: set[str]) -> dict[str, tuple[int, str]]:
+    """(id, name) by handle of the people mentioned, asked once per request for each handle (a page prefetches)."""
+    cache = g.setdefault("known_people", {})
+    unknown = handles - cache.keys()
+    if unknown:
+        found = people_by_handle(db.session, unknown)
+        cache.update({h: found.get(h) for h in unknown})
+    return {h: cache[h] for h in handles if cache[h] is not None}
 
 
 def known_issues(ids: set[int]) -> set[int]:
@@ -86,9 +116,13 @@ def known_issues(ids: set[int]) -> set[int]:
 def prefetch_issue_references(sources: Iterable[str | None]) -> None:
     """Look up every issue the texts of a page refer to in one query, before the texts render one by one."""
     refs: set[int] = set()
+    handles: set[str] = set()
     for source in sources:
-        refs |= referenced_issues(markdown_html(source))
+        html = markdown_html(source)
+        refs |= referenced_issues(html)
+        handles |= mentioned_in(html)
     known_issues(refs)
+    known_people(handles)
 
 
 def register(app: Flask) -> None:
@@ -110,6 +144,7 @@ def register(app: Flask) -> None:
         STATUS_LABELS=STATUS_LABELS,
         PRIORITY_LABELS=PRIORITY_LABELS,
         TRANSITIONS=TRANSITIONS,
+        NOTIFICATION_REASONS=NOTIFICATION_REASONS,
         may_be_assigned=access.may_be_assigned,
     )
 

@@ -22,7 +22,8 @@ from markupsafe import Markup
 from mdit_py_plugins.tasklists import tasklists_plugin
 from sqlalchemy.orm import Session
 
-from .models import Issue
+from .mentions import MENTION
+from .models import Issue, User
 
 ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
@@ -42,6 +43,8 @@ _TASK_MARK = re.compile(r"\[[ xX]\]")
 _ISSUE_LINK = re.compile(r'<a href="/issues/(\d+)" class="issue-ref"[^>]*>(#\d+)</a>')
 URL_SCHEMES = {"http", "https", "mailto"}
 _ISSUE_REF = re.compile(r"#(\d{1,9})\b")
+# A mention as the renderer writes it, before unlink_missing_mentions links it to the person or makes it plain text.
+_MENTION_LINK = re.compile(r'<a href="/@([a-z0-9_-]{1,30})" class="mention"[^>]*>(@[A-Za-z0-9_-]{1,30})</a>')
 # A file attached to this Tracker (attachments.download, /files/<id>/<name>): the only images shown inline.
 _OWN_FILE = re.compile(r"^/files/[0-9]{1,10}/[^/?#\s]+$")
 
@@ -69,6 +72,24 @@ def _issue_reference(issue_url: str):
     return rule
 
 
+def _mention(state: StateInline, silent: bool) -> bool:
+    """An inline rule marking `@handle` (not inside a word or an address) as a mention; whether that person exists
+    is decided on view (tracker/formatting.py), so the cached HTML needs no database."""
+    if state.src[state.pos] != "@":
+        return False
+    match = MENTION.match(state.src, state.pos)  # its look-behind sees the characters before pos
+    if not match:
+        return False
+    if not silent:
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": f"/@{match.group(1).lower()}", "class": "mention"}
+        token = state.push("text", "", 0)
+        token.content = match.group(0)
+        state.push("link_close", "a", -1)
+    state.pos = match.end()
+    return True
+
+
 def _image_as_link(self, tokens, idx, options, env) -> str:
     """`![alt](url)` as a link to the image ("Image: alt"), not an <img>: the page's Content-Security-Policy
     loads images from Tracker only (a picture from elsewhere would show broken, and would tell that site who
@@ -90,6 +111,7 @@ def make_renderer(issue_url: str = "/issues/{}") -> MarkdownIt:
     md.enable("table").enable("strikethrough").enable("linkify")
     md.use(tasklists_plugin)
     md.inline.ruler.before("link", "issue_reference", _issue_reference(issue_url))
+    md.inline.ruler.before("link", "mention", _mention)
     md.add_render_rule("image", _image_as_link)
     return md
 
@@ -168,3 +190,30 @@ def existing_issues(session: Session, ids: set[int]) -> set[int]:
     if not ids:
         return set()
     return set(session.execute(sa.select(Issue.id).where(Issue.id.in_(sorted(ids)))).scalars())
+
+
+def mentioned_in(html: str) -> set[str]:
+    """The handles a rendered text mentions."""
+    return {match.group(1) for match in _MENTION_LINK.finditer(html)}
+
+
+def link_mentions(html: str, people: dict[str, tuple[int, str]]) -> Markup:
+    """Each mention of a known handle kept as a link (/@handle leads to the person's issues) with their name as its
+    title; an unknown handle back to plain text."""
+
+    def link(match: re.Match) -> str:
+        found = people.get(match.group(1))
+        if found is None:
+            return match.group(2)
+        name = found[1]
+        return f'<a href="/@{match.group(1)}" class="mention" title="{escapeHtml(name)}">{match.group(2)}</a>'
+
+    return Markup(_MENTION_LINK.sub(link, html))
+
+
+def people_by_handle(session: Session, handles: set[str]) -> dict[str, tuple[int, str]]:
+    """(id, name) of the people with these handles (one query)."""
+    if not handles:
+        return {}
+    rows = session.execute(sa.select(User.handle, User.id, User.name).where(User.handle.in_(sorted(handles))))
+    return {handle: (user_id, name) for handle, user_id, name in rows}

@@ -1,7 +1,8 @@
 """The account page's forms: your name, a personal API token, a new password."""
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 
 
 class TokenForm(FlaskForm):
@@ -22,3 +23,32 @@ class NameForm(FlaskForm):
     """The name others see on issues, comments and the timeline."""
 
     name = StringField("Name", render_kw={"maxlength": 100, "autocomplete": "name"})
+
+
+class HandleForm(FlaskForm):
+    """The @handle others mention you by."""
+
+    handle = StringField("Handle", render_kw={"maxlength": 30, "autocomplete": "off", "spellcheck": "false"})
+
+
+class EmailSettingsForm(FlaskForm):
+    """Which notifications also come by email, and when."""
+
+    email_scope = RadioField(
+        "Email me about",
+        choices=[
+            SelectChoice("involved", "Issues I'm involved in (assigned, mentioned, reported)"),
+            SelectChoice("watching", "Every issue I watch"),
+            SelectChoice("none", "Nothing (the inbox only)"),
+        ],
+        validate_choice=False,
+    )
+    email_delivery = RadioField(
+        "Send",
+        choices=[
+            SelectChoice("immediate", "Right away"),
+            SelectChoice("hourly", "An hourly digest"),
+            SelectChoice("daily", "A daily digest"),
+        ],
+        validate_choice=False,
+    )

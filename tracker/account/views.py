@@ -12,14 +12,22 @@ from ..errors import InvalidInput, Throttled
 from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import block_for, go, render
+from ..notifications import service as notifications_service
 from . import bp, service
-from .forms import NameForm, PasswordForm, TokenForm
+from .forms import EmailSettingsForm, HandleForm, NameForm, PasswordForm, TokenForm
 
 NAME_PREFIX = "profile"  # the token form has a `name` field too: keep their ids apart
 
 
 def _page(
-    form: TokenForm, status: int = 200, new_token=None, secret: str | None = None, password_form=None, name_form=None
+    form: TokenForm,
+    status: int = 200,
+    new_token=None,
+    secret: str | None = None,
+    password_form=None,
+    name_form=None,
+    handle_form=None,
+    email_form=None,
 ):
     """The account page, or only its token or browsers section for htmx."""
     return render(
@@ -29,6 +37,12 @@ def _page(
         form=form,
         password_form=password_form or PasswordForm(formdata=None),
         name_form=name_form or NameForm(formdata=None, data={"name": current_user.name}, prefix=NAME_PREFIX),
+        handle_form=handle_form or HandleForm(formdata=None, data={"handle": current_user.handle}),
+        email_form=email_form
+        or EmailSettingsForm(
+            formdata=None,
+            data={"email_scope": current_user.email_scope, "email_delivery": current_user.email_delivery},
+        ),
         tokens=service.user_tokens(db.session, current_user),
         new_token=new_token,
         secret=secret,
@@ -135,3 +149,31 @@ def end_other_sessions():
     flash(f"Signed out {ended} other browser{'' if ended == 1 else 's'}.", "success")
     return redirect(url_for("account.index"), 303)
 
+
+
+@bp.post("/handle")
+def handle():
+    """Change the @handle others mention you by."""
+    form = HandleForm()
+    try:
+        notifications_service.change_handle(db.session, current_user, current_user.id, form.handle.data)
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return _page(TokenForm(formdata=None), status=422, handle_form=form)
+    flash(f"You are @{current_user.handle} now.", "success")
+    return redirect(url_for("account.index"), 303)
+
+
+@bp.post("/notifications")
+def email_settings():
+    """Which notifications also come by email, and whether right away or as a digest."""
+    form = EmailSettingsForm()
+    try:
+        notifications_service.update_email_settings(
+            db.session, current_user, form.email_scope.data, form.email_delivery.data
+        )
+    except InvalidInput as exc:
+        apply_errors(form, exc.errors)
+        return _page(TokenForm(formdata=None), status=422, email_form=form)
+    flash("Your email settings are saved.", "success")
+    return redirect(url_for("account.index"), 303)

@@ -19,10 +19,11 @@ class NewUserForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    """A user's name and the email they sign in with."""
+    """A user's name, the email they sign in with, and their @handle."""
 
     name = StringField("Name")
     email = EmailField("Email", render_kw={"autocomplete": "off"})
+    handle = StringField("Handle", render_kw={"maxlength": 30, "autocomplete": "off", "spellcheck": "false"})
 
 
 class NewPasswordForm(FlaskForm):

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..forms import apply_errors
 from ..htmx import render
 from ..issues.queries import people
+from ..notifications import service as notifications_service
 from . import bp
 from .forms import NewPasswordForm, NewUserForm, ProfileForm
 from .service import change_role, set_active, update_profile
@@ -73,7 +74,7 @@ def set_user_active(user_id: int):
 
 def _user_page(user, form: ProfileForm | None = None, password_form: NewPasswordForm | None = None, status: int = 200):
     """One user's page: name and email, and a new password."""
-    form = form or ProfileForm(formdata=None, data={"name": user.name, "email": user.email})
+    form = form or ProfileForm(formdata=None, data={"name": user.name, "email": user.email, "handle": user.handle})
     password_form = password_form or NewPasswordForm(formdata=None)
     return render("admin/user.html", user=user, form=form, password_form=password_form, status=status)
 
@@ -89,7 +90,11 @@ def update_user(user_id: int):
     """Save a user's name and email; invalid input re-renders the page with messages."""
     form = ProfileForm()
     try:
+        # A form without the handle (an older page, a script) keeps it.
+        handle = form.handle.data and notifications_service.check_handle(db.session, user_id, form.handle.data)
         user = update_profile(db.session, user_id, form.name.data, form.email.data)
+        if handle:
+            notifications_service.change_handle(db.session, current_user, user_id, handle)
     except InvalidInput as exc:
         apply_errors(form, exc.errors)
         return _user_page(get_user(db.session, user_id), form, status=422)

@@ -24,6 +24,7 @@ TAGS = (
     ("Import", "Create issues from a CSV file."),
     ("Reports", "Workload and resolution times."),
     ("Saved views", "Named queries of the issue list: list, create, change, delete and run them."),
+    ("Notifications", "Your inbox: notifications, read and done; watching issues."),
 )
 
 
@@ -117,4 +118,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(docs_bp)
 
 
-from . import attachments, docs, imports, reports, saved, trash, views  # noqa: E402,F401  (routes register on bp and docs_bp)
+from . import attachments, docs, imports, notifications, reports, saved, trash, views  # noqa: E402,F401  (routes register on bp and docs_bp)

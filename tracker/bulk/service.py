@@ -31,6 +31,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..notifications import fanout
 from ..numbers import whole_number
 from ..outage import discard
 
@@ -294,7 +295,7 @@ def apply_bulk(
     result = BulkResult(changed_ids=plan.changed_ids, unchanged_ids=plan.unchanged_ids, change=change)
     result.summary = summarise(result)
     if plan.changed_ids:
-        _write(session, actor, change, read, plan)
+        _write(session, actor, change, read, plan, result.summary)
         result.versions = {i: read.rows[i].version + 1 for i in plan.changed_ids}
     return result
 
@@ -398,9 +399,10 @@ def _label_change(old: set[int], change: BulkChange) -> dict[str, Any]:
     return {"labels": [sorted(old), sorted(new_set)], "label_names": names}
 
 
-def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan: _Plan) -> None:
-    """One guarded UPDATE of every changed issue, one statement per label change, one INSERT of the events;
-    committed together, or BulkRejected (a race) / BulkFailed (the database) with nothing written."""
+def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan: _Plan, summary: str) -> None:
+    """One guarded UPDATE of every changed issue, one statement per label change, one INSERT of the events, the
+    notifications (tracker/notifications/fanout.py); committed together, or BulkRejected (a race) / BulkFailed (the
+    database) with nothing written."""
     now = utcnow()
     values: dict[str, Any] = {"version": Issue.version + 1, "updated_at": now}
     for name in ("status", "priority", "assignee_id"):
@@ -445,6 +447,16 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
             marked = [e["issue_id"] for e in plan.events if "duplicate_of" in e["changes"]]
             if marked:
                 duplicates.note_on_original(session, actor, change.duplicate_of, marked, now)
+        fanout.bulk_changed(
+            session,
+            actor.id,
+            changed_ids,
+            None if change.assignee_id is UNCHANGED else change.assignee_id,
+            None if change.status is UNCHANGED else change.status,
+            summary,
+            change.note,
+            now,
+        )
         session.commit()
     except sa.exc.IntegrityError:
         # The label to add was deleted while the change was applied (delete_label locks it): nothing is changed.

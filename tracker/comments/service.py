@@ -12,6 +12,7 @@ from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
 from ..issues import service as issues_service
 from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, IssueEvent, User, utcnow
+from ..notifications import fanout
 
 
 def clean_body(raw: str | None) -> str:
@@ -107,6 +108,7 @@ def _post(
                 comment_id=comment.id,
             )
         )
+        fanout.comment_added(session, actor.id, issue_id, comment.id, comment.body, now)
         session.commit()
     return comment
 

@@ -18,6 +18,7 @@ from ..errors import DomainError, InvalidInput
 from ..issues.queries import MultiValues
 from ..labels.service import name_key
 from ..models import IMPORT_POLICIES, PRIORITIES, STATUSES, ImportChunk, ImportReject, ImportRun, Label, User, utcnow
+from ..notifications import fanout
 from ..numbers import whole_number
 from ..outage import DRIVER_ERRORS, discard
 from .parse import ENCODING_LABELS, FORMATS, TARGETS, FileProblem, Mapping, ignored_columns, neutralise, word_key
@@ -284,6 +285,8 @@ def _import_chunks(
                 f"{rows.yielded:,} rows were written but {writer.created:,} issues found; nothing was imported."
             )
         writer.record_rejects(rows)
+        if writer.created:
+            fanout.import_created(session, actor_id, run_id, file_name, now)
         session.execute(
             sa.update(ImportRun)
             .where(ImportRun.id == run_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from .. import access
 from ..errors import InvalidInput, IssueDeleted, NotFound, StaleVersion
 from ..models import LIVE_ISSUE, Issue, IssueEvent, User, utcnow
+from ..notifications import fanout
 from ..numbers import whole_number
 from .service import check_transition, get_issue, parse_version, resolved_at_for, touch
 
@@ -88,11 +89,12 @@ def close_as_duplicate(session: Session, actor: User, issue_id: int, version: An
     if result.rowcount != 1:
         session.rollback()
         raise StaleVersion(issue_id, expected)
-    session.add(
-        IssueEvent(
-            issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now
-        )
+    event = IssueEvent(
+        issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now
     )
+    session.add(event)
+    session.flush()
+    fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event.id)  # watchers hear
     note_on_original(session, actor, target_id, [issue_id], now)
     session.commit()
     return get_issue(session, issue_id)

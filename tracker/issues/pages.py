@@ -12,6 +12,7 @@ from ..formatting import prefetch_issue_references
 from ..htmx import render
 from ..labels import service as labels_service
 from ..models import Issue
+from ..notifications import service as notifications_service
 from . import duplicates, queries, service
 from .forms import CommentForm, IssueForm
 from .timeline import load_timeline
@@ -35,6 +36,9 @@ def issue_page(
         timeline = load_timeline(db.session, issue_id, attachments=attachments)
     quick = quick_form(issue) if block in (None, "issue_main") else None
     duplicate_ids = duplicates.duplicates_of(db.session, issue_id) if block in (None, "issue_main") else []
+    watching = None
+    if block in (None, "issue_main"):
+        watching = notifications_service.watching(db.session, current_user, issue_id)
     prefetch_issue_references(
         [issue.description] + [e.comment.body for e in (timeline.entries if timeline else []) if e.comment]
     )
@@ -47,6 +51,7 @@ def issue_page(
         timeline=timeline,
         quick=quick,
         duplicate_ids=duplicate_ids,
+        watching=watching,
         quick_errors=quick_errors or {},
         comment_form=comment_form or CommentForm(formdata=None),
     )

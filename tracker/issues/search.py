@@ -22,25 +22,20 @@ PRIORITY_OPS = {
 
 
 def handle_of(user: Any) -> str:
-    """A person's handle in queries (`assignee:grace`): for now the lower-cased local part of their email.
-
-    The one place handles are made; people_by_handle is the one place they are read (switch both to users.handle
-    when that column exists)."""
-    return user.email.split("@", 1)[0].lower()
+    """A person's handle in queries (`assignee:grace`): their unique `users.handle`."""
+    return user.handle
 
 
 def people_by_handle(session: Session, handles: list[str]) -> dict[str, list[int]]:
-    """handle -> ids of the people it names: the lower-cased email local part, or the lower-cased name with its
-    spaces as '-' (grace-hopper). One statement; a handle naming nobody is left out."""
+    """handle -> the id of the person it names (users.handle is unique, matched without case); one statement on its
+    unique index; a handle naming nobody is left out."""
     if not handles:
         return {}
-    wanted = set(handles)
-    found: dict[str, list[int]] = {}
-    for user_id, name, email in session.execute(sa.select(User.id, User.name, User.email).order_by(User.id)):
-        keys = {email.split("@", 1)[0].lower(), "-".join(name.lower().split())}
-        for key in keys & wanted:
-            found.setdefault(key, []).append(user_id)
-    return found
+    rows = session.execute(
+        sa.select(User.handle, User.id).where(User.handle.in_({h.lower().lstrip("@") for h in handles}))
+    )
+    by_handle = {handle: user_id for handle, user_id in rows}
+    return {h: [by_handle[h.lower().lstrip("@")]] for h in handles if h.lower().lstrip("@") in by_handle}
 
 
 @dataclass

@@ -31,6 +31,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..notifications import fanout
 from ..numbers import whole_number
 
 
@@ -194,6 +195,7 @@ def create_issue(
         if checked:
             attached = attachments_service.record(session, actor, issue.id, checked)
             issue.description = attachments_service.link_placeholders(issue.description, attached)
+        fanout.issue_created(session, actor.id, issue, now)
         session.commit()
     return issue
 
@@ -298,11 +300,12 @@ def update_issue(
         replace_labels(session, issue_id, old, new)
         names = labels_service.by_ids(session, set(old) ^ set(new))
         changes["label_names"] = {str(i): label.name for i, label in names.items()}
-    session.add(
-        IssueEvent(
-            issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now
-        )
+    event = IssueEvent(
+        issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now
     )
+    session.add(event)
+    session.flush()
+    fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event.id)
     session.commit()
     return get_issue(session, issue_id)
 
