@@ -86,7 +86,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.register_blueprint(notifications_bp)
     fanout.EMAIL["enabled"] = bool(app.config.get("MAIL_URL"))
     if app.config["RUN_WORKER"] and not app.config["TESTING"]:
-        from .notifications.worker import start_in_process
+        from .worker import start_in_process
 
         start_in_process(app)
     api.init_app(app)

@@ -119,8 +119,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(token_cli)
     app.cli.add_command(imports_cli)
     app.cli.add_command(sessions_cli)
-    from .notifications.worker import worker_command
     from .trash.tasks import trash_cli
+    from .worker import worker_command
 
     app.cli.add_command(trash_cli)
     app.cli.add_command(worker_command)

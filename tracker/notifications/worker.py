@@ -1,13 +1,11 @@
-"""The email worker: `flask --app wsgi worker` sends due notification emails in a loop (`--once`: what is due now,
-then exits, for cron and tests); `make run` runs the same loop in a thread of the web process."""
+"""Sending notification email, one round: the mail settings and what is due now. The loop around it, with the
+upkeep, is the background worker (tracker/worker.py)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 
-import click
-from flask import Flask, current_app
+from flask import Flask
 
 from ..extensions import db
 from ..models import utcnow
@@ -46,47 +44,3 @@ def run_once(app: Flask) -> dict[str, int]:
     except Exception:
         discard(db.session)
         raise
-
-
-def loop(app: Flask, stop: threading.Event | None = None) -> None:
-    """Send due email every MAIL_POLL_SECONDS until stopped; a failing round is logged and tried again."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        with app.app_context():
-            try:
-                counts = run_once(app)
-                if counts:
-                    logger.info("Notification email: %s", counts)
-            except Exception:
-                logger.exception("The email worker's round failed; trying again")
-            finally:
-                db.session.remove()
-        stop.wait(app.config["MAIL_POLL_SECONDS"])
-
-
-def start_in_process(app: Flask) -> threading.Thread | None:
-    """`make run`: the worker loop in a daemon thread of this process (when mail is configured)."""
-    if not app.config.get("MAIL_URL"):
-        return None
-    thread = threading.Thread(target=loop, args=(app,), name="tracker-email-worker", daemon=True)
-    thread.start()
-    return thread
-
-
-@click.command("worker")
-@click.option("--once", is_flag=True, help="Send what is due now and exit (for cron and tests).")
-def worker_command(once: bool) -> None:
-    """Send notification emails: every few seconds, or with --once what is due now."""
-    app = current_app._get_current_object()
-    if not app.config.get("MAIL_URL"):
-        click.echo("MAIL_URL is not set: no email to send (the inbox works without it).", err=True)
-        raise SystemExit(1)
-    if once:
-        counts = run_once(app)
-        click.echo(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "Nothing due.")
-        return
-    click.echo(f"Sending notification email every {app.config['MAIL_POLL_SECONDS']} s; Ctrl+C stops.")
-    try:
-        loop(app)
-    except KeyboardInterrupt:
-        click.echo("Stopped.")
