@@ -174,11 +174,29 @@ def test_my_page_shows_each_pinned_view_as_a_short_list(client, login, make_user
     assert html.index(f"#{mine[1].id} Mine 1") < html.index(f"#{mine[0].id} Mine 0") < html.index("Unassigned one")
     assert html.index("Mine by priority") < html.index("Nobody's")
     # user and session, views, labels, counts, every list's numbers at once, the issues, their labels, handles,
-    # the header's unread count
-    assert len(statements) <= 10
+    # the unread count (header and page), the issues one was mentioned in
+    assert len(statements) <= 11
     more = saved.create_view(db.session, grace, "Third", "is:open")
     saved.pin_view(db.session, grace, more.id, True)
     db.session.expire_all()
     with count_statements() as again:
         client.get("/")
     assert len(again) == len(statements)
+
+
+def test_my_page_shows_the_unread_count_and_where_i_was_mentioned(client, login, make_user, make_issue):
+    from tracker.comments import service as comments
+
+    grace = login(make_user("member", name="Grace", email="grace@example.com"))
+    ada = make_user("member", name="Ada", email="ada@example.com")
+    page = text(client.get("/"))
+    assert "nothing unread" in page and f"an @{grace.handle} in a description" in page
+    first, second = make_issue("First mention"), make_issue("Second mention")
+    make_issue("Never mentioned")
+    comments.add_comment(db.session, ada, first.id, f"@{grace.handle} could you look?")
+    comments.add_comment(db.session, ada, second.id, f"Thanks @{grace.handle}")
+    page = text(client.get("/"))
+    assert "2 unread" in page
+    mentioned = page[page.index("Mentioned in") :]
+    assert mentioned.index("Second mention") < mentioned.index("First mention")  # the latest mention first
+    assert "Never mentioned" not in mentioned

@@ -43,6 +43,26 @@ def unread_count(session: Session, user_id: int) -> int:
     return session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
 
 
+def mentioned_issues(session: Session, user_id: int, limit: int = 10) -> list[Issue]:
+    """The live issues the person was last mentioned in, most recent mention first (one statement, through the
+    notifications' (user_id, id) index)."""
+    latest = (
+        sa.select(Notification.issue_id, sa.func.max(Notification.id).label("last"))
+        .where(Notification.user_id == user_id, Notification.reason == "mentioned", Notification.issue_id.is_not(None))
+        .group_by(Notification.issue_id)
+        .subquery()
+    )
+    return list(
+        session.execute(
+            sa.select(Issue)
+            .join(latest, latest.c.issue_id == Issue.id)
+            .where(LIVE_ISSUE)
+            .order_by(latest.c.last.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
 @dataclass
 class InboxGroup:
     """The notifications of one issue (or one import) on an inbox page, newest first."""

@@ -17,7 +17,11 @@ def unread_badge() -> dict:
     """`inbox_unread()` for the header: asked only by pages that show it, one indexed query."""
 
     def count() -> int:
-        return service.unread_count(db.session, current_user.id) if current_user.is_authenticated else 0
+        if not current_user.is_authenticated:
+            return 0
+        if not hasattr(request, "inbox_unread"):  # the header and My page ask once per request between them
+            request.inbox_unread = service.unread_count(db.session, current_user.id)
+        return request.inbox_unread
 
     return {"inbox_unread": count, "UNREAD_CAP": service.UNREAD_CAP}
 

@@ -7,6 +7,7 @@ from ..errors import InvalidInput, StaleView
 from ..extensions import db
 from ..htmx import is_htmx, render
 from ..issues import saved
+from ..notifications import service as notifications_service
 from ..search.query import parse, to_text
 from . import bp
 
@@ -29,8 +30,14 @@ def _page(status: int = 200, errors: dict | None = None, editing: int | None = N
 
 
 def my_page():
-    """My page (`/`): the views the person pinned, each as a short list with its count and a link to all of it."""
-    return render("saved/home.html", pinned=saved.pinned_lists(db.session, current_user), cap=saved.COUNT_CAP)
+    """My page (`/`): the person's unread inbox count, the issues they were last mentioned in, and the views they
+    pinned, each as a short list with its count and a link to all of it."""
+    return render(
+        "saved/home.html",
+        pinned=saved.pinned_lists(db.session, current_user),
+        cap=saved.COUNT_CAP,
+        mentioned=notifications_service.mentioned_issues(db.session, current_user.id),
+    )
 
 
 @bp.get("")
