@@ -3,6 +3,7 @@
    load drafts.js, the import pages import.js, the API docs api-docs.js. No inline scripts (CSP). */
 (function () {
   "use strict";
+  document.documentElement.classList.add("js"); /* the stylesheet's phone layouts that need this script */
 
   var exactFormat = new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
@@ -179,6 +180,24 @@
     }
   });
   document.addEventListener("DOMContentLoaded", function () { setUpCopy(document); });
+
+  /* A phone's "Filters (n)" button opens and closes the list's filter fields; the state lives on the form, so
+     fields swapped in by htmx (a qualifier typed in the box) stay as open as they were. */
+  function setUpFiltersToggle() {
+    var button = document.querySelector("#issue-filters .filters-toggle");
+    if (!button) return;
+    var form = button.closest("form");
+    button.hidden = false;
+    button.setAttribute("aria-expanded", form.classList.contains("filters-open") ? "true" : "false");
+  }
+  document.addEventListener("DOMContentLoaded", setUpFiltersToggle);
+  document.addEventListener("htmx:afterSettle", setUpFiltersToggle);
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("#issue-filters .filters-toggle");
+    if (!button) return;
+    var open = button.closest("form").classList.toggle("filters-open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
 
   /* The phone's Menu button (shown by the stylesheet on narrow screens once this script runs): opens and closes
      the navigation and the person's name below the header; Escape closes it again. */

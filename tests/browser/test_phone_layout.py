@@ -1,5 +1,7 @@
 """Pages at a phone's width: wide tables scroll inside their section, never the whole page sideways."""
 
+import re
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
@@ -67,6 +69,8 @@ def test_label_filter_opens_within_a_phone(browsing, live_server, make_user, mak
     page = browsing.page(member, javascript=javascript)
     page.set_viewport_size(PHONE)
     page.goto(live_server("/issues"))
+    if javascript:  # the fields are behind the "Filters" button on a phone
+        page.get_by_role("button", name="Filters").click()
     page.locator(".label-filter summary").click()
     choice = page.get_by_label(LONG_LABEL)
     expect(choice).to_be_visible()
@@ -185,3 +189,26 @@ def test_the_issue_list_fits_a_phone_in_two_lines_per_issue(browsing, live_serve
     expect(row.locator(".assignee-cell")).to_contain_text("Grace Hopper-Longname")
     assert page.evaluate("document.getElementById('issue-results').scrollWidth") <= PHONE["width"]
     assert page_width(page) <= PHONE["width"]
+
+
+def test_the_filters_fold_into_one_button_on_a_phone(browsing, live_server, make_user, make_issue):
+    """At 390 px with JavaScript the list shows the search box and one "Filters (n)" button counting the filters in
+    use; it opens the fields, which stay open when a typed qualifier changes them."""
+    member = make_user("member")
+    make_issue(title="Open one")
+    page = browsing.page(member)
+    page.set_viewport_size(PHONE)
+    page.goto(live_server("/issues?q=is:open+priority:high"))
+    toggle = page.get_by_role("button", name="Filters (2)")
+    expect(toggle).to_be_visible()
+    expect(page.get_by_label("Status", exact=True)).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_label("Status", exact=True)).to_be_visible()
+    page.get_by_label("Search").fill("is:open")
+    expect(page.get_by_role("button", name="Filters (1)")).to_be_visible()
+    expect(page.locator("#filter-status")).to_be_visible()
+    assert page_width(page) <= PHONE["width"]
+    page.set_viewport_size({"width": 1200, "height": 800})
+    expect(page.get_by_role("button", name=re.compile("^Filters"))).to_be_hidden()
+    expect(page.get_by_label("Priority", exact=True)).to_be_visible()
