@@ -129,6 +129,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/views/{shared_view}/delete", {"version": "x"}, s(302, 403, 403, 422, 302)),
     ("POST", "/views/{shared_view}/move", {"step": "up"}, s(302, 303, 303, 303, 302)),
     ("POST", "/views/{shared_view}/pin", {"pinned": "1"}, s(302, 303, 303, 303, 302)),
+    ("POST", "/views/{shared_view}/watch", {"watching": "1"}, s(302, 303, 303, 303, 302)),
+    ("POST", "/views/{others_view}/watch", {"watching": "1"}, s(302, 404, 404, 404, 302)),
     # the JSON API: a personal token, never the session; the docs are public
     ("GET", "/api/docs", None, PUBLIC),
     ("GET", "/api/openapi.json", None, PUBLIC),
@@ -155,6 +157,8 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/api/views/{shared_view}/issues", None, API_ANY),
     ("PATCH", "/api/views/{shared_view}", ("json", {"version": 1, "name": ""}), s(401, 403, 403, 422, 401)),
     ("DELETE", "/api/views/{others_view}?version=1", None, s(401, 404, 404, 404, 401)),
+    ("PUT", "/api/views/{shared_view}/watch", None, API_ANY),
+    ("DELETE", "/api/views/{others_view}/watch", None, s(401, 404, 404, 404, 401)),
     ("GET", "/api/labels", None, API_ANY),
     ("GET", "/api/reports/top-assignees", None, API_ANY),
     ("GET", "/api/reports/latency", None, API_ANY),

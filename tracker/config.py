@@ -73,6 +73,7 @@ class Config:
     MAIL_WINDOW_SECONDS = _int_env("MAIL_WINDOW_SECONDS", 120)
     MAIL_RETRY_SECONDS = _int_env("MAIL_RETRY_SECONDS", 60)
     MAIL_POLL_SECONDS = _int_env("MAIL_POLL_SECONDS", 5)
+    VIEW_ALERT_SECONDS = _int_env("VIEW_ALERT_SECONDS", 60)  # how often the worker checks each watched view
     UPKEEP_MINUTES = _int_env("UPKEEP_MINUTES", 60)  # the worker's clean-ups: trash retention, sessions, imports, files
     # `make run` sets it: a worker thread in the web process sends the email, so the embedded default delivers.
     RUN_WORKER = os.environ.get("TRACKER_RUN_WORKER", "0") == "1"

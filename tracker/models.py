@@ -546,6 +546,38 @@ class SavedViewPlace(db.Model):
     __table_args__ = (sa.Index("ix_saved_view_places_view_id", "view_id"),)
 
 
+class ViewWatch(db.Model):
+    """Someone who asked to hear when an issue starts matching a saved view (issue 20). The worker checks each watch
+    every VIEW_ALERT_SECONDS: issues changed since `checked_at` that match the view (as the watcher runs it: @me is
+    them) and were not among its issues are new to it. `view_watch_members` holds the issues the view had at the
+    last check, so an issue that was already there, or that the watcher put there, is never news."""
+
+    __tablename__ = "view_watches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    view_id: Mapped[int] = mapped_column(sa.ForeignKey("saved_views.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    checked_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.UniqueConstraint("view_id", "user_id", name="uq_view_watches_view_id_user_id"),
+        sa.Index("ix_view_watches_user_id", "user_id"),
+        sa.Index("ix_view_watches_checked_at", "checked_at"),
+    )
+
+
+class ViewWatchMember(db.Model):
+    """An issue a watched view had at its last check (see ViewWatch)."""
+
+    __tablename__ = "view_watch_members"
+
+    watch_id: Mapped[int] = mapped_column(sa.ForeignKey("view_watches.id", ondelete="CASCADE"), primary_key=True)
+    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+
+    __table_args__ = (sa.Index("ix_view_watch_members_issue_id", "issue_id"),)
+
+
 class Watcher(db.Model):
     """Someone who hears about an issue's comments and changes (the reporter, the assignee, commenters and the
     people mentioned watch automatically; anyone who may read the issue can start or stop)."""
@@ -567,6 +599,7 @@ NOTIFICATION_REASONS = {
     "status": "status",
     "resolved": "resolved",
     "watching": "watching",
+    "view": "view",
 }
 SUMMARY_MAX = 300
 UNREAD = "read_at IS NULL"
@@ -610,7 +643,7 @@ class Notification(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint(
-            "reason IN ('assigned', 'mentioned', 'commented', 'status', 'resolved', 'watching')", name="reason"
+            "reason IN ('assigned', 'mentioned', 'commented', 'status', 'resolved', 'watching', 'view')", name="reason"
         ),
         # The inbox, newest first; the header's unread count reads the small partial index alone.
         sa.Index("ix_notifications_user_id_id", "user_id", "id"),

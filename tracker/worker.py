@@ -1,4 +1,5 @@
-"""The background worker: `flask --app wsgi worker` sends due notification emails in a loop and, once an hour
+"""The background worker: `flask --app wsgi worker` sends due notification emails in a loop, checks the watched views
+every VIEW_ALERT_SECONDS (issues new to a view notify its watchers) and, once an hour
 (UPKEEP_MINUTES), does the upkeep: the trash's retention purge, ended sessions, stale staged imports and orphaned
 attachment files (`--once`: what is due now, upkeep included, then exits, for cron and tests). `make run` runs the same
 loop in a thread of the web process. Several workers (on several machines) are safe: emails are claimed with
@@ -66,14 +67,25 @@ def run_upkeep(app: Flask) -> dict[str, int]:
     return counts
 
 
+def run_view_alerts(app: Flask) -> dict[str, int]:
+    """Check the watched views that are due (in the app's context): {"view notifications": n} when any were written."""
+    from .issues.view_alerts import check_due
+
+    written = check_due(db.session, app.config["VIEW_ALERT_SECONDS"])
+    return {"view notifications": written} if written else {}
+
+
 def loop(app: Flask, stop: threading.Event | None = None) -> None:
-    """Send due email every MAIL_POLL_SECONDS and do the upkeep every UPKEEP_MINUTES until stopped; a failing round
-    is logged and tried again."""
+    """Every MAIL_POLL_SECONDS check the watched views that are due and send due email, and do the upkeep every
+    UPKEEP_MINUTES, until stopped; a failing round is logged and tried again."""
     stop = stop or threading.Event()
     next_upkeep = 0.0
     while not stop.is_set():
         with app.app_context():
             try:
+                alerts = run_view_alerts(app)
+                if alerts:
+                    logger.info("Watched views: %s", alerts)
                 counts = run_once(app)
                 if counts:
                     logger.info("Notification email: %s", counts)
@@ -99,14 +111,15 @@ def start_in_process(app: Flask) -> threading.Thread | None:
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Send what is due now and exit (for cron and tests).")
 def worker_command(once: bool) -> None:
-    """Send notification emails every few seconds and do the hourly upkeep; with --once what is due now."""
+    """Check watched views, send notification emails every few seconds and do the hourly upkeep; with --once what is
+    due now."""
     app = current_app._get_current_object()
     if not app.config.get("MAIL_URL"):
         click.echo(
             "MAIL_URL is not set: no email to send (the inbox works without it); the upkeep still runs.", err=True
         )
     if once:
-        counts = {**run_once(app), **run_upkeep(app)}
+        counts = {**run_view_alerts(app), **run_once(app), **run_upkeep(app)}
         click.echo(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "Nothing due.")
         return
     click.echo(

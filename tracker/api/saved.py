@@ -28,12 +28,14 @@ def _shown(listed: saved.Listed) -> dict:
     return {
         "id": view.id, "name": view.name, "query": view.query, "shared": view.shared, "owner_id": view.owner_id,
         "version": view.version, "mine": listed.mine, "count": listed.count, "count_cap": saved.COUNT_CAP,
+        "watching": listed.watching,
     }
 
 
 def _one(view) -> dict:
     """One view as the API shows it (no count)."""
-    return _shown(saved.Listed(view, view.owner_id == actor().id, False))
+    return _shown(saved.Listed(view, view.owner_id == actor().id, False, watching=saved.is_watching(
+        db.session, actor(), view.id)))
 
 
 @bp.get("/views", tags=["Saved views"])
@@ -88,6 +90,25 @@ def delete_view(args, view_id: int):
     """Delete a view read at `version` (query parameter)."""
     saved.delete_view(db.session, actor(), view_id, args["version"])
     return "", 204
+
+
+@bp.put(VIEW + "/watch", tags=["Saved views"])
+@bp.response(200, SavedViewSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def watch_view(view_id: int):
+    """Watch a view: an issue that comes into it (as you run it) is a notification in your inbox, and email as your
+    settings say. The issues it has now are no news. Watching twice is watching."""
+    saved.watch_view(db.session, actor(), view_id, True)
+    return _one(saved.get_view(db.session, actor(), view_id))
+
+
+@bp.delete(VIEW + "/watch", tags=["Saved views"])
+@bp.response(200, SavedViewSchema)
+@bp.alt_response(404, response="NOT_FOUND")
+def unwatch_view(view_id: int):
+    """Stop watching a view (not watching it already is fine)."""
+    saved.watch_view(db.session, actor(), view_id, False)
+    return _one(saved.get_view(db.session, actor(), view_id))
 
 
 @bp.get(VIEW + "/issues", tags=["Saved views"])

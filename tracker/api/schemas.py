@@ -539,6 +539,9 @@ class SavedViewSchema(Schema):
     mine = fields.Boolean(required=True)
     count = fields.Integer(allow_none=True, metadata={"description": "Matching issues, counted up to `count_cap` + 1."})
     count_cap = fields.Integer()
+    watching = fields.Boolean(
+        metadata={"description": "Whether you hear when an issue comes into the view (PUT or DELETE .../watch)."}
+    )
 
 
 class SavedViewListSchema(Schema):

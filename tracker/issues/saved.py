@@ -12,7 +12,17 @@ from sqlalchemy.orm import Session, aliased
 from .. import access
 from ..errors import InvalidInput, NotFound, StaleView
 from ..labels import service as labels_service
-from ..models import SAVED_VIEW_NAME_MAX, SAVED_VIEW_QUERY_MAX, Issue, SavedView, SavedViewPlace, User, utcnow
+from ..models import (
+    SAVED_VIEW_NAME_MAX,
+    SAVED_VIEW_QUERY_MAX,
+    Issue,
+    SavedView,
+    SavedViewPlace,
+    User,
+    ViewWatch,
+    ViewWatchMember,
+    utcnow,
+)
 from ..search.query import PEOPLE_KEYS, parse, to_text
 from . import queries, search
 
@@ -27,6 +37,7 @@ class Listed:
     mine: bool
     pinned: bool
     count: int | None = None
+    watching: bool = False
 
     @property
     def capped(self) -> bool:
@@ -87,6 +98,7 @@ def update_view(
     access.require_manage_view(user, view)
     expected = parse_version(version)
     name, text = clean(name, query)
+    old_query = view.query
     shared = view.shared if shared is None else bool(shared)
     if shared != view.shared:
         access.require_share_views(user)
@@ -100,8 +112,11 @@ def update_view(
         session.rollback()
         current = session.get(SavedView, view_id)
         raise StaleView(view_id, current.name if current else name, expected, current.version if current else 0)
-    session.commit()
     session.refresh(view)
+    if text != old_query:  # the watchers' "already there" is the new query's issues: a change of query is no news
+        for watch in session.execute(sa.select(ViewWatch).where(ViewWatch.view_id == view_id)).scalars():
+            _take_stock(session, watch, view.query)
+    session.commit()
     return view
 
 
@@ -119,6 +134,53 @@ def delete_view(session: Session, user: User, view_id: int, version: Any) -> Non
     session.commit()
 
 
+def watch_view(session: Session, user: User, view_id: int, watching: bool) -> bool:
+    """Start (or stop) hearing when an issue starts matching a view the person sees: in the inbox, and by email as
+    their settings say. The issues the view has now are its starting point (one INSERT ... SELECT): only issues that
+    come into it later are news. Returns whether the person now watches it."""
+    view = get_view(session, user, view_id)
+    current = session.execute(
+        sa.select(ViewWatch).where(ViewWatch.view_id == view_id, ViewWatch.user_id == user.id)
+    ).scalar_one_or_none()
+    if watching and current is None:
+        now = utcnow()
+        current = ViewWatch(view_id=view_id, user_id=user.id, created_at=now, checked_at=now)
+        session.add(current)
+        session.flush()
+        _take_stock(session, current, view.query, user)
+    elif not watching and current is not None:
+        session.delete(current)
+    session.commit()
+    return watching
+
+
+def is_watching(session: Session, user: User, view_id: int) -> bool:
+    """Whether the person watches this view."""
+    return session.execute(
+        sa.select(sa.exists().where(ViewWatch.view_id == view_id, ViewWatch.user_id == user.id))
+    ).scalar_one()
+
+
+def _take_stock(session: Session, watch: ViewWatch, query: str, user: User | None = None) -> None:
+    """Record the issues a watched view has now (as its watcher runs it) as its starting point, and check it from
+    now on."""
+    person = user if user is not None else session.get(User, watch.user_id)
+    session.execute(sa.delete(ViewWatchMember).where(ViewWatchMember.watch_id == watch.id))
+    matching = filtered_ids(session, person, query)
+    session.execute(
+        sa.insert(ViewWatchMember).from_select(
+            ["watch_id", "issue_id"], matching.with_only_columns(sa.literal(watch.id, sa.Integer), Issue.id)
+        )
+    )
+    watch.checked_at = utcnow()
+
+
+def filtered_ids(session: Session, user: User, query: str, labels: list | None = None) -> sa.Select:
+    """SELECT issues.id of the issues a query lists when this person runs it (@me is them; never the trash)."""
+    issue_filter = filter_for(session, user, query, labels)
+    return queries.filtered(session.get_bind().dialect.name, issue_filter).with_only_columns(Issue.id)
+
+
 def parse_version(raw: Any) -> int:
     """The version a change started from, or InvalidInput."""
     text = str(raw if raw is not None else "").strip()
@@ -130,8 +192,9 @@ def parse_version(raw: Any) -> int:
 def visible_views(session: Session, user: User) -> list[Listed]:
     """The person's own views, then the shared ones of others, each in the person's order (new ones last)."""
     place = aliased(SavedViewPlace)
+    watched = sa.exists().where(ViewWatch.view_id == SavedView.id, ViewWatch.user_id == user.id)
     rows = session.execute(
-        sa.select(SavedView, place.position, place.pinned)
+        sa.select(SavedView, place.position, place.pinned, watched)
         .outerjoin(place, sa.and_(place.view_id == SavedView.id, place.user_id == user.id))
         .where(sa.or_(SavedView.owner_id == user.id, SavedView.shared))
         .order_by(
@@ -140,7 +203,10 @@ def visible_views(session: Session, user: User) -> list[Listed]:
             SavedView.id,
         )
     ).all()
-    return [Listed(view, view.owner_id == user.id, bool(pinned)) for view, _position, pinned in rows]
+    return [
+        Listed(view, view.owner_id == user.id, bool(pinned), watching=bool(watching))
+        for view, _position, pinned, watching in rows
+    ]
 
 
 def move_view(session: Session, user: User, view_id: int, step: int) -> None:

@@ -31,7 +31,7 @@ from ..models import (
 )
 
 # Reasons that make a person "involved" in an issue, for the email setting "issues I'm involved in".
-INVOLVED_REASONS = ("assigned", "mentioned", "resolved")
+INVOLVED_REASONS = ("assigned", "mentioned", "resolved", "view")  # a watched view: asked for
 # Email is queued only while a mail server is configured (create_app sets this from MAIL_URL); without one the
 # inbox still works and no outbox rows pile up.
 EMAIL = {"enabled": False}
@@ -43,7 +43,7 @@ def insert_ignoring(session: Session, table: sa.Table) -> sa.Insert:
     return dialect.insert(table).on_conflict_do_nothing()
 
 
-def _short(text: str) -> str:
+def short(text: str) -> str:
     """A summary cut to fit its column."""
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
 
@@ -92,7 +92,7 @@ def _notify(
         _value(issue_id),
         sa.literal(reason),
         sa.literal(actor_id, sa.Integer),
-        sa.literal(_short(summary)),
+        sa.literal(short(summary)),
         sa.literal(comment_id, sa.Integer),
         _value(event_id),
         sa.literal(1, sa.Integer),
@@ -269,7 +269,7 @@ def import_created(session: Session, actor_id: int, run_id: int, file_name: str,
             sa.literal(run_id, sa.Integer),
             sa.literal("assigned"),
             sa.literal(actor_id, sa.Integer),
-            sa.literal(_short(f"assigned to you by the import of {file_name}")),
+            sa.literal(short(f"assigned to you by the import of {file_name}")),
             sa.func.count(),
             sa.literal(now, sa.DateTime),
         )
@@ -288,6 +288,17 @@ def queue_email(session: Session, actor_id: int, issues: sa.Select, now: datetim
     """Queue email for the notifications this change just wrote (theirs: these issues, this actor, this moment),
     for the people whose settings ask for it. A pending email for the same person and issue absorbs the change
     (one email per aggregation window or digest)."""
+    queue_email_where(
+        session,
+        now,
+        Notification.issue_id.in_(issues),
+        Notification.actor_id == actor_id,
+        Notification.created_at == now,
+    )
+
+
+def queue_email_where(session: Session, now: datetime, *conditions: sa.ColumnElement[bool]) -> None:
+    """Queue email for the notifications these conditions pick (see queue_email)."""
     if not EMAIL["enabled"]:
         return
     involved = sa.or_(
@@ -311,12 +322,7 @@ def queue_email(session: Session, actor_id: int, issues: sa.Select, now: datetim
         )
         .join(User, User.id == Notification.user_id)
         .join(Issue, Issue.id == Notification.issue_id)
-        .where(
-            Notification.issue_id.in_(issues),
-            Notification.actor_id == actor_id,
-            Notification.created_at == now,
-            wanted,
-        )
+        .where(*conditions, wanted)
         .group_by(Notification.user_id, Notification.issue_id, User.email_delivery)
     )
     session.execute(

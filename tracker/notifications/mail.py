@@ -35,6 +35,7 @@ REASON_FOOTERS = {
     "commented": "you watch this issue",
     "status": "you watch this issue",
     "watching": "you watch this issue",
+    "view": "you watch a view it came into (the views page stops that)",
 }
 
 
@@ -163,6 +164,8 @@ def _absolute(html: str, base: str) -> str:
 def _line(n: Notification) -> str:
     """One notification as a line of text: "Grace commented", "Ada: status → Resolved"."""
     who = n.actor.name if n.actor is not None else "Someone"
+    if n.reason == "view":
+        return n.summary[0].upper() + n.summary[1:]
     return f"{who}: {n.summary}" if n.reason == "status" else f"{who} {n.summary}"
 
 

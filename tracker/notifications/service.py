@@ -96,7 +96,7 @@ class InboxGroup:
                 continue
             seen.add(n.summary)
             who = n.actor.name if n.actor is not None else "Someone"
-            parts.append(n.summary if n.reason == "status" else f"{who} {n.summary}")
+            parts.append(n.summary if n.reason in ("status", "view") else f"{who} {n.summary}")
         return ", ".join(parts)
 
 

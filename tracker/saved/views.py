@@ -120,6 +120,18 @@ def move(view_id: int):
     return redirect(url_for("saved.index"), 303)
 
 
+@bp.post("/<int:view_id>/watch")
+def watch(view_id: int):
+    """Start or stop hearing when an issue comes into a view (in the inbox, and by email as the account says)."""
+    watching = saved.watch_view(db.session, current_user, view_id, request.form.get("watching") == "1")
+    view = saved.get_view(db.session, current_user, view_id)
+    if watching:
+        flash(f"Watching the view {view.name}: issues that come into it will be in your inbox.", "success")
+    else:
+        flash(f"Stopped watching the view {view.name}.", "success")
+    return redirect(url_for("saved.index", _anchor=f"view-{view_id}"), 303)
+
+
 @bp.post("/<int:view_id>/pin")
 def pin(view_id: int):
     """Pin a view to the person's page, or take it off."""
