@@ -227,3 +227,33 @@ def test_export_of_a_view_exports_exactly_its_issues(client, login, world, make_
     assert len(csv.strip().splitlines()) == 3 and "Login crash" in csv and "Old resolved thing" in csv
     other = saved.create_view(db.session, world["ada"], "Ada's own", "is:open")
     assert client.get(f"/issues/export.csv?view={other.id}").status_code == 404
+
+
+def test_the_page_counts_up_to_its_cap_and_pages_on_past_it(client, login, world, token_for, monkeypatch):
+    """The list page stops counting at PAGE_COUNT_CAP ("3+ issues" here) and still pages to the end; the API
+    counts further (its own cap), and a label among other filters past the page's cap lists the same issues in
+    the same order whichever way the page is found."""
+    from tracker.issues import queries
+
+    login(world["grace"])
+    monkeypatch.setattr(queries, "PAGE_COUNT_CAP", 3)
+    monkeypatch.setitem(client.application.config, "ISSUES_PER_PAGE", 2)
+    everything = [i for i in reversed(world["ids"])]  # newest update first (the world's dates)
+    first = text(client.get("/issues?q=" + quote("sort:id-desc")))
+    assert "Showing 1–2 of 3+ issues" in first
+    assert 'rel="next"' in first
+    assert ids_in(first) == everything[:2]
+    last = text(client.get("/issues?q=" + quote("sort:id-desc") + "&page=3"))
+    assert ids_in(last) == everything[4:]
+    assert 'rel="next"' not in last
+    body = client.get("/api/issues?q=" + quote("sort:id-desc"), headers=token_for(world["grace"])).get_json()
+    assert body["total"] == 6 and body["total_capped"] is False
+
+    # label:bug among other filters: more matches than the page counts, few enough candidates to sort from them
+    monkeypatch.setattr(queries, "PAGE_COUNT_CAP", 1)
+    capped = text(client.get("/issues?q=" + quote("label:bug priority:>=high sort:id-asc")))
+    assert "of 1+ issues" in capped
+    assert ids_in(capped) == world["ids"][:2]
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)  # now too many candidates: the page walks the sort order instead
+    walked = text(client.get("/issues?q=" + quote("label:bug priority:>=high sort:id-asc")))
+    assert ids_in(walked) == world["ids"][:2]

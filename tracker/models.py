@@ -194,7 +194,15 @@ class Issue(db.Model):
         sa.Index("ix_issues_created_at_id", "created_at", "id"),
         sa.Index("ix_issues_status_updated_at_id", "status", "updated_at", "id"),
         sa.Index("ix_issues_assignee_id_updated_at_id", "assignee_id", "updated_at", "id"),
-        sa.Index("ix_issues_assignee_id_status_updated_at_id", "assignee_id", "status", "updated_at", "id"),
+        # The priority rides along (PostgreSQL, migration 0025): counting by assignee and priority reads it alone.
+        sa.Index(
+            "ix_issues_assignee_id_status_updated_at_id",
+            "assignee_id",
+            "status",
+            "updated_at",
+            "id",
+            postgresql_include=["priority"],
+        ),
         sa.Index("ix_issues_priority_updated_at_id", "priority", "updated_at", "id"),
         sa.Index("ix_issues_reporter_id", "reporter_id"),
         sa.Index("ix_issues_external_key", "external_key"),

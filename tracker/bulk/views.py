@@ -101,7 +101,7 @@ def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):
         "issues/bulk_done.html",
         status=status,
         view=view,
-        page=queries.list_issues(db.session, view, per_page=per_page()),
+        page=queries.list_issues(db.session, view, per_page=per_page(), count_cap=queries.PAGE_COUNT_CAP),
         users=queries.people(db.session),
         labels=labels,
         bulk=report,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from .. import access
@@ -45,7 +45,7 @@ def index():
 
 def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
     """Render the list page (or its results block) for a filter, optionally with a bulk change report."""
-    page = queries.list_issues(db.session, view, per_page=per_page())
+    page = queries.list_issues(db.session, view, per_page=per_page(), count_cap=queries.PAGE_COUNT_CAP)
     users = queries.people(db.session)
     response = render(
         "issues/list.html",
@@ -69,6 +69,17 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
     if block:
         response.headers["HX-Push-Url"] = url_for("issues.index", **view.query_args())
     return response
+
+
+@bp.app_template_global()
+def narrowed_to_label(view: queries.IssueFilter, name: str) -> str:
+    """The list's URL for the view narrowed to a label (a row's label chip), made once per label and request: a page
+    of 50 rows shows the same few labels over and over."""
+    links = g.setdefault("label_links", {})
+    key = (view.q, view.import_run, name)
+    if key not in links:
+        links[key] = url_for("issues.index", **view.query_args(q=view.with_label(name), page=""))
+    return links[key]
 
 
 def per_page() -> int:
