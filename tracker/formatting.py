@@ -63,6 +63,20 @@ def time_tag(value: datetime | None, style: str = "exact") -> Markup:
     return Markup(f'<time datetime="{iso_utc(value)}" title="{exact}" data-style="{escape(style)}">{text}</time>')
 
 
+def option_maker(chosen: Iterable[str]):
+    """The `option(value, text)` of macros/forms.html's choice_select: an <option>, selected when its value (as text)
+    is among `chosen`. Python rather than a Jinja macro: the list page writes a hundred of them (each person twice,
+    in the filter and the bulk bar), and a macro call costs ten times a function call."""
+    chosen = set(chosen)
+
+    def option(value, text) -> Markup:
+        value = str(value)
+        selected = " selected" if value in chosen else ""
+        return Markup(f'<option value="{escape(value)}"{selected}>{escape(text)}</option>')
+
+    return option
+
+
 def duration(value: timedelta) -> str:
     """A length of time in the largest whole unit that fits: '8 hours', '90 minutes', '1 day'."""
     seconds = int(value.total_seconds())
@@ -146,6 +160,7 @@ def register(app: Flask) -> None:
         TRANSITIONS=TRANSITIONS,
         NOTIFICATION_REASONS=NOTIFICATION_REASONS,
         may_be_assigned=access.may_be_assigned,
+        option_maker=option_maker,
     )
 
     @app.context_processor

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from .. import access
 from ..errors import InvalidInput, NotFound, StaleView
@@ -191,7 +191,7 @@ def parse_version(raw: Any) -> int:
 
 def visible_views(session: Session, user: User) -> list[Listed]:
     """The person's own views, then the shared ones of others, each in the person's order (new ones last)."""
-    place = aliased(SavedViewPlace)
+    place = SavedViewPlace
     watched = sa.exists().where(ViewWatch.view_id == SavedView.id, ViewWatch.user_id == user.id)
     rows = session.execute(
         sa.select(SavedView, place.position, place.pinned, watched)
