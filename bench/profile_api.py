@@ -14,7 +14,7 @@ the buckets add up to the whole:
 - Tracker: the app's own code (services, history, access rules, views);
 - other Python: the standard library and the rest.
 
-It prints a Markdown table (milliseconds per call) and the statements each call sends.
+It prints a Markdown table (milliseconds per call).
 """
 
 from __future__ import annotations
