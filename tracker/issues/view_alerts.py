@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..labels import service as labels_service
-from ..models import Issue, IssueEvent, Notification, SavedView, User, ViewWatch, ViewWatchMember, utcnow
+from ..models import LIVE_ISSUE, Issue, IssueEvent, Notification, SavedView, User, ViewWatch, ViewWatchMember, utcnow
 from ..notifications import fanout
 from ..outage import discard
 from .saved import filtered_ids
@@ -100,7 +100,7 @@ def check_watch(session: Session, watch: ViewWatch, now: datetime, labels: list 
             ["watch_id", "issue_id"], entering.with_only_columns(sa.literal(watch.id, sa.Integer), Issue.id)
         )
     )
-    changed = sa.select(Issue.id).where(Issue.updated_at >= since)
+    changed = sa.select(Issue.id).where(Issue.updated_at >= since, LIVE_ISSUE)
     session.execute(
         sa.delete(ViewWatchMember)
         .where(
