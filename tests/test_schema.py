@@ -1,12 +1,14 @@
 """Migrations and models agree, on both databases; the search index exists on PostgreSQL."""
 
+from datetime import datetime
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tracker.extensions import db
-from tracker.models import IssueEvent, utcnow
+from tracker.models import LIVE_ISSUE, Issue, IssueEvent, utcnow
 
 
 def _include_object(obj, name, type_, reflected, compare_to):
@@ -59,6 +61,22 @@ def test_search_uses_the_gin_index_on_postgres(app, postgres_only):
     assert "ix_issue_documents_document" in plan
 
 
+def _analysed_issues(reporter) -> None:
+    """500 issues (every tenth resolved, every twentieth with an external key), analysed (PostgreSQL)."""
+    db.session.execute(
+        sa.text(
+            "INSERT INTO issues (title, description, status, priority, reporter_id, version, created_at, updated_at,"
+            " resolved_at, external_key)"
+            " SELECT 'Issue ' || n, '', 'open', 'medium', :reporter, 1, now() - n * interval '1 minute',"
+            " now() - n * interval '1 minute', CASE WHEN n % 10 = 0 THEN now() - n * interval '1 hour' END,"
+            " CASE WHEN n % 20 = 0 THEN 'PROJ-' || n END FROM generate_series(1, 500) AS n"
+        ),
+        {"reporter": reporter.id},
+    )
+    db.session.commit()
+    db.session.execute(sa.text("ANALYZE issues"))
+
+
 @pytest.mark.parametrize("sort", ["-updated", "created", "-priority", "id"])
 def test_a_set_of_issues_is_sorted_from_the_covering_index(app, postgres_only, make_user, sort):
     """A search's or a rare label's matches are put in list order from ix_issues_id_sort alone (migration 0020):
@@ -66,17 +84,7 @@ def test_a_set_of_issues_is_sorted_from_the_covering_index(app, postgres_only, m
     whole scan costs as little as three lookups.)"""
     from tracker.issues.queries import ids_in_order
 
-    reporter = make_user(name="Reporter")
-    db.session.execute(
-        sa.text(
-            "INSERT INTO issues (title, description, status, priority, reporter_id, version, created_at, updated_at)"
-            " SELECT 'Issue ' || n, '', 'open', 'medium', :reporter, 1, now() - n * interval '1 minute',"
-            " now() - n * interval '1 minute' FROM generate_series(1, 500) AS n"
-        ),
-        {"reporter": reporter.id},
-    )
-    db.session.commit()
-    db.session.execute(sa.text("ANALYZE issues"))
+    _analysed_issues(make_user(name="Reporter"))
     stmt = ids_in_order("postgresql", [3, 1, 2], sort).limit(50)
     compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
     connection = db.session.connection()
@@ -246,3 +254,30 @@ def test_the_issues_indexes_hold_live_issues_only(app):
     assert len(live) >= 12
     for name, sql in live.items():
         assert "deleted_at IS NULL" in sql, (name, sql)
+
+
+@pytest.mark.parametrize(
+    "index, condition",
+    [
+        ("ix_issues_external_key", lambda: Issue.external_key.in_(["PROJ-12", "101"])),
+        (
+            "ix_issues_resolved_at_assignee_id_created_at",
+            lambda: sa.and_(Issue.resolved_at >= datetime(2026, 11, 1), Issue.resolved_at < datetime(2026, 12, 1)),
+        ),
+    ],
+)
+def test_keys_and_resolutions_are_read_from_their_narrow_indexes(app, make_user, index, condition):
+    """Migration 0027: the key and resolution indexes hold only issues with a key or a resolution; a lookup by key
+    and a resolution period imply that, so both databases still read them."""
+    if db.engine.dialect.name == "postgresql":
+        _analysed_issues(make_user(name="Reporter"))
+    stmt = sa.select(Issue.id).where(LIVE_ISSUE, condition())
+    compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+    connection = db.session.connection()
+    if db.engine.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}").all())
+    else:
+        plan = "\n".join(str(r[-1]) for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all())
+    db.session.rollback()
+    assert index in plan, plan

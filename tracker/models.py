@@ -216,9 +216,16 @@ class Issue(db.Model):
         ),
         _live_index("ix_issues_priority_updated_at_id", "priority", "updated_at", "id"),
         _live_index("ix_issues_reporter_id", "reporter_id"),
-        _live_index("ix_issues_external_key", "external_key"),
+        # Only issues that have a key or a resolution (migration 0027): a change to any other issue skips them.
+        _live_index("ix_issues_external_key", "external_key", where="external_key IS NOT NULL"),
         # Reports (migration 0004): resolved in a period, counts per assignee and status, open issues by age.
-        _live_index("ix_issues_resolved_at_assignee_id_created_at", "resolved_at", "assignee_id", "created_at"),
+        _live_index(
+            "ix_issues_resolved_at_assignee_id_created_at",
+            "resolved_at",
+            "assignee_id",
+            "created_at",
+            where="resolved_at IS NOT NULL",
+        ),
         _live_index("ix_issues_assignee_id_status_resolved_at", "assignee_id", "status", "resolved_at"),
         _live_index("ix_issues_open_created_at_id", "created_at", "id", "status", "priority", where=OPEN_ISSUE),
         # "Duplicates: #M" on an issue; small, since only duplicates are in it.
