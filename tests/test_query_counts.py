@@ -138,3 +138,27 @@ def test_api_single_issue_calls_make_few_round_trips(app, client, make_user, mak
     # token; UPDATE updated_at RETURNING version; INSERT comment; INSERT event; INSERT the author as watcher;
     # INSERT ... SELECT the watchers' notifications; SELECT the comment with its author
     assert len(commented) == 7, commented
+
+
+def test_row_labels_are_read_in_two_statements_even_after_a_commit(app, make_issue, make_label, count_statements):
+    """with_labels reads the links, then only the labels the session does not hold current: after a commit (which
+    expires every object) that is one statement for all of them, never one per label; each issue's labels come in
+    name order."""
+    from tracker.extensions import db
+    from tracker.issues import queries
+    from tracker.labels import service as labels_service
+
+    ux, bug, api = make_label("ux"), make_label("Bug"), make_label("api")
+    first = make_issue("First", labels=[ux.id, bug.id, api.id])
+    second = make_issue("Second", labels=[bug.id])
+    ids = [first.id, second.id]
+    labels_service.all_labels(db.session)
+    db.session.commit()  # every label in the session is now expired
+    with count_statements() as statements:
+        issues = {issue.id: issue for issue in queries.issues_by_ids(db.session, ids)}
+        names = {i: [label.name for label in issue.labels] for i, issue in issues.items()}
+    assert len(statements) == 3, statements  # the issues, their label links, the labels
+    assert names == {first.id: ["api", "Bug", "ux"], second.id: ["Bug"]}
+    with count_statements() as again:
+        queries.issues_by_ids(db.session, ids)
+    assert len(again) == 2, again  # the labels are current now: not read again

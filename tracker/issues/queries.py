@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ..labels import service as labels_service
 from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, ImportedRange, Issue, IssueLabel, Label, User, utcnow
@@ -450,11 +451,33 @@ def issues_by_ids(session: Session, ids: list[int]) -> list[Issue]:
 
 
 def with_labels(session: Session, issues: list[Issue]) -> list[Issue]:
-    """Load the issues' labels (each issue's in name order) with one query on the label links alone. selectinload of
-    the many-to-many relationship would join the issues table again, and planning any query on issues weighs its
-    many indexes: 0.5-0.8 ms of a list page at 1M issues, against 0.2 ms for this one."""
+    """Load the issues' labels (each issue's in name order) from the label links alone: plain (issue, label) number
+    pairs, the labels themselves taken from the session when the request has read them already (the list page has)
+    and read in one more query otherwise. selectinload of the many-to-many relationship would join the issues table
+    again and build an ORM row per link: 1.1 ms of a list page at 1M issues, against 0.4 ms."""
     if not issues:
         return issues
+    by_issue: dict[int, list[Label]] = {issue.id: [] for issue in issues}
+    links = session.execute(
+        sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(IssueLabel.issue_id.in_(list(by_issue)))
+    ).all()
+    known: dict[int, Label] = {}
+    for label_id in {label_id for _, label_id in links}:
+        label = session.identity_map.get(identity_key(Label, label_id))
+        if label is not None and not sa.inspect(label).unloaded:  # expired by a commit: read again below
+            known[label_id] = label
+    missing = {label_id for _, label_id in links} - known.keys()
+    if missing:
+        read = session.execute(sa.select(Label).where(Label.id.in_(missing))).scalars()
+        known.update((label.id, label) for label in read)
+    for issue_id, label_id in links:
+        if label_id in known:
+            by_issue[issue_id].append(known[label_id])
+    for issue in issues:
+        labels = by_issue[issue.id]
+        labels.sort(key=lambda label: (label.name_key, label.id))
+        set_committed_value(issue, "labels", labels)
+    return issues
     by_issue: dict[int, list[Label]] = {issue.id: [] for issue in issues}
     rows = session.execute(
         sa.select(IssueLabel.issue_id, Label)
