@@ -29,6 +29,7 @@ from ..models import (
     Issue,
     IssueLabel,
     User,
+    among,
     utcnow,
 )
 from ..notifications import fanout
@@ -307,6 +308,7 @@ def _changes_labels(change: BulkChange) -> bool:
 
 def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
     """The selected issues' fields in one query and, when labels change, their label sets in another."""
+    dialect = session.get_bind().dialect.name
     rows = {
         row.id: row
         for row in session.execute(
@@ -319,13 +321,13 @@ def _read(session: Session, ids: list[int], with_labels: bool) -> _Read:
                 Issue.version,
                 Issue.resolved_at,
                 Issue.duplicate_of_id,
-            ).where(Issue.id.in_(ids), LIVE_ISSUE)
+            ).where(among(Issue.id, ids, dialect), LIVE_ISSUE)
         )
     }
     label_sets: dict[int, set[int]] = defaultdict(set)
     if with_labels:
         for issue_id, label_id in session.execute(
-            sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(IssueLabel.issue_id.in_(ids))
+            sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(among(IssueLabel.issue_id, ids, dialect))
         ):
             label_sets[issue_id].add(label_id)
     return _Read(rows, label_sets)
@@ -430,7 +432,8 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
         if change.remove_label is not UNCHANGED:
             session.execute(
                 sa.delete(IssueLabel).where(
-                    IssueLabel.label_id == change.remove_label.id, IssueLabel.issue_id.in_(changed_ids)
+                    IssueLabel.label_id == change.remove_label.id,
+                    among(IssueLabel.issue_id, changed_ids, session.get_bind().dialect.name),
                 )
             )
         if change.add_label is not UNCHANGED:
@@ -439,7 +442,9 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
                 session.execute(
                     sa.insert(IssueLabel).from_select(
                         ["issue_id", "label_id"],
-                        sa.select(Issue.id, sa.literal(change.add_label.id)).where(Issue.id.in_(missing)),
+                        sa.select(Issue.id, sa.literal(change.add_label.id)).where(
+                            among(Issue.id, missing, session.get_bind().dialect.name)
+                        ),
                     )
                 )
         insert_events(session, actor.id, plan.events, change.note, now)
@@ -469,7 +474,8 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
 
 def _raced(session: Session, ids: list[int], read: dict[int, int]) -> list[Blocker]:
     """After a lost race: which issues changed between our read and our guarded update."""
-    now_versions = dict(session.execute(sa.select(Issue.id, Issue.version).where(Issue.id.in_(ids))).all())
+    dialect = session.get_bind().dialect.name
+    now_versions = dict(session.execute(sa.select(Issue.id, Issue.version).where(among(Issue.id, ids, dialect))).all())
     return [
         Blocker(
             i,

@@ -28,6 +28,7 @@ from ..models import (
     Notification,
     User,
     Watcher,
+    among,
 )
 
 # Reasons that make a person "involved" in an issue, for the email setting "issues I'm involved in".
@@ -217,12 +218,15 @@ def bulk_changed(
     if not issue_ids or (assignee_id is None and status is None):
         return
     text = summary + (f" Note: {note}" if note else "")
-    issues = sa.select(Issue.id).where(Issue.id.in_(issue_ids))
+    dialect = session.get_bind().dialect.name
+    issues = sa.select(Issue.id).where(among(Issue.id, issue_ids, dialect))
     if assignee_id is not None:
         watch_issues(session, issues, [assignee_id], now)
     if status is not None:
         watchers = (
-            sa.select(Watcher.user_id).join(User, User.id == Watcher.user_id).where(Watcher.issue_id.in_(issue_ids))
+            sa.select(Watcher.user_id)
+            .join(User, User.id == Watcher.user_id)
+            .where(among(Watcher.issue_id, issue_ids, dialect))
         )
         if assignee_id is not None:
             watchers = watchers.where(Watcher.user_id != assignee_id)
@@ -233,7 +237,7 @@ def bulk_changed(
                 sa.select(Issue.reporter_id)
                 .join(User, User.id == Issue.reporter_id)
                 .where(
-                    Issue.id.in_(issue_ids),
+                    among(Issue.id, issue_ids, dialect),
                     ~sa.exists().where(Watcher.issue_id == Issue.id, Watcher.user_id == Issue.reporter_id),
                 )
             )
@@ -242,7 +246,7 @@ def bulk_changed(
             _notify(session, reporters, "resolved", actor_id, text, now, Issue.id)
     if assignee_id is not None:
         assigned = sa.select(Watcher.user_id).join(User, User.id == Watcher.user_id).where(
-            Watcher.issue_id.in_(issue_ids), Watcher.user_id == assignee_id
+            among(Watcher.issue_id, issue_ids, dialect), Watcher.user_id == assignee_id
         )
         _notify(session, assigned, "assigned", actor_id, text, now, Watcher.issue_id)
     queue_email(session, actor_id, issues, now)
