@@ -24,7 +24,8 @@ DONE_STATUSES = ("resolved", "closed")
 OPEN_ISSUE = "status IN ('open', 'in_progress')"
 # The predicate of every index that lists, counts, sorts or reports issues (migration 0026): those indexes hold the
 # live issues only, so moving issues to the trash adds no entry to them (an undone import of 100,000 issues writes
-# three index entries per issue instead of sixteen). Every read of live issues carries LIVE_ISSUE, which implies it.
+# two index entries per issue, the primary key's and the trash's, instead of sixteen). Every read of live issues
+# carries LIVE_ISSUE, which implies it.
 LIVE_INDEX = "deleted_at IS NULL"
 # Which status may follow which (the same rule for the edit form, bulk changes and the API).
 TRANSITIONS = {

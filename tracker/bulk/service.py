@@ -406,6 +406,7 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
     notifications (tracker/notifications/fanout.py); committed together, or BulkRejected (a race) / BulkFailed (the
     database) with nothing written."""
     now = utcnow()
+    dialect = session.get_bind().dialect.name
     values: dict[str, Any] = {"version": Issue.version + 1, "updated_at": now}
     for name in ("status", "priority", "assignee_id"):
         if getattr(change, name) is not UNCHANGED:
@@ -433,7 +434,7 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
             session.execute(
                 sa.delete(IssueLabel).where(
                     IssueLabel.label_id == change.remove_label.id,
-                    among(IssueLabel.issue_id, changed_ids, session.get_bind().dialect.name),
+                    among(IssueLabel.issue_id, changed_ids, dialect),
                 )
             )
         if change.add_label is not UNCHANGED:
@@ -442,9 +443,7 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
                 session.execute(
                     sa.insert(IssueLabel).from_select(
                         ["issue_id", "label_id"],
-                        sa.select(Issue.id, sa.literal(change.add_label.id)).where(
-                            among(Issue.id, missing, session.get_bind().dialect.name)
-                        ),
+                        sa.select(Issue.id, sa.literal(change.add_label.id)).where(among(Issue.id, missing, dialect)),
                     )
                 )
         insert_events(session, actor.id, plan.events, change.note, now)

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ..labels import service as labels_service
-from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, ImportedRange, Issue, IssueLabel, Label, User, utcnow
+from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, ImportedRange, Issue, IssueLabel, Label, User, among, utcnow
 from ..numbers import whole_number
 from ..search.query import Query, Term, print_term
 from ..search.query import parse as parse_query
@@ -389,12 +389,8 @@ def page_of_ids(session: Session, ids: list[int], sort: str, per_page: int, page
 def ids_in_order(dialect: str, ids: list[int], sort: str) -> sa.Select:
     """SELECT of these issue numbers in list order, reading only the sort columns (one array parameter on
     PostgreSQL, however many ids)."""
-    if dialect == "postgresql":
-        among = Issue.id == sa.any_(sa.literal(ids, sa.ARRAY(sa.Integer)))
-    else:
-        among = Issue.id.in_(ids)
     # The ids are of live issues; saying so lets the planner use the sort indexes, which hold live issues only.
-    return ordered(sa.select(Issue.id).where(among, LIVE_ISSUE), sort)
+    return ordered(sa.select(Issue.id).where(among(Issue.id, ids, dialect), LIVE_ISSUE), sort)
 
 
 def lone_filter_ids(dialect: str, view: IssueFilter) -> sa.Select | sa.CompoundSelect | None:
@@ -477,18 +473,6 @@ def with_labels(session: Session, issues: list[Issue]) -> list[Issue]:
         labels = by_issue[issue.id]
         labels.sort(key=lambda label: (label.name_key, label.id))
         set_committed_value(issue, "labels", labels)
-    return issues
-    by_issue: dict[int, list[Label]] = {issue.id: [] for issue in issues}
-    rows = session.execute(
-        sa.select(IssueLabel.issue_id, Label)
-        .join(Label, Label.id == IssueLabel.label_id)
-        .where(IssueLabel.issue_id.in_(list(by_issue)))
-        .order_by(Label.name_key, Label.id)
-    ).all()
-    for issue_id, label in rows:
-        by_issue[issue_id].append(label)
-    for issue in issues:
-        set_committed_value(issue, "labels", by_issue[issue.id])
     return issues
 
 
