@@ -156,6 +156,13 @@
       return;
     }
     var form = target.closest && target.closest("form[data-draft]");
+    if (!form && target.closest) {
+      /* Focus on the heading of an edit just swapped in (FOCUS_AFTER_SWAP moves it there): the edit form of that
+         region is the one Escape means, when it has exactly one. */
+      var region = target.closest("#" + FOCUS_AFTER_SWAP.join(", #"));
+      var forms = region ? region.querySelectorAll("form[data-draft]") : [];
+      if (forms.length === 1) form = forms[0];
+    }
     var cancel = form && form.querySelector("[data-draft-cancel]");
     if (cancel) { evt.preventDefault(); cancel.click(); }
   });

@@ -104,6 +104,20 @@ def test_escape_cancels_the_in_place_edit(browsing, live_server, make_user, make
     expect(page.get_by_role("heading", name=re.compile("Escapable"))).to_be_visible()
 
 
+def test_escape_right_after_opening_the_edit_cancels_it(browsing, live_server, make_user, make_issue):
+    """Opening the in-place edit moves focus to its heading (for screen readers); Escape from there cancels too."""
+    member = make_user("member")
+    issue = make_issue("Keyboard only")
+    page = browsing.page(member)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    page.get_by_role("link", name="Edit", exact=True).click()
+    heading = page.get_by_role("heading", name=f"Edit #{issue.id}")
+    expect(heading).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("heading", name=re.compile("Keyboard only"))).to_be_visible()
+    expect(page.get_by_role("textbox", name="Title")).to_have_count(0)
+
+
 def test_edit_page_opened_directly_lands_on_the_issue(browsing, live_server, make_user, make_issue):
     member = make_user("member")
     issue = make_issue("Edited directly")
