@@ -442,7 +442,7 @@ def test_a_failed_commit_removes_what_was_stored(make_user, make_issue, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(comments, "IssueEvent", broken)
+    monkeypatch.setattr(comments, "record_event", broken)  # after the files were stored and recorded
     files = service.Incoming(web.store(), [service.Upload("a.log", io.BytesIO(b"a\n"))], web.limits())
     with pytest.raises(RuntimeError):
         comments.add_comment(db.session, me, issue.id, "text", files=files)

@@ -97,10 +97,13 @@ def test_a_rolled_back_change_notifies_nobody(people, make_issue, monkeypatch):
     ada, grace = people["ada"], people["grace"]
     issue = make_issue("Crash", reporter=ada)
 
-    def fail(*args, **kwargs):
+    def fail(session, *args, **kwargs):
+        written = session.execute(sa.select(sa.func.count()).select_from(Notification)).scalar_one()
+        assert written == 1, "Ada's notification is written in the change's own transaction"
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(comments.IssueEvent, "__init__", fail)
+    # Fails after the notifications were written (queuing their email is the last step before the commit).
+    monkeypatch.setattr(comments.fanout, "queue_email", fail)
     with pytest.raises(RuntimeError):
         comments.add_comment(db.session, grace, issue.id, "Hello @ada")
     db.session.rollback()

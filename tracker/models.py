@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -340,6 +341,35 @@ class IssueEvent(db.Model):
 
     # The timeline reads an issue's events in id order (ids grow with time).
     __table_args__ = (sa.Index("ix_issue_events_issue_id_id", "issue_id", "id"),)
+
+
+def record_event(
+    session: Session,
+    issue_id: int,
+    actor_id: int | None,
+    kind: str,
+    version: int,
+    created_at: datetime,
+    changes: dict[str, Any] | None = None,
+    comment_id: int | None = None,
+) -> int:
+    """Add one timeline entry as a plain INSERT ... RETURNING (no object for the session to flush); its id."""
+    values = {
+        "issue_id": issue_id,
+        "actor_id": actor_id,
+        "kind": kind,
+        "changes": changes or {},
+        "version": version,
+        "created_at": created_at,
+        "comment_id": comment_id,
+    }
+    return session.execute(_insert_event(), values).scalar_one()
+
+
+@functools.cache
+def _insert_event() -> sa.Insert:
+    """record_event's statement, built once."""
+    return sa.insert(IssueEvent.__table__).returning(IssueEvent.__table__.c.id)
 
 
 class SignInFailure(db.Model):

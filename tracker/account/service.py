@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -83,14 +84,20 @@ def parse_bearer(header: str | None) -> str:
     return secret.strip()
 
 
+@functools.cache
+def _token_with_user() -> sa.Select:
+    """authenticate_token's statement, built once (every API call runs it)."""
+    return (
+        sa.select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+    )
+
+
 def authenticate_token(session: Session, secret: str, now: datetime | None = None) -> User:
     """The active user owning this token secret (recording its use), or Unauthorized."""
     now = now or utcnow()
-    row = session.execute(
-        sa.select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_secret(secret))
-    ).first()
+    row = session.execute(_token_with_user(), {"token_hash": hash_secret(secret)}).first()
     if row is None:
         raise Unauthorized("The API token is not valid; it may have been revoked.")
     token, user = row

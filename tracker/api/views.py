@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app, g, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -141,10 +140,7 @@ def create_issue(body):
     """Create an issue reported by the token's user; `Location` names the new issue. Labels named that do not
     exist yet are created, as an import creates them."""
     issue = issues_service.create_issue(db.session, actor(), _fields(body))
-    # The new issue's number without refreshing the committed (expired) object: the reload below is the one read.
-    issue_id = sa.inspect(issue).identity[0]
-    location = url_for("api.get_issue", issue_id=issue_id)
-    return issues_service.get_issue(db.session, issue_id), 201, {"Location": location}
+    return issue, 201, {"Location": url_for("api.get_issue", issue_id=issue.id)}
 
 
 @bp.get(ISSUE, tags=["Issues"])
@@ -265,8 +261,7 @@ def list_comments(issue_id: int):
 @bp.alt_response(404, response="NOT_FOUND")
 def create_comment(body, issue_id: int):
     """Post a Markdown comment (the issue's version does not change)."""
-    comment = comments_service.add_comment(db.session, actor(), issue_id, body["body"])
-    return comments_service.get_comment(db.session, sa.inspect(comment).identity[0])
+    return comments_service.add_comment(db.session, actor(), issue_id, body["body"])
 
 
 # ---- people and labels ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
 from ..issues import service as issues_service
-from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, IssueEvent, User, utcnow
+from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, User, record_event, utcnow
 from ..notifications import fanout
 
 
@@ -27,15 +28,21 @@ def clean_body(raw: str | None) -> str:
     return body
 
 
-def get_comment(session: Session, comment_id: int, include_deleted: bool = False) -> Comment:
-    """A comment with its author (and who deleted it), or NotFound; deleted ones only when asked for."""
-    comment = session.execute(
+@functools.cache
+def _comment_with_people() -> sa.Select:
+    """get_comment's statement, built once."""
+    return (
         sa.select(Comment)
         .join(Issue, Issue.id == Comment.issue_id)
-        .where(Comment.id == comment_id, LIVE_ISSUE)  # a comment of an issue in the trash goes with it
+        .where(Comment.id == sa.bindparam("comment_id"), LIVE_ISSUE)  # a comment of an issue in the trash goes with it
         .options(joinedload(Comment.author), joinedload(Comment.deleted_by))
         .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    )
+
+
+def get_comment(session: Session, comment_id: int, include_deleted: bool = False) -> Comment:
+    """A comment with its author (and who deleted it), or NotFound; deleted ones only when asked for."""
+    comment = session.execute(_comment_with_people(), {"comment_id": comment_id}).scalar_one_or_none()
     if comment is None or (comment.deleted_at is not None and not include_deleted):
         raise NotFound(f"Comment {comment_id} does not exist.")
     return comment
@@ -91,26 +98,25 @@ def _post(
     version: int,
 ) -> Comment:
     with attachments_service.kept(session, files, issue_id) as checked:
-        comment = Comment(issue_id=issue_id, author_id=actor.id, body=body, created_at=now)
-        session.add(comment)
-        session.flush()
+        values = {"issue_id": issue_id, "author_id": actor.id, "body": body, "created_at": now}
+        comment_id = session.execute(_insert_comment(), values).scalar_one()
         if checked:
-            attached = attachments_service.record(session, actor, issue_id, checked, comment_id=comment.id)
-            comment.body = attachments_service.link_placeholders(body, attached)
-        session.add(
-            IssueEvent(
-                issue_id=issue_id,
-                actor_id=actor.id,
-                kind="comment",
-                changes={},
-                version=version,
-                created_at=now,
-                comment_id=comment.id,
-            )
-        )
-        fanout.comment_added(session, actor.id, issue_id, comment.id, comment.body, now)
+            attached = attachments_service.record(session, actor, issue_id, checked, comment_id=comment_id)
+            linked = attachments_service.link_placeholders(body, attached)
+            if linked != body:
+                table = Comment.__table__
+                session.execute(sa.update(table).where(table.c.id == comment_id).values(body=linked))
+                body = linked
+        record_event(session, issue_id, actor.id, "comment", version, now, comment_id=comment_id)
+        fanout.comment_added(session, actor.id, issue_id, comment_id, body, now)
         session.commit()
-    return comment
+    return get_comment(session, comment_id)
+
+
+@functools.cache
+def _insert_comment() -> sa.Insert:
+    """_post's INSERT ... RETURNING id, built once (every comment runs it)."""
+    return sa.insert(Comment.__table__).returning(Comment.__table__.c.id)
 
 
 def comment_and_move(

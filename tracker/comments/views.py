@@ -53,7 +53,7 @@ def create(issue_id: int):
             "comments/posted.html",
             issue=get_issue(db.session, issue_id),
             comment_form=CommentForm(formdata=None),
-            comment=service.get_comment(db.session, comment.id),
+            comment=comment,
             files=files,
             attachments=attachments_service.issue_attachments(db.session, issue_id) if files else None,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from ..models import (
     IssueEvent,
     IssueLabel,
     User,
+    record_event,
     utcnow,
 )
 from ..notifications import fanout
@@ -176,43 +178,53 @@ def create_issue(
     cleaned = clean_fields(session, values)
     label_ids = cleaned.pop("labels")
     now = utcnow()
+    table = Issue.__table__
     with attachments_service.kept(session, files, None) as checked:
-        issue = Issue(
+        # A plain INSERT built once, rather than an object for the session to flush.
+        values = {
             **cleaned,
-            reporter_id=actor.id,
-            version=1,
-            created_at=now,
-            updated_at=now,
-            resolved_at=now if cleaned["status"] in DONE_STATUSES else None,
-        )
-        session.add(issue)
-        session.flush()
+            "reporter_id": actor.id,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "resolved_at": now if cleaned["status"] in DONE_STATUSES else None,
+        }
+        issue_id = session.execute(_insert_issue(), values).scalar_one()
         if label_ids:
-            add_labels(session, issue.id, label_ids)
-        session.add(
-            IssueEvent(issue_id=issue.id, actor_id=actor.id, kind="created", changes={}, version=1, created_at=now)
-        )
+            add_labels(session, issue_id, label_ids)
+        record_event(session, issue_id, actor.id, "created", 1, now)
+        description = cleaned["description"]
         if checked:
-            attached = attachments_service.record(session, actor, issue.id, checked)
-            issue.description = attachments_service.link_placeholders(issue.description, attached)
-        fanout.issue_created(session, actor.id, issue, now)
+            attached = attachments_service.record(session, actor, issue_id, checked)
+            description = attachments_service.link_placeholders(description, attached)
+            if description != cleaned["description"]:
+                session.execute(sa.update(table).where(table.c.id == issue_id).values(description=description))
+        fanout.issue_created(session, actor.id, issue_id, cleaned["assignee_id"], description, now)
         session.commit()
-    return issue
+    return get_issue(session, issue_id)
+
+
+@functools.cache
+def _insert_issue() -> sa.Insert:
+    """create_issue's INSERT ... RETURNING id, built once."""
+    return sa.insert(Issue.__table__).returning(Issue.__table__.c.id)
+
+
+@functools.cache
+def _issue_with_people() -> sa.Select:
+    """get_issue's statement, built once: building it (three joined loads) cost more Python than running it."""
+    return (
+        sa.select(Issue)
+        .where(Issue.id == sa.bindparam("issue_id"))
+        .options(joinedload(Issue.assignee), joinedload(Issue.reporter), joinedload(Issue.labels))
+        .execution_options(populate_existing=True)
+    )
 
 
 def get_issue(session: Session, issue_id: int) -> Issue:
     """Load an issue with its assignee, reporter and labels (one statement), or raise NotFound (IssueDeleted for
     one in the trash)."""
-    issue = (
-        session.execute(
-            sa.select(Issue)
-            .where(Issue.id == issue_id)
-            .options(joinedload(Issue.assignee), joinedload(Issue.reporter), joinedload(Issue.labels))
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    issue = session.execute(_issue_with_people(), {"issue_id": issue_id}).unique().scalar_one_or_none()
     if issue is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     if issue.deleted_at is not None:
@@ -223,13 +235,19 @@ def get_issue(session: Session, issue_id: int) -> Issue:
 def touch(session: Session, issue_id: int, now: datetime) -> int | None:
     """Move a live issue's "last updated" without a new version (discussion, a duplicate of it): its version, or
     None when it does not exist or is in the trash."""
-    return session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue_id, LIVE_ISSUE)
-        .values(updated_at=now)
-        .returning(Issue.version)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    return session.execute(_touch(), {"issue_id": issue_id, "updated_at": now}).scalar_one_or_none()
+
+
+@functools.cache
+def _touch() -> sa.Update:
+    """touch's statement, built once (every comment runs it)."""
+    table = Issue.__table__
+    return (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("issue_id"), LIVE_ISSUE)
+        .values(updated_at=sa.bindparam("updated_at"))
+        .returning(table.c.version)
+    )
 
 
 def raise_deleted(session: Session, issue: Issue) -> None:
@@ -285,13 +303,7 @@ def update_issue(
             values["duplicate_of_id"] = None
             changes["duplicate_of"] = [issue.duplicate_of_id, None]
     values["updated_at"] = now
-    values["version"] = Issue.version + 1
-    result = session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue_id, Issue.version == expected, LIVE_ISSUE)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_guarded_update(), {**values, "guard_id": issue_id, "guard_version": expected})
     if result.rowcount != 1:
         session.rollback()
         raise StaleVersion(issue_id, expected)
@@ -300,14 +312,26 @@ def update_issue(
         replace_labels(session, issue_id, old, new)
         names = labels_service.by_ids(session, set(old) ^ set(new))
         changes["label_names"] = {str(i): label.name for i, label in names.items()}
-    event = IssueEvent(
-        issue_id=issue_id, actor_id=actor.id, kind="updated", changes=changes, version=expected + 1, created_at=now
-    )
-    session.add(event)
-    session.flush()
-    fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event.id)
+    event_id = record_event(session, issue_id, actor.id, "updated", expected + 1, now, changes)
+    fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event_id)
     session.commit()
     return get_issue(session, issue_id)
+
+
+@functools.cache
+def _guarded_update() -> sa.Update:
+    """update_issue's UPDATE, built once: the changed fields come as parameters, the version grows by one, and only
+    a live issue still at the expected version is changed."""
+    table = Issue.__table__
+    return (
+        sa.update(table)
+        .where(
+            table.c.id == sa.bindparam("guard_id"),
+            table.c.version == sa.bindparam("guard_version"),
+            LIVE_ISSUE,
+        )
+        .values(version=table.c.version + 1)
+    )
 
 
 REVERTIBLE_KINDS = ("updated", "bulk")

@@ -262,7 +262,7 @@ def _follow_up(session: Session, row: EmailOutbox, until_id: int, now: datetime)
     if newer is not None:  # a pending row made meanwhile already covers them: nothing to add
         values = {"user_id": row.user_id, "issue_id": row.issue_id, "kind": row.kind, "since_id": newer,
                   "status": "pending", "attempts": 0, "created_at": now, "due_at": now}
-        session.execute(insert_ignoring(session, EmailOutbox.__table__).values(**values))
+        session.execute(insert_ignoring(EmailOutbox.__table__).values(**values))
 
 
 Sender = Callable[[MailServer, EmailMessage], None]
