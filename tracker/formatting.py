@@ -70,9 +70,9 @@ def option_maker(chosen: Iterable[str]):
     chosen = set(chosen)
 
     def option(value, text) -> Markup:
-        value = str(value)
-        selected = " selected" if value in chosen else ""
-        return Markup(f'<option value="{escape(value)}"{selected}>{escape(text)}</option>')
+        shown = str(value) if isinstance(value, int) else escape(value)  # a person's or label's number: no escaping
+        selected = " selected" if str(value) in chosen else ""
+        return Markup(f'<option value="{shown}"{selected}>{escape(text)}</option>')
 
     return option
 

@@ -101,8 +101,8 @@ def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):
         "issues/bulk_done.html",
         status=status,
         view=view,
+        users=queries.people(db.session),  # first: the rows' assignees are then taken from the session
         page=queries.list_issues(db.session, view, per_page=per_page(), count_cap=queries.PAGE_COUNT_CAP),
-        users=queries.people(db.session),
         labels=labels,
         bulk=report,
         refreshed=refreshed,

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from .. import access
 from ..attachments import service as attachments_service
 from ..attachments import web as attachments_web
 from ..errors import InvalidInput, IssueDeleted, StaleVersion
 from ..extensions import db
-from ..formatting import prefetch_issue_references
+from ..formatting import person, prefetch_issue_references, time_tag
 from ..forms import apply_errors
 from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
-from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, STATUSES
+from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, PRIORITY_LABELS, STATUS_LABELS, STATUSES
 from ..numbers import whole_number
 from ..search.query import to_text
 from . import bp, duplicates, queries, saved, service
@@ -45,8 +46,8 @@ def index():
 
 def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
     """Render the list page (or its results block) for a filter, optionally with a bulk change report."""
+    users = queries.people(db.session)  # first: the rows' assignees are then taken from the session
     page = queries.list_issues(db.session, view, per_page=per_page(), count_cap=queries.PAGE_COUNT_CAP)
-    users = queries.people(db.session)
     response = render(
         "issues/list.html",
         block=block,
@@ -80,6 +81,56 @@ def narrowed_to_label(view: queries.IssueFilter, name: str) -> str:
     if key not in links:
         links[key] = url_for("issues.index", **view.query_args(q=view.with_label(name), page=""))
     return links[key]
+
+
+# The badges' words, escaped once.
+_STATUS_BADGES = {key: escape(text) for key, text in STATUS_LABELS.items()}
+_PRIORITY_BADGES = {key: escape(text) for key, text in PRIORITY_LABELS.items()}
+
+
+@bp.app_template_global()
+def issue_rows(issues, view: queries.IssueFilter, selected_ids=(), oob: bool = False, editable: bool = False) -> Markup:
+    """The rows of the issue list (`<tr>` each); after a bulk change, the changed rows out of band, each wrapped in
+    `<template>` (the HTML parser would drop a `<tr>` outside a table). editable adds the bulk bar's checkbox.
+
+    Written here rather than as a Jinja macro: a page has fifty rows, and the macro spent about a fifth of the list
+    page's time escaping numbers and calling filters, sixteen escapes a row. Here only what people wrote is escaped
+    (the title, label names, the assignee's name), and each label's chip is made once per call."""
+    show_url = url_for("issues.show", issue_id=0)[:-1]  # /issues/<number>: the number is the last part of the path
+    chips: dict[int, str] = {}
+    parts = []
+    for issue in issues:
+        number = issue.id
+        href = f"{show_url}{number}"
+        labels = issue.labels
+        for label in labels:
+            if label.id not in chips:
+                chips[label.id] = (
+                    f'<a class="label-chip label-{label.id}" href="{escape(narrowed_to_label(view, label.name))}">'
+                    f"{escape(label.name)}</a> "
+                )
+        select = (
+            f"""
+  <td class="select-cell">
+    <input type="checkbox" name="issue_ids" value="{number}" form="bulk-form" aria-label="Select #{number}" \
+{"checked" if number in selected_ids else ""}>
+    <input type="hidden" name="version_{number}" value="{issue.version}" form="bulk-form">
+  </td>"""
+            if editable
+            else ""
+        )
+        status, priority = issue.status, issue.priority
+        row = f"""<tr id="issue-{number}"{' hx-swap-oob="true"' if oob else ""}>{select}
+  <td class="num"><a href="{href}">#{number}</a></td>
+  <td class="title-cell"><a href="{href}">{escape(issue.title)}</a>
+    {"".join(chips[label.id] for label in labels)}</td>
+  <td class="status-cell"><span class="badge status-{status}">{_STATUS_BADGES[status]}</span></td>
+  <td class="priority-cell"><span class="badge priority-{priority}">{_PRIORITY_BADGES[priority]}</span></td>
+  <td class="assignee-cell">{person(issue.assignee)}</td>
+  <td class="updated-cell">{time_tag(issue.updated_at, "relative")}</td>
+</tr>"""
+        parts.append(f"<template>{row}</template>" if oob else row)
+    return Markup("\n".join(parts))
 
 
 def per_page() -> int:
