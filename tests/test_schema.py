@@ -6,8 +6,10 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from werkzeug.datastructures import MultiDict
 
 from tracker.extensions import db
+from tracker.issues import queries
 from tracker.models import LIVE_ISSUE, Issue, IssueEvent, utcnow
 
 
@@ -281,3 +283,17 @@ def test_keys_and_resolutions_are_read_from_their_narrow_indexes(app, make_user,
         plan = "\n".join(str(r[-1]) for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all())
     db.session.rollback()
     assert index in plan, plan
+
+
+def test_open_issues_by_last_change_are_read_from_their_own_index(app, postgres_only, make_user):
+    """Migration 0028: an `is:open` list in update order (the list's own statement) walks the index of open issues
+    by update time instead of every live issue's. (PostgreSQL, analysed; SQLite has the index too, and picks its
+    plan from its own guesses on a table never analysed.)"""
+    _analysed_issues(make_user(name="Reporter"))
+    view, errors, _labels = queries.load_filter(db.session, MultiDict({"q": "is:open sort:updated-desc"}), me_id=None)
+    assert not errors
+    stmt = queries.ordered(queries.filtered(db.engine.dialect.name, view), view.sort).limit(51)
+    compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+    plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}").all())
+    db.session.rollback()
+    assert "ix_issues_open_updated_at_id" in plan, plan

@@ -231,6 +231,8 @@ class Issue(db.Model):
         ),
         _live_index("ix_issues_assignee_id_status_resolved_at", "assignee_id", "status", "resolved_at"),
         _live_index("ix_issues_open_created_at_id", "created_at", "id", "status", "priority", where=OPEN_ISSUE),
+        # Open issues by last change (migration 0028): `is:open` lists sorted by update read only open issues.
+        _live_index("ix_issues_open_updated_at_id", "updated_at", "id", where=OPEN_ISSUE),
         # "Duplicates: #M" on an issue; small, since only duplicates are in it.
         sa.Index(
             "ix_issues_duplicate_of_id",
