@@ -307,7 +307,7 @@ def list_issues(session: Session, view: IssueFilter, per_page: int, count_cap: i
     base = filtered(dialect, view)
     lone = lone_filter_ids(dialect, view)
     if lone is not None:
-        found = list(session.execute(lone.limit(COUNT_CAP + 1)).scalars())
+        found = id_list(session, dialect, lone.limit(COUNT_CAP + 1))
         if len(found) <= COUNT_CAP:
             items = page_of_ids(session, found, view.sort, per_page, view.page)
             return IssuePage(items=items, total=len(found), capped=False, page=view.page, per_page=per_page)
@@ -332,6 +332,15 @@ def list_issues(session: Session, view: IssueFilter, per_page: int, count_cap: i
         items=items[:per_page], total=min(total, cap), capped=capped, page=view.page, per_page=per_page,
         more=len(items) > per_page,
     )
+
+
+def id_list(session: Session, dialect: str, ids: sa.Select | sa.CompoundSelect) -> list[int]:
+    """The numbers a SELECT of issue ids gives, in no particular order. On PostgreSQL as one array (array_agg): up
+    to 10,001 numbers arrive as one row, where a row each cost the ORM's result handling 8 ms a list page."""
+    if dialect != "postgresql":
+        return list(session.execute(ids).scalars())
+    found = ids.subquery()
+    return session.execute(sa.select(sa.func.array_agg(found.c[0])).select_from(found)).scalar_one() or []
 
 
 def counted(dialect: str, view: IssueFilter) -> sa.Select:
