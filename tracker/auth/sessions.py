@@ -7,6 +7,7 @@ password change (the person's other browsers) and a deactivation (all of them). 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -83,6 +84,16 @@ def start_session(
     return row, key
 
 
+@functools.cache
+def _session_with_user() -> sa.Select:
+    """find_session's statement, built once (every page a signed-in browser asks for runs it)."""
+    return (
+        sa.select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.key_hash == sa.bindparam("key_hash"))
+    )
+
+
 def find_session(
     session: Session, key: str, lifetimes: Lifetimes, now: datetime | None = None
 ) -> tuple[UserSession, User] | None:
@@ -90,11 +101,7 @@ def find_session(
     long, past its lifetime, or its user deactivated."""
     if not key or not isinstance(key, str):
         return None
-    found = session.execute(
-        sa.select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.key_hash == hash_key(key))
-    ).first()
+    found = session.execute(_session_with_user(), {"key_hash": hash_key(key)}).first()
     if found is None:
         return None
     row, user = found

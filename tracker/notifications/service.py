@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -34,13 +35,19 @@ STATES = ("unread", "read", "done", "all")
 
 def unread_count(session: Session, user_id: int) -> int:
     """How many unread notifications the person has, up to UNREAD_CAP + 1 (one query on the partial index)."""
+    return session.execute(_unread_count(), {"user_id": user_id}).scalar_one()
+
+
+@functools.cache
+def _unread_count() -> sa.Select:
+    """unread_count's statement, built once (every page's header runs it)."""
     capped = (
         sa.select(Notification.id)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None))
         .limit(UNREAD_CAP + 1)
         .subquery()
     )
-    return session.execute(sa.select(sa.func.count()).select_from(capped)).scalar_one()
+    return sa.select(sa.func.count()).select_from(capped)
 
 
 def mentioned_issues(session: Session, user_id: int, limit: int = 10) -> list[Issue]:
