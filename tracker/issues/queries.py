@@ -492,6 +492,17 @@ def with_assignees(session: Session, issues: list[Issue]) -> list[Issue]:
     return issues
 
 
+@functools.cache
+def _label_links(dialect: str) -> sa.Select:
+    """with_labels' statement, built once per database kind: the (issue, label) pairs of the issues numbered
+    `issue_ids`, one array parameter on PostgreSQL (as models.among), an expanding IN on SQLite."""
+    if dialect == "postgresql":
+        condition = IssueLabel.issue_id == sa.any_(sa.bindparam("issue_ids", type_=sa.ARRAY(sa.Integer)))
+    else:
+        condition = IssueLabel.issue_id.in_(sa.bindparam("issue_ids", expanding=True))
+    return sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(condition)
+
+
 def with_labels(session: Session, issues: list[Issue]) -> list[Issue]:
     """Load the issues' labels (each issue's in name order) from the label links alone: plain (issue, label) number
     pairs, the labels themselves taken from the session when the request has read them already (the list page has)
@@ -500,9 +511,8 @@ def with_labels(session: Session, issues: list[Issue]) -> list[Issue]:
     if not issues:
         return issues
     by_issue: dict[int, list[Label]] = {issue.id: [] for issue in issues}
-    links = session.execute(
-        sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(IssueLabel.issue_id.in_(list(by_issue)))
-    ).all()
+    dialect = session.get_bind().dialect.name
+    links = session.execute(_label_links(dialect), {"issue_ids": list(by_issue)}).all()
     known: dict[int, Label] = {}
     for label_id in {label_id for _, label_id in links}:
         label = session.identity_map.get(identity_key(Label, label_id))
