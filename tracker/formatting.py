@@ -77,7 +77,7 @@ def option_maker(chosen: Iterable[str]):
     return option
 
 
-def person_options(option, people, assignable_only: bool = False) -> Markup:
+def people_as_options(option, people, assignable_only: bool = False) -> Markup:
     """`option(number, name)` of every person (a deactivated one marked), or of those who may be assigned issues: one
     call for a list page's fifty people, where a loop in the template made three calls per person."""
     return Markup(
@@ -89,8 +89,8 @@ def person_options(option, people, assignable_only: bool = False) -> Markup:
     )
 
 
-def label_options(option, labels) -> Markup:
-    """`option(number, name)` of every label, in one call (see person_options)."""
+def labels_as_options(option, labels) -> Markup:
+    """`option(number, name)` of every label, in one call (see people_as_options)."""
     return Markup("".join(option(label.id, label.name) for label in labels))
 
 
@@ -176,10 +176,9 @@ def register(app: Flask) -> None:
         PRIORITY_LABELS=PRIORITY_LABELS,
         TRANSITIONS=TRANSITIONS,
         NOTIFICATION_REASONS=NOTIFICATION_REASONS,
-        may_be_assigned=access.may_be_assigned,
         option_maker=option_maker,
-        person_options=person_options,
-        label_options=label_options,
+        people_as_options=people_as_options,
+        labels_as_options=labels_as_options,
     )
 
     @app.context_processor

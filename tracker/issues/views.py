@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -72,15 +72,9 @@ def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_
     return response
 
 
-@bp.app_template_global()
 def narrowed_to_label(view: queries.IssueFilter, name: str) -> str:
-    """The list's URL for the view narrowed to a label (a row's label chip), made once per label and request: a page
-    of 50 rows shows the same few labels over and over."""
-    links = g.setdefault("label_links", {})
-    key = (view.q, view.import_run, name)
-    if key not in links:
-        links[key] = url_for("issues.index", **view.query_args(q=view.with_label(name), page=""))
-    return links[key]
+    """The list's URL for the view narrowed to a label (a row's label chip; issue_rows makes each label's once)."""
+    return url_for("issues.index", **view.query_args(q=view.with_label(name), page=""))
 
 
 # The badges' words, escaped once.
