@@ -13,7 +13,8 @@ from tracker.extensions import db
 from tracker.imports import service as imports
 from tracker.imports import staging
 from tracker.issues import service as issues
-from tracker.models import Notification, User, Watcher
+from tracker.models import Issue, Notification, User, Watcher
+from tracker.notifications import service as notifications
 
 
 def _notes() -> list[tuple]:
@@ -134,3 +135,37 @@ def test_an_import_assigning_many_issues_makes_one_notification(people, make_use
     imports.run_import(db.session, boss, run, "all_or_nothing", staging.mapping_of(run))
     assert _notes() == [("Grace", None, "assigned", "assigned to you by the import of issues.csv", 30)]
     assert grace.id is not None
+
+
+def test_an_imports_reporter_and_assignees_watch_its_issues_once_each(people, make_user):
+    boss = make_user("admin", name="Boss", email="boss@example.com")
+    rows = "Mine,boss@example.com\nGrace's,grace.hopper@example.com\nNobody's,\n"
+    run = staging.stage(db.session, boss, "issues.csv", io.BytesIO(("title,assignee\n" + rows).encode()))
+    imports.run_import(db.session, boss, run, "all_or_nothing", staging.mapping_of(run))
+    watching = db.session.execute(
+        sa.select(Issue.title, User.name)
+        .join(Watcher, Watcher.issue_id == Issue.id)
+        .join(User, User.id == Watcher.user_id)
+        .order_by(Issue.title, User.name)
+    ).all()
+    assert [tuple(row) for row in watching] == [
+        ("Grace's", "Boss"), ("Grace's", "Grace"), ("Mine", "Boss"), ("Nobody's", "Boss")
+    ]
+
+
+def test_deleting_an_issue_or_a_person_takes_their_watching_with_them(people, make_issue):
+    """The watchers table has no foreign keys (migration 0029): triggers delete what the cascades deleted."""
+    ada, grace, linus = people["ada"], people["grace"], people["linus"]
+    gone = make_issue("Gone", reporter=ada, assignee_id=grace)
+    kept = make_issue("Kept", reporter=ada)
+    notifications.set_watching(db.session, linus, gone.id, "1")
+    notifications.set_watching(db.session, linus, kept.id, "1")
+    linus_id = linus.id
+    db.session.execute(sa.delete(Issue).where(Issue.id == gone.id))
+    db.session.commit()
+    assert _watchers(gone.id) == set()
+    assert _watchers(kept.id) == {"Ada", "Linus"}
+    db.session.execute(sa.delete(User).where(User.id == linus_id))
+    db.session.commit()
+    assert _watchers(kept.id) == {"Ada"}
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Watcher)).scalar_one() == 1
