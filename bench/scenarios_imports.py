@@ -35,7 +35,7 @@ from . import dataset, server
 from .browser import BenchFailure, Browser, Response, forms
 from .scenarios import Limits, Workload, scenario
 
-IMPORT_TARGET_MS = 1_500.0
+IMPORT_TARGET_MS = 3_000.0  # issue 23: a 100,000-row import in one request within 3 s at 1M issues (was 1.5 s)
 PEAK_TARGET_MB = 300.0
 _files: dict[int, bytes] = {}
 _files_lock = threading.Lock()

@@ -154,7 +154,7 @@ def test_an_imports_reporter_and_assignees_watch_its_issues_once_each(people, ma
 
 
 def test_deleting_an_issue_or_a_person_takes_their_watching_with_them(people, make_issue):
-    """The watchers table has no foreign keys (migration 0029): triggers delete what the cascades deleted."""
+    """watchers and notifications have no foreign keys (migration 0029): triggers delete what the cascades did."""
     ada, grace, linus = people["ada"], people["grace"], people["linus"]
     gone = make_issue("Gone", reporter=ada, assignee_id=grace)
     kept = make_issue("Kept", reporter=ada)
@@ -165,7 +165,11 @@ def test_deleting_an_issue_or_a_person_takes_their_watching_with_them(people, ma
     db.session.commit()
     assert _watchers(gone.id) == set()
     assert _watchers(kept.id) == {"Ada", "Linus"}
+    comments.add_comment(db.session, ada, kept.id, f"Linus, and @{grace.handle}?")
+    assert {note[0] for note in _notes()} >= {"Grace", "Linus"}
     db.session.execute(sa.delete(User).where(User.id == linus_id))
     db.session.commit()
-    assert _watchers(kept.id) == {"Ada"}
-    assert db.session.execute(sa.select(sa.func.count()).select_from(Watcher)).scalar_one() == 1
+    assert _watchers(kept.id) == {"Ada", "Grace"}
+    assert "Linus" not in {note[0] for note in _notes()}
+    left = db.session.execute(sa.select(Notification.user_id).where(Notification.user_id == linus_id)).all()
+    assert left == []
