@@ -305,7 +305,9 @@ def import_created(session: Session, actor_id: int, run_id: int, file_name: str,
         .join(ImportedRange, in_run)
         .where(Issue.assignee_id.isnot(None), Issue.assignee_id != Issue.reporter_id),
     )
-    session.execute(insert_ignoring(Watcher.__table__).from_select(["issue_id", "user_id", "created_at"], pairs))
+    # A plain INSERT, not insert_ignoring: the issues are this transaction's own, so nobody else can have written
+    # their watchers, and the two halves give distinct pairs. ON CONFLICT cost 0.7 s more for 187,000 rows at 1M.
+    session.execute(sa.insert(Watcher).from_select(["issue_id", "user_id", "created_at"], pairs))
     sub = created.subquery()
     counts = (
         sa.select(
