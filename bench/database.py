@@ -289,3 +289,19 @@ def server_facts(url: str) -> dict[str, str]:
             cursor.execute(f"SHOW {name}")
             facts[name] = cursor.fetchone()[0]
         return facts
+
+
+# A fixed piece of work for PostgreSQL's own CPU (no table read): how fast its backend runs right now.
+SPEED_PROBE_SQL = "SELECT sum(x) FROM generate_series(1, 300000) AS x"
+
+
+def server_speed(url: str, repeat: int = 7) -> list[float]:
+    """Milliseconds PostgreSQL took for SPEED_PROBE_SQL, `repeat` times (sorted), measured from this client."""
+    times = []
+    with connect(url) as connection, connection.cursor() as cursor:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            cursor.execute(SPEED_PROBE_SQL)
+            cursor.fetchone()
+            times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)

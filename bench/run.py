@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     machine = report.machine()
     load = prepare_database(args)
+    machine["speed_at_start"] = report.speed(database.server_speed(args.database_url))
     search_words = {word: database.match_count(args.database_url, word) for word in dataset.SEARCH_WORDS}
     print("search words (issues matched): " + ", ".join(f"{w} {n:,}" for w, n in search_words.items()))
     label_counts = {name: database.label_count(args.database_url, name) for name in dataset.LABEL_FILTERS}
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     machine["load_average_at_end"] = report.load_average()
+    machine["speed_at_end"] = report.speed(database.server_speed(args.database_url))
     outcome = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine,

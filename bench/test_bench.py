@@ -1,4 +1,4 @@
-"""Checks of the benchmark's own machinery (no database, nothing timed): `.venv/bin/python -m pytest bench`."""
+"""Checks of the benchmark's own machinery (no database, nothing timed); part of `make test` (testpaths)."""
 
 from __future__ import annotations
 
@@ -173,3 +173,13 @@ def test_slow_scenarios_are_left_out_unless_asked_for():
     assert "import_1m" not in [s.name for s in run.parse_args([]).scenarios]
     assert "import_1m" in [s.name for s in run.parse_args(["--include-slow"]).scenarios]
     assert [s.name for s in run.parse_args(["--only", "import_1m"]).scenarios] == ["import_1m"]
+
+
+def test_the_machine_speed_is_measured_and_reported():
+    speed = report.speed([5.0, 6.5, 9.0])
+    assert speed["postgres_ms"] == [5.0, 6.5]
+    assert 0 < speed["python_ms"][0] <= speed["python_ms"][1]
+    line = report._speed_text({"speed_at_start": speed, "speed_at_end": speed})
+    assert line.startswith("- Machine speed") and "PostgreSQL 5.0 / 6.5 ms; at end" in line
+    assert report._speed_text({}) is None  # reports made before the probes existed
+
