@@ -140,6 +140,41 @@ def test_api_single_issue_calls_make_few_round_trips(app, client, make_user, mak
     assert len(commented) == 7, commented
 
 
+def test_api_single_issue_calls_answer_from_their_own_transaction(app, client, make_user, make_issue, token_for):
+    """The saved issue or comment is read before the commit and kept as read (not expired by it): the answer needs no
+    second transaction, whose pool checkout, BEGIN, SELECT and ROLLBACK were four more round trips (issue 23)."""
+    me = make_user("member")
+    headers = token_for(me)
+    issue_id = make_issue(title="Patched", reporter=me).id
+    client.post("/api/issues", json={"title": "Warm-up"}, headers=headers)
+    began: list[int] = []
+
+    def transactions(call):
+        listener = lambda _connection: began.append(1)  # noqa: E731
+        db.session.commit()  # the test's own transaction ends: every BEGIN counted is the call's
+        began.clear()
+        sa.event.listen(db.engine, "begin", listener)
+        try:
+            response = call()
+        finally:
+            sa.event.remove(db.engine, "begin", listener)
+        return response, len(began)
+
+    created, count = transactions(lambda: client.post("/api/issues", json={"title": "New"}, headers=headers))
+    assert created.status_code == 201 and created.json["title"] == "New" and count == 1
+    patched, count = transactions(
+        lambda: client.patch(f"/api/issues/{issue_id}", json={"title": "Renamed", "version": 1}, headers=headers)
+    )
+    assert patched.status_code == 200 and patched.json["title"] == "Renamed" and patched.json["version"] == 2
+    assert count == 1
+    commented, count = transactions(
+        lambda: client.post(f"/api/issues/{issue_id}/comments", json={"body": "Noted"}, headers=headers)
+    )
+    assert commented.status_code == 201 and commented.json["body"] == "Noted" and count == 1
+    db.session.expire_all()
+    assert db.session.get(Issue, issue_id).title == "Renamed"  # committed, as answered
+
+
 def test_row_labels_are_read_in_two_statements_even_after_a_commit(app, make_issue, make_label, count_statements):
     """with_labels reads the links, then only the labels the session does not hold current: after a commit (which
     expires every object) that is one statement for all of them, never one per label; each issue's labels come in

@@ -5,7 +5,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -26,3 +26,19 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+
+
+def commit_keeping_loaded(session: Session | scoped_session) -> None:
+    """Commit, leaving what the session has loaded as this transaction saw it instead of expired.
+
+    For a change that reads its answer inside its own transaction (the issue or comment as saved): expired, the
+    answer would be read again in a second transaction (a pool checkout with its ping, BEGIN, the SELECT and the
+    ROLLBACK on checkin: four round trips to PostgreSQL) only to find the same values."""
+    actual = session() if isinstance(session, scoped_session) else session
+    kept = actual.expire_on_commit
+    actual.expire_on_commit = False
+    try:
+        actual.commit()
+    finally:
+        actual.expire_on_commit = kept
+

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
+from ..extensions import commit_keeping_loaded
 from ..issues import service as issues_service
 from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, User, record_event, utcnow
 from ..notifications import fanout
@@ -109,8 +110,9 @@ def _post(
                 body = linked
         record_event(session, issue_id, actor.id, "comment", version, now, comment_id=comment_id)
         fanout.comment_added(session, actor.id, issue_id, comment_id, body, now)
-        session.commit()
-    return get_comment(session, comment_id)
+        comment = get_comment(session, comment_id)
+        commit_keeping_loaded(session)
+    return comment
 
 
 @functools.cache
