@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import error_handling, formatting
 from .config import Config, config_from_environment, instance_secret_key
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, expire_kept_at_request_end, login_manager, migrate
 from .htmx import is_htmx
 from .numbers import IdConverter
 
@@ -42,6 +42,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict[str, An
     app.url_map.converters["int"] = IdConverter
 
     db.init_app(app)
+    app.teardown_request(expire_kept_at_request_end)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     app.before_request(start_unknown)
     # Before the CSRF check: a request from someone whose session ended goes to the sign-in page (htmx: a

@@ -1,6 +1,7 @@
 """Flask extensions, created here and bound to the app in create_app."""
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -29,11 +30,16 @@ login_manager = LoginManager()
 
 
 def commit_keeping_loaded(session: Session | scoped_session) -> None:
-    """Commit, leaving what the session has loaded as this transaction saw it instead of expired.
+    """Commit, leaving what the session has loaded as this transaction saw it instead of expired, until the request
+    ends (expire_kept_at_request_end); outside a request (scripts, tests calling the services) a plain commit.
 
     For a change that reads its answer inside its own transaction (the issue or comment as saved): expired, the
     answer would be read again in a second transaction (a pool checkout with its ping, BEGIN, the SELECT and the
-    ROLLBACK on checkin: four round trips to PostgreSQL) only to find the same values."""
+    ROLLBACK on checkin: four round trips to PostgreSQL) only to find the same values. At the request's end the
+    session is expired as a plain commit would have left it, so nothing later takes these values for current."""
+    if not has_request_context():
+        session.commit()
+        return
     actual = session() if isinstance(session, scoped_session) else session
     kept = actual.expire_on_commit
     actual.expire_on_commit = False
@@ -41,4 +47,11 @@ def commit_keeping_loaded(session: Session | scoped_session) -> None:
         actual.commit()
     finally:
         actual.expire_on_commit = kept
+    g.session_kept_loaded = True
 
+
+def expire_kept_at_request_end(_error: BaseException | None = None) -> None:
+    """Teardown: expire the session once a request committed with commit_keeping_loaded (its answer is sent by now).
+    A session that outlives the request (a test's, sharing the app context) then reads current rows again."""
+    if g.pop("session_kept_loaded", False):
+        db.session.expire_all()
