@@ -1,5 +1,8 @@
 """Flask extensions, created here and bound to the app in create_app."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import sqlalchemy as sa
 from flask import g, has_request_context
 from flask_login import LoginManager
@@ -17,6 +20,9 @@ NAMING_CONVENTION = {
 }
 
 
+T = TypeVar("T")
+
+
 class Base(DeclarativeBase):
     """Declarative base with a constraint naming convention, so migrations are stable."""
 
@@ -29,17 +35,18 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
-def commit_keeping_loaded(session: Session | scoped_session) -> None:
-    """Commit, leaving what the session has loaded as this transaction saw it instead of expired, until the request
-    ends (expire_kept_at_request_end); outside a request (scripts, tests calling the services) a plain commit.
+def commit_and_read(session: Session | scoped_session, read: Callable[[], T]) -> T:
+    """Commit the change and return what `read` reads of it (the issue or comment as saved).
 
-    For a change that reads its answer inside its own transaction (the issue or comment as saved): expired, the
-    answer would be read again in a second transaction (a pool checkout with its ping, BEGIN, the SELECT and the
-    ROLLBACK on checkin: four round trips to PostgreSQL) only to find the same values. At the request's end the
-    session is expired as a plain commit would have left it, so nothing later takes these values for current."""
+    In a request, `read` runs inside the change's transaction and the commit leaves what it loaded as this
+    transaction saw it instead of expired, until the request ends (expire_kept_at_request_end): expired, the answer
+    would be read again in a second transaction (a pool checkout with its ping, BEGIN, the SELECT and the ROLLBACK
+    on checkin: four round trips to PostgreSQL) only to find the same values. Outside a request (scripts, tests
+    calling the services, whose sessions outlive the change) it is a plain commit, then the read."""
     if not has_request_context():
         session.commit()
-        return
+        return read()
+    answer = read()
     actual = session() if isinstance(session, scoped_session) else session
     kept = actual.expire_on_commit
     actual.expire_on_commit = False
@@ -48,10 +55,11 @@ def commit_keeping_loaded(session: Session | scoped_session) -> None:
     finally:
         actual.expire_on_commit = kept
     g.session_kept_loaded = True
+    return answer
 
 
 def expire_kept_at_request_end(_error: BaseException | None = None) -> None:
-    """Teardown: expire the session once a request committed with commit_keeping_loaded (its answer is sent by now).
+    """Teardown: expire the session once a request committed with commit_and_read (its answer is sent by now).
     A session that outlives the request (a test's, sharing the app context) then reads current rows again."""
     if g.pop("session_kept_loaded", False):
         db.session.expire_all()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
-from ..extensions import commit_keeping_loaded
+from ..extensions import commit_and_read
 from ..issues import service as issues_service
 from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, User, record_event, utcnow
 from ..notifications import fanout
@@ -110,8 +110,7 @@ def _post(
                 body = linked
         record_event(session, issue_id, actor.id, "comment", version, now, comment_id=comment_id)
         fanout.comment_added(session, actor.id, issue_id, comment_id, body, now)
-        comment = get_comment(session, comment_id)
-        commit_keeping_loaded(session)
+        comment = commit_and_read(session, lambda: get_comment(session, comment_id))
     return comment
 
 

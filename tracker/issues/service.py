@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload
 from .. import access
 from ..attachments import service as attachments_service
 from ..errors import InvalidInput, IssueDeleted, NotFound, StaleVersion
-from ..extensions import commit_keeping_loaded
+from ..extensions import commit_and_read
 from ..labels import service as labels_service
 from ..markdown import toggle_task
 from ..models import (
@@ -201,8 +201,7 @@ def create_issue(
             if description != cleaned["description"]:
                 session.execute(sa.update(table).where(table.c.id == issue_id).values(description=description))
         fanout.issue_created(session, actor.id, issue_id, cleaned["assignee_id"], description, now)
-        issue = get_issue(session, issue_id)
-        commit_keeping_loaded(session)
+        issue = commit_and_read(session, lambda: get_issue(session, issue_id))
     return issue
 
 
@@ -316,9 +315,7 @@ def update_issue(
         changes["label_names"] = {str(i): label.name for i, label in names.items()}
     event_id = record_event(session, issue_id, actor.id, "updated", expected + 1, now, changes)
     fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event_id)
-    issue = get_issue(session, issue_id)
-    commit_keeping_loaded(session)
-    return issue
+    return commit_and_read(session, lambda: get_issue(session, issue_id))
 
 
 @functools.cache
