@@ -129,7 +129,7 @@ def markdown(report: dict) -> str:
         f" Linux {m['kernel']}",
         f"- Load average (1, 5, 15 min) at start {', '.join(map(str, m['load_average_at_start']))},"
         f" at end {', '.join(map(str, m['load_average_at_end']))}",
-        *([_speed_text(m)] if _speed_text(m) else []),
+        *filter(None, [_speed_text(m)]),
         f"- PostgreSQL {db['server_version']} (shared_buffers {db['shared_buffers']}, work_mem {db['work_mem']},"
         f" effective_cache_size {db['effective_cache_size']}, random_page_cost {db['random_page_cost']})",
         f"- Data: {db['issues']:,} issues (each with its 'created' event), {db['users']} users,"
