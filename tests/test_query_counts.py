@@ -197,3 +197,30 @@ def test_row_labels_are_read_in_two_statements_even_after_a_commit(app, make_iss
     with count_statements() as again:
         queries.issues_by_ids(db.session, ids)
     assert len(again) == 2, again  # the labels are current now: not read again
+
+
+def test_many_issue_numbers_bind_as_one_value(app, dialect, make_issue):
+    """models.among: on PostgreSQL a list of issue numbers is one text parameter cast to integer[] (psycopg2 would
+    spell a Python list out as ARRAY[...], one constant per number for PostgreSQL to parse); SQLite gets an IN list.
+    Either way the same issues are found, an empty list finds none, and a number that is no issue is ignored."""
+    from tracker.models import among
+
+    issues = [make_issue(title=f"Issue {n}") for n in range(4)]
+    wanted = [issues[0].id, issues[2].id, issues[3].id, 999_999]
+    seen: list[tuple] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        found = db.session.execute(sa.select(Issue.id).where(among(Issue.id, wanted, dialect))).scalars().all()
+        none = db.session.execute(sa.select(Issue.id).where(among(Issue.id, [], dialect))).scalars().all()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert sorted(found) == sorted(wanted[:3])
+    assert none == []
+    if dialect == "postgresql":
+        statement, parameters = seen[0]
+        assert "AS INTEGER[]" in statement
+        assert list(parameters.values()) == ["{" + ",".join(map(str, wanted)) + "}"]

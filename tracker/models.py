@@ -261,12 +261,31 @@ class Issue(db.Model):
 LIVE_ISSUE = Issue.deleted_at.is_(None)
 
 
+class IntegerList(sa.types.TypeDecorator):
+    """PostgreSQL: a list of integers bound as ONE text value, '{1,2,3}', cast to integer[] in the statement.
+
+    psycopg2 adapts a Python list element by element into an ARRAY[1, 2, 3] constructor, which PostgreSQL then
+    parses and plans as one constant per element: 7,591 numbers (a search word's matches at 1M issues) cost 18-20 ms
+    in psycopg2 alone and 32 ms for the whole statement, against 8 ms as one text value that array_in reads."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Sequence[int] | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return "{" + ",".join(map(str, map(int, value))) + "}"
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.cast(bindvalue, sa.ARRAY(sa.Integer))
+
+
 def among(column: Any, ids: Sequence[int], dialect: str) -> sa.ColumnElement[bool]:
-    """`column IN ids`, as one array parameter on PostgreSQL (`= ANY(...)`): a list of 10,000 numbers binds and
-    parses in half the time of 10,000 parameters (reading a bulk change's 10,000 issues: 149 ms to 71 ms at 1M
-    issues); a plain IN list on SQLite."""
+    """`column IN ids`, as one array parameter on PostgreSQL (`= ANY(...)`, bound as one text value: IntegerList);
+    a list of 10,000 numbers as 10,000 parameters took twice as long as one array, and an array adapted by psycopg2
+    element by element four times as long as the text value; a plain IN list on SQLite."""
     if dialect == "postgresql":
-        return column == sa.any_(sa.literal(list(ids), sa.ARRAY(sa.Integer)))
+        return column == sa.any_(sa.literal(list(ids), IntegerList()))
     return column.in_(ids)
 
 

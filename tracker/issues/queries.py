@@ -15,7 +15,18 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ..labels import service as labels_service
-from ..models import EXTERNAL_KEY_MAX, LIVE_ISSUE, ImportedRange, Issue, IssueLabel, Label, User, among, utcnow
+from ..models import (
+    EXTERNAL_KEY_MAX,
+    LIVE_ISSUE,
+    ImportedRange,
+    IntegerList,
+    Issue,
+    IssueLabel,
+    Label,
+    User,
+    among,
+    utcnow,
+)
 from ..numbers import whole_number
 from ..search.query import Query, Term, print_term
 from ..search.query import parse as parse_query
@@ -497,7 +508,7 @@ def _label_links(dialect: str) -> sa.Select:
     """with_labels' statement, built once per database kind: the (issue, label) pairs of the issues numbered
     `issue_ids`, one array parameter on PostgreSQL (as models.among), an expanding IN on SQLite."""
     if dialect == "postgresql":
-        condition = IssueLabel.issue_id == sa.any_(sa.bindparam("issue_ids", type_=sa.ARRAY(sa.Integer)))
+        condition = IssueLabel.issue_id == sa.any_(sa.bindparam("issue_ids", type_=IntegerList()))
     else:
         condition = IssueLabel.issue_id.in_(sa.bindparam("issue_ids", expanding=True))
     return sa.select(IssueLabel.issue_id, IssueLabel.label_id).where(condition)

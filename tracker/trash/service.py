@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from .. import access
 from ..errors import DomainError, InvalidInput, NotFound, StaleVersion
 from ..issues.service import get_issue, parse_version
-from ..models import BULK_MAX, Attachment, Comment, Issue, IssueEvent, IssueLabel, User, utcnow
+from ..models import BULK_MAX, Attachment, Comment, Issue, IssueEvent, IssueLabel, User, among, utcnow
 from ..numbers import whole_number
 
 RETENTION_DAYS = 30  # TRASH_RETENTION_DAYS: how long the trash keeps an issue before purging it
@@ -126,20 +126,22 @@ def delete_issue(session: Session, actor: User, issue_id: int, version: Any = No
     session.commit()
 
 
-def version_guard(versions: dict[int, int]) -> sa.ColumnElement[bool]:
-    """Each issue still at the version given for it: one IN list per distinct version (few: most issues of a
-    selection share a handful of versions), so the guard is part of the UPDATE itself."""
+def version_guard(dialect: str, versions: dict[int, int]) -> sa.ColumnElement[bool]:
+    """Each issue still at the version given for it: one list of numbers per distinct version (few: most issues of
+    a selection share a handful of versions; one array parameter each on PostgreSQL, models.among), so the guard is
+    part of the UPDATE itself."""
     by_version: dict[int, list[int]] = {}
     for issue_id, version in versions.items():
         by_version.setdefault(version, []).append(issue_id)
-    return sa.or_(*(sa.and_(Issue.version == v, Issue.id.in_(ids)) for v, ids in by_version.items()))
+    return sa.or_(*(sa.and_(Issue.version == v, among(Issue.id, ids, dialect)) for v, ids in by_version.items()))
 
 
 def delete_issues(session: Session, actor: User, ids: list[int], versions: dict[int, int] | None = None) -> int:
     """Move these issues to the trash, all or none: an issue that is missing, already deleted or (with `versions`)
     changed since it was shown stops them all with TrashConflict. Three statements for any number of issues."""
     access.require_manage_trash(actor)
-    live = sa.select(Issue.id, Issue.version).where(Issue.id.in_(ids), Issue.deleted_at.is_(None))
+    dialect = session.get_bind().dialect.name
+    live = sa.select(Issue.id, Issue.version).where(among(Issue.id, ids, dialect), Issue.deleted_at.is_(None))
     rows = dict(session.execute(live).all())
     problems = [f"#{i} no longer exists or is already deleted" for i in ids if i not in rows]
     if versions:
@@ -150,7 +152,10 @@ def delete_issues(session: Session, actor: User, ids: list[int], versions: dict[
         ]
     if problems:
         raise TrashConflict(f"Nothing was deleted: {'; '.join(problems[:10])}{'…' if len(problems) > 10 else ''}.")
-    guard = version_guard({i: versions.get(i, rows[i]) for i in ids}) if versions else Issue.id.in_(ids)
+    if versions:
+        guard = version_guard(dialect, {i: versions.get(i, rows[i]) for i in ids})
+    else:
+        guard = among(Issue.id, ids, dialect)
     deleted = move_to_trash(session, actor, guard, utcnow())
     if deleted != len(ids):
         session.rollback()
@@ -163,7 +168,7 @@ def restore_issues(session: Session, actor: User, ids: list[int]) -> int:
     """Bring these issues back from the trash with everything they had, all or none (TrashConflict)."""
     access.require_manage_trash(actor)
     now = utcnow()
-    restored = bring_back(session, actor, Issue.id.in_(ids), now)
+    restored = bring_back(session, actor, among(Issue.id, ids, session.get_bind().dialect.name), now)
     if restored != len(ids):
         session.rollback()
         raise TrashConflict(NOT_IN_TRASH)
