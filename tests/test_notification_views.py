@@ -213,3 +213,34 @@ def test_the_inbox_page_statement_count_is_constant(client, login, make_user, ma
     # session and user; the page of notifications with issue, actor and import joined; the unread count (the
     # page's and the header's)
     assert counts[0] == counts[1] <= 5, counts
+
+
+def test_a_quiet_persons_inbox_is_theirs_newest_first_behind_many_newer_of_others(
+    client, make_user, make_issue, token_for
+):
+    """Ada's 60 notifications are all older than 3,000 of Grace's: her pages hold hers only, newest first, and the
+    second page goes on where the first stopped (the query walks the person's own index, not every newer row)."""
+    ada = make_user("member", name="Ada", email="ada@example.com")
+    grace = make_user("member", name="Grace", email="grace@example.com")
+    issue = make_issue("Busy", reporter=grace)
+
+    def rows(person, actor, count):
+        return [
+            {"user_id": person.id, "issue_id": issue.id, "reason": "commented", "actor_id": actor.id,
+             "summary": "commented", "count": 1, "created_at": issue.created_at}
+            for _ in range(count)
+        ]
+
+    db.session.execute(sa.insert(Notification), rows(ada, grace, 60))
+    db.session.execute(sa.insert(Notification), rows(grace, ada, 3000))
+    db.session.commit()
+    adas = db.session.execute(
+        sa.select(Notification.id).where(Notification.user_id == ada.id).order_by(Notification.id.desc())
+    ).scalars().all()
+    db.session.rollback()
+    headers = token_for(ada)
+    first = client.get("/api/notifications?per_page=50", headers=headers).json
+    assert [item["id"] for item in first["items"]] == adas[:50]
+    second = client.get(f"/api/notifications?per_page=50&before={first['next_before']}", headers=headers).json
+    assert [item["id"] for item in second["items"]] == adas[50:]
+    assert second["next_before"] is None

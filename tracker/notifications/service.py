@@ -22,6 +22,7 @@ from ..models import (
     Notification,
     User,
     Watcher,
+    among,
     utcnow,
 )
 from ..numbers import whole_number
@@ -134,8 +135,8 @@ def parse_reason(raw: str | None) -> str:
     return reason
 
 
-def _filtered(user_id: int, state: str, reason: str) -> sa.Select:
-    select = sa.select(Notification).where(Notification.user_id == user_id)
+def _filtered(user_id: int, state: str, reason: str, owner: sa.ColumnElement[bool] | None = None) -> sa.Select:
+    select = sa.select(Notification).where(Notification.user_id == user_id if owner is None else owner)
     if state == "unread":
         select = select.where(Notification.read_at.is_(None))
     elif state == "read":
@@ -152,9 +153,21 @@ def notifications_page(
     limit: int = INBOX_PAGE,
 ) -> list[Notification]:
     """The person's notifications, newest first, `limit` of them older than `before` (an id), with their issue,
-    import and actor (one query); those of issues in the trash are left out, as every list leaves those issues."""
+    import and actor (one query); those of issues in the trash are left out, as every list leaves those issues.
+
+    Read newest first from the index on (user_id, id), whoever else has notifications: ordered by the number alone,
+    PostgreSQL walked the primary key backwards testing each row's person, expecting the person's rows spread evenly
+    over it. For a person whose newest notification is older than a million of other people's (one who is rarely
+    notified, while others watch busy issues), that read the million rows: 670 ms for the inbox, against 1.7 ms. On
+    PostgreSQL the person is therefore named as a one-element array (equal to a constant, the person would drop
+    out of the order, and the primary key would provide it again) and the order is (user_id, id), which only that
+    index provides."""
+    dialect = session.get_bind().dialect.name
+    owner, order = Notification.user_id == user.id, [Notification.id.desc()]
+    if dialect == "postgresql":
+        owner, order = among(Notification.user_id, [user.id], dialect), [Notification.user_id.desc(), *order]
     select = (
-        _filtered(user.id, state, reason)
+        _filtered(user.id, state, reason, owner)
         .outerjoin(Issue, Issue.id == Notification.issue_id)
         .where(sa.or_(Notification.issue_id.is_(None), LIVE_ISSUE))
     )
@@ -167,7 +180,7 @@ def notifications_page(
                 contains_eager(Notification.issue),
                 joinedload(Notification.import_run),
             )
-            .order_by(Notification.id.desc())
+            .order_by(*order)
             .limit(limit + 1)
         ).scalars()
     )
