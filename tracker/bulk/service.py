@@ -6,6 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -263,7 +264,7 @@ class Current(NamedTuple):
     priority: str
     assignee_id: int | None
     version: int
-    resolved_at: Any
+    resolved_at: datetime | None
     duplicate_of_id: int | None
 
 

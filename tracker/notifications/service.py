@@ -135,8 +135,9 @@ def parse_reason(raw: str | None) -> str:
     return reason
 
 
-def _filtered(user_id: int, state: str, reason: str, owner: sa.ColumnElement[bool] | None = None) -> sa.Select:
-    select = sa.select(Notification).where(Notification.user_id == user_id if owner is None else owner)
+def _filtered(owner: sa.ColumnElement[bool], state: str, reason: str) -> sa.Select:
+    """The notifications `owner` (a condition on the person) selects, in this state and of this reason."""
+    select = sa.select(Notification).where(owner)
     if state == "unread":
         select = select.where(Notification.read_at.is_(None))
     elif state == "read":
@@ -167,7 +168,7 @@ def notifications_page(
     if dialect == "postgresql":
         owner, order = among(Notification.user_id, [user.id], dialect), [Notification.user_id.desc(), *order]
     select = (
-        _filtered(user.id, state, reason, owner)
+        _filtered(owner, state, reason)
         .outerjoin(Issue, Issue.id == Notification.issue_id)
         .where(sa.or_(Notification.issue_id.is_(None), LIVE_ISSUE))
     )
