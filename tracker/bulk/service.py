@@ -373,9 +373,9 @@ def find_blockers(
 def _plan(ids: list[int], read: _Read, change: BulkChange) -> _Plan:
     """Per issue, what actually changes (old -> new), as the event the timeline will show."""
     plan = _Plan()
-    # The fields the change sets, with each one's place in Current and its new value: looked up once, not per issue.
+    # The fields the change sets, with their new values: looked up once, not per issue.
     setting = [
-        (name, Current._fields.index(name), getattr(change, name))
+        (name, getattr(change, name))
         for name in ("status", "priority", "assignee_id")
         if getattr(change, name) is not UNCHANGED
     ]
@@ -385,8 +385,8 @@ def _plan(ids: list[int], read: _Read, change: BulkChange) -> _Plan:
     for issue_id in ids:
         row = read.rows[issue_id]
         changes: dict[str, Any] = {}
-        for name, place, new in setting:
-            old = row[place]
+        for name, new in setting:
+            old = getattr(row, name)
             if old != new:
                 changes[name] = [old, new]
         if duplicate_of is not UNCHANGED and row.duplicate_of_id != duplicate_of:
