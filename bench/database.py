@@ -280,9 +280,97 @@ def label_count(url: str, name: str) -> int:
         return cursor.fetchone()[0]
 
 
+# Autovacuum's rule (PostgreSQL 15, autovacuum.c relation_needs_vacanalyze): a table is vacuumed once its dead rows
+# pass threshold + scale_factor x its rows, or its rows inserted since the last vacuum pass the insert threshold +
+# insert scale factor x its rows; analysed once the rows changed since the last analyse pass theirs. Each table's own
+# settings (reloptions: migration 0008 sets 2% for issues) come before the server's.
+AUTOVACUUM_SETTINGS = (
+    "autovacuum_vacuum_threshold",
+    "autovacuum_vacuum_scale_factor",
+    "autovacuum_vacuum_insert_threshold",
+    "autovacuum_vacuum_insert_scale_factor",
+    "autovacuum_analyze_threshold",
+    "autovacuum_analyze_scale_factor",
+)
+
+
+@dataclass
+class Settled:
+    """What one pass of autovacuum's rule did: the tables vacuumed (and analysed), those only analysed, the time."""
+
+    vacuumed: list[str]
+    analyzed: list[str]
+    seconds: float
+
+
+def autovacuum_on(url: str) -> bool:
+    """Whether the server runs autovacuum (a CI configuration may turn it off: this machine's conf.d/90-ci.conf)."""
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        return cursor.fetchone()[0] == "on"
+
+
+def due_tables(url: str) -> tuple[list[str], list[str]]:
+    """The tables autovacuum would vacuum now, and those it would only analyse, by its own rule (above) on the
+    statistics the server keeps; tables of the public schema only."""
+    with connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(AUTOVACUUM_SETTINGS),))
+        server = {name: float(value) for name, value in cursor.fetchall()}
+        cursor.execute(
+            "SELECT s.relname, s.n_dead_tup, s.n_ins_since_vacuum, s.n_mod_since_analyze, c.reltuples, c.reloptions"
+            " FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.schemaname = 'public'"
+            " ORDER BY s.relname"
+        )
+        rows = cursor.fetchall()
+    vacuum, analyze = [], []
+    for name, dead, inserted, modified, reltuples, reloptions in rows:
+        due = autovacuum_due(dead, inserted, modified, reltuples, reloptions, server)
+        if due == "vacuum":
+            vacuum.append(name)
+        elif due == "analyze":
+            analyze.append(name)
+    return vacuum, analyze
+
+
+def autovacuum_due(
+    dead: float, inserted: float, modified: float, reltuples: float, reloptions: list[str] | None, server: dict
+) -> str | None:
+    """What autovacuum's rule asks of a table, "vacuum", "analyze" or None, from its statistics (dead rows, rows
+    inserted since its last vacuum, rows changed since its last analyse, its estimated rows: -1 before the first
+    analyse), its own settings and the server's (AUTOVACUUM_SETTINGS by name)."""
+    own = dict(option.split("=", 1) for option in reloptions or [])
+    setting = {key: float(own.get(key, server[key])) for key in AUTOVACUUM_SETTINGS}
+    tuples = max(reltuples, 0.0)
+    vacuum_limit = setting["autovacuum_vacuum_threshold"] + setting["autovacuum_vacuum_scale_factor"] * tuples
+    insert_limit = (
+        setting["autovacuum_vacuum_insert_threshold"] + setting["autovacuum_vacuum_insert_scale_factor"] * tuples
+    )
+    analyze_limit = setting["autovacuum_analyze_threshold"] + setting["autovacuum_analyze_scale_factor"] * tuples
+    if dead > vacuum_limit or inserted > insert_limit:
+        return "vacuum"
+    if modified > analyze_limit:
+        return "analyze"
+    return None
+
+
+def settle(url: str) -> Settled:
+    """Do now what autovacuum would have done by now (due_tables): for a server that runs without it, so that a
+    row measured after the write rows finds the tables as a production server's autovacuum keeps them (pages
+    marked all-visible again, so index-only scans stay index-only; fresh statistics), not as they never are."""
+    started = time.perf_counter()
+    vacuum, analyze = due_tables(url)
+    if vacuum or analyze:
+        with connect(url, autocommit=True) as connection, connection.cursor() as cursor:
+            if vacuum:
+                cursor.execute(f"VACUUM (ANALYZE) {', '.join(vacuum)}")
+            if analyze:
+                cursor.execute(f"ANALYZE {', '.join(analyze)}")
+    return Settled(vacuum, analyze, time.perf_counter() - started)
+
+
 def server_facts(url: str) -> dict[str, str]:
-    """PostgreSQL's version and the memory settings that matter for a large table."""
-    names = ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost")
+    """PostgreSQL's version, the memory settings that matter for a large table, and whether autovacuum runs."""
+    names = ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "autovacuum")
     with connect(url) as connection, connection.cursor() as cursor:
         facts = {}
         for name in names:

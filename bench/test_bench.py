@@ -183,3 +183,31 @@ def test_the_machine_speed_is_measured_and_reported():
     assert line.startswith("- Machine speed") and "PostgreSQL 5.0 / 6.5 ms; at end" in line
     assert report._speed_text({}) is None  # reports made before the probes existed
 
+
+def test_autovacuum_rule_follows_each_tables_own_settings():
+    from bench.database import autovacuum_due
+
+    server = {
+        "autovacuum_vacuum_threshold": 50.0,
+        "autovacuum_vacuum_scale_factor": 0.2,
+        "autovacuum_vacuum_insert_threshold": 1000.0,
+        "autovacuum_vacuum_insert_scale_factor": 0.2,
+        "autovacuum_analyze_threshold": 50.0,
+        "autovacuum_analyze_scale_factor": 0.1,
+    }
+    issues = ["autovacuum_vacuum_scale_factor=0.02", "autovacuum_analyze_scale_factor=0.02"]  # migration 0008
+    assert autovacuum_due(20_051, 0, 20_051, 1_000_000, issues, server) == "vacuum"
+    assert autovacuum_due(20_050, 0, 20_050, 1_000_000, issues, server) is None
+    assert autovacuum_due(20_051, 0, 0, 1_000_000, None, server) is None  # the server's 20%: not yet
+    assert autovacuum_due(0, 201_001, 0, 1_000_000, None, server) == "vacuum"  # inserted rows count too
+    assert autovacuum_due(0, 0, 100_051, 1_000_000, None, server) == "analyze"
+    assert autovacuum_due(51, 0, 0, -1, None, server) == "vacuum"  # never analysed: the thresholds alone
+
+
+def test_a_server_without_autovacuum_says_so_in_the_report():
+    passes = [{"before": "search", "vacuumed": ["issues"], "analyzed": ["watchers"], "seconds": 5.7}]
+    line = report._autovacuum_text({"emulated": True, "passes": passes})
+    assert line.startswith("- autovacuum is off") and "before search issues vacuumed, watchers analysed (5.7 s)" in line
+    assert "nothing was due" in report._autovacuum_text({"emulated": True, "passes": []})
+    assert report._autovacuum_text({"emulated": False, "passes": []}) is None
+    assert report._autovacuum_text(None) is None  # reports made before
