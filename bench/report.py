@@ -119,20 +119,20 @@ def write(report: dict) -> list[Path]:
 
 
 def _autovacuum_text(autovacuum: dict | None) -> str | None:
-    """The line saying that the server ran without autovacuum and what the bench did in its place (None when the
-    server runs it: nothing to say)."""
+    """The line saying that the server ran without autovacuum and what the bench did in its place, table by table
+    (None when the server runs it: nothing to say)."""
     if not autovacuum or not autovacuum.get("emulated"):
         return None
     passes = autovacuum["passes"]
+    before: dict[str, list[str]] = {}
+    for p in passes:
+        for table in p["vacuumed"]:
+            before.setdefault(table, []).append(p["before"])
     done = (
-        "; ".join(
-            f"before {p['before']} {', '.join(p['vacuumed']) or 'nothing'} vacuumed"
-            + (f", {', '.join(p['analyzed'])} analysed" if p["analyzed"] else "")
-            + f" ({p['seconds']:.1f} s)"
-            for p in passes
-        )
-        if passes
-        else "nothing was due"
+        f"{len(passes)} passes, {sum(p['seconds'] for p in passes):.1f} s in all; "
+        + "; ".join(f"{table} vacuumed before {', '.join(rows)}" for table, rows in sorted(before.items()))
+        if before
+        else "no table was due"
     )
     return (
         "- autovacuum is off on this server (its CI configuration); before each row the bench did what autovacuum's"

@@ -205,9 +205,14 @@ def test_autovacuum_rule_follows_each_tables_own_settings():
 
 
 def test_a_server_without_autovacuum_says_so_in_the_report():
-    passes = [{"before": "search", "vacuumed": ["issues"], "analyzed": ["watchers"], "seconds": 5.7}]
+    passes = [
+        {"before": "search", "vacuumed": ["issues", "notifications"], "analyzed": ["watchers"], "seconds": 5.7},
+        {"before": "inbox", "vacuumed": ["issues"], "analyzed": [], "seconds": 1.3},
+        {"before": "api_get", "vacuumed": [], "analyzed": ["users"], "seconds": 0.1},
+    ]
     line = report._autovacuum_text({"emulated": True, "passes": passes})
-    assert line.startswith("- autovacuum is off") and "before search issues vacuumed, watchers analysed (5.7 s)" in line
-    assert "nothing was due" in report._autovacuum_text({"emulated": True, "passes": []})
+    assert line.startswith("- autovacuum is off") and "3 passes, 7.1 s in all" in line
+    assert "issues vacuumed before search, inbox; notifications vacuumed before search" in line
+    assert "no table was due" in report._autovacuum_text({"emulated": True, "passes": []})
     assert report._autovacuum_text({"emulated": False, "passes": []}) is None
     assert report._autovacuum_text(None) is None  # reports made before
