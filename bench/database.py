@@ -12,6 +12,7 @@ from datetime import datetime
 import psycopg2
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from psycopg2 import sql
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
@@ -362,9 +363,9 @@ def settle(url: str) -> Settled:
     if vacuum or analyze:
         with connect(url, autocommit=True) as connection, connection.cursor() as cursor:
             if vacuum:
-                cursor.execute(f"VACUUM (ANALYZE) {', '.join(vacuum)}")
+                cursor.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.SQL(", ").join(map(sql.Identifier, vacuum))))
             if analyze:
-                cursor.execute(f"ANALYZE {', '.join(analyze)}")
+                cursor.execute(sql.SQL("ANALYZE {}").format(sql.SQL(", ").join(map(sql.Identifier, analyze))))
     return Settled(vacuum, analyze, time.perf_counter() - started)
 
 
