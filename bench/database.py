@@ -304,13 +304,6 @@ class Settled:
     seconds: float
 
 
-def autovacuum_on(url: str) -> bool:
-    """Whether the server runs autovacuum (a CI configuration may turn it off: this machine's conf.d/90-ci.conf)."""
-    with connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute("SHOW autovacuum")
-        return cursor.fetchone()[0] == "on"
-
-
 def due_tables(url: str) -> tuple[list[str], list[str]]:
     """The tables autovacuum would vacuum now, and those it would only analyse, by its own rule (above) on the
     statistics the server keeps; tables of the public schema only."""
@@ -370,7 +363,8 @@ def settle(url: str) -> Settled:
 
 
 def server_facts(url: str) -> dict[str, str]:
-    """PostgreSQL's version, the memory settings that matter for a large table, and whether autovacuum runs."""
+    """PostgreSQL's version, the memory settings that matter for a large table, and whether autovacuum runs (a CI
+    configuration may turn it off: this machine's conf.d/90-ci.conf)."""
     names = ("server_version", "shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "autovacuum")
     with connect(url) as connection, connection.cursor() as cursor:
         facts = {}

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             return browser
 
         vacuumed = False
-        emulated = not database.autovacuum_on(args.database_url)
+        emulated = database.server_facts(args.database_url)["autovacuum"] != "on"
         passes: list[dict] = []
         for scenario in args.scenarios:
             if emulated:
