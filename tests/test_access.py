@@ -69,6 +69,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("POST", "/admin/users/{other_user}/role", {"role": "owner"}, s(302, 403, 403, 422, 302)),
     # issues
     ("GET", "/issues", None, PAGE_ANY),
+    ("GET", "/issues/search-help", None, PAGE_ANY),
     ("GET", "/issues/new", None, PAGE_EDITOR),
     ("POST", "/issues/new", {"title": ""}, s(302, 403, 422, 422, 302)),
     ("GET", "/issues/{issue}", None, PAGE_ANY),

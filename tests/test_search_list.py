@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import quote
+from html import unescape
+from urllib.parse import quote, unquote_plus
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from tracker.comments import service as comments_service
 from tracker.extensions import db
 from tracker.issues import service as issue_service
 from tracker.models import Issue
+from tracker.search.query import QUALIFIERS
 
 
 def ids_in(html: str) -> list[int]:
@@ -257,3 +259,49 @@ def test_the_page_counts_up_to_its_cap_and_pages_on_past_it(client, login, world
     monkeypatch.setattr(queries, "COUNT_CAP", 1)  # now too many candidates: the page walks the sort order instead
     walked = text(client.get("/issues?q=" + quote("label:bug priority:>=high sort:id-asc")))
     assert ids_in(walked) == world["ids"][:2]
+
+
+def _help_examples(html: str) -> list[str]:
+    """The queries the help page's examples link to, in order."""
+    return [unquote_plus(q) for q in re.findall(r'<a href="/issues\?q=([^"]+)"><code>', html)]
+
+
+def test_the_search_help_lists_every_qualifier_and_each_example_lists_issues(client, login, world):
+    login(world["grace"])
+    page = client.get("/issues/search-help")
+    assert page.status_code == 200
+    html = text(page)
+    cells = [unescape(cell) for cell in re.findall(r"<code>([^<]+)</code>", page.get_data(as_text=True))]
+    for name in QUALIFIERS:
+        assert any(cell.lstrip("-").startswith(f"{name}:") for cell in cells), name
+    assert "handle is <code>@grace</code>" in html
+    examples = _help_examples(html)
+    # The label examples use the tracker's own labels (by name), so they list issues instead of an error.
+    assert {"label:bug", "label:bug,\"needs triage\"", 'label:bug label:"needs triage"'} <= set(examples)
+    for q in examples:
+        response = client.get("/issues?q=" + quote(q))
+        assert response.status_code == 200, (q, text(response))
+        assert 'id="query-errors"' not in text(response), q
+    assert listed(client, "label:bug label:\"needs triage\"") == []
+
+
+def test_the_search_help_without_labels_says_so(client, login_as):
+    login_as("member")
+    html = text(client.get("/issues/search-help"))
+    assert "No labels yet" in html
+    assert not any(q.startswith("label:") for q in _help_examples(html))
+
+
+def test_the_search_help_needs_a_signed_in_person(client, world):
+    response = client.get("/issues/search-help")
+    assert response.status_code in (302, 303)
+    assert "/login" in response.headers["Location"]
+
+
+def test_the_list_links_to_the_search_help_and_a_mistake_does_too(client, login, world):
+    login(world["grace"])
+    html = text(client.get("/issues"))
+    assert 'href="/issues/search-help">Search syntax</a>' in html
+    assert "README" not in html
+    wrong = text(client.get("/issues?q=" + quote("priorty:high")))
+    assert wrong.count('href="/issues/search-help">Search syntax</a>') == 2

@@ -39,10 +39,12 @@ def page_width(page) -> int:
         ("/labels", "Labels"),
         ("/issues/new", "New issue"),
         ("/issues/{id}/edit", "Edit #{id}"),
+        ("/issues/search-help", "Search syntax"),
     ],
 )
 def test_page_fits_a_phone(browsing, live_server, make_user, make_issue, path, heading, javascript):
-    """Reports, account and tokens, users, labels and the issue form are no wider than a phone, long names too."""
+    """Reports, account and tokens, users, labels, the issue form and the search syntax are no wider than a phone,
+    long names too."""
     admin = make_user("admin", name="Adelaide Administrator-Longname", email="adelaide.administrator@example.com")
     make_user("member", name="Grace Hopper", email="grace.hopper.with.a.long.address@example.com")
     create_label(db.session, admin, LONG_LABEL, "green")

@@ -17,6 +17,7 @@ from ..htmx import block_for, current_path, go, render
 from ..labels import service as labels_service
 from ..models import DESCRIPTION_MAX, EDITABLE_FIELDS, PRIORITY_LABELS, STATUS_LABELS, STATUSES
 from ..numbers import whole_number
+from ..search import reference as search_reference
 from ..search.query import to_text
 from . import bp, duplicates, queries, saved, service
 from .forms import IssueForm
@@ -42,6 +43,17 @@ def index():
     query_only = all(key.startswith("q") or key in ("label", "person") for key in errors)
     status = (422 if query_only else 400) if errors else 200
     return list_page(view, errors, labels, status=status, block=block)
+
+
+@bp.get("/search-help")
+def search_help():
+    """The search language's reference, each example a link to the list it gives (the box's hint links here)."""
+    labels = labels_service.all_labels(db.session)
+    return render(
+        "issues/search_help.html",
+        rows=search_reference.rows([label.name for label in labels]),
+        handle=current_user.handle,
+    )
 
 
 def list_page(view, errors, labels, status=200, block=None, bulk=None, selected_ids=()):
