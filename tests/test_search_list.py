@@ -305,3 +305,9 @@ def test_the_list_links_to_the_search_help_and_a_mistake_does_too(client, login,
     assert "README" not in html
     wrong = text(client.get("/issues?q=" + quote("priorty:high")))
     assert wrong.count('href="/issues/search-help">Search syntax</a>') == 2
+
+
+def test_the_reports_and_views_pages_link_to_the_search_help(client, login, world):
+    login(world["grace"])
+    for path in ("/reports", "/views"):
+        assert 'href="/issues/search-help"' in text(client.get(path)), path

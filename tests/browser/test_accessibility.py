@@ -1,5 +1,7 @@
 """axe-core (shipped inside axe-playwright-python) on the pages issue 19 changed: no violation, no CSP report."""
 
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
@@ -85,3 +87,14 @@ def test_search_saved_views_and_my_page_have_no_axe_violation(browsing, live_ser
             expect(page.locator("#saved-views .count").first).to_be_visible()
         found = violations(page)
         assert found == [], path + "\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("path", ["/issues/search-help", "/reports", "/issues?q=priorty:high"])
+def test_search_syntax_and_the_pages_linking_to_it_have_no_axe_violation(browsing, live_server, make_user, path):
+    member = make_user("member")
+    labels.create_label(db.session, member, "needs triage", "blue")
+    page = browsing.page(member)
+    page.goto(live_server(path))
+    expect(page.get_by_text(re.compile("search syntax", re.IGNORECASE)).first).to_be_visible()
+    found = violations(page)
+    assert found == [], "\n".join(found)
