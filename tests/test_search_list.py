@@ -311,3 +311,18 @@ def test_the_reports_and_views_pages_link_to_the_search_help(client, login, worl
     login(world["grace"])
     for path in ("/reports", "/views"):
         assert 'href="/issues/search-help"' in text(client.get(path)), path
+
+
+def test_involves_lists_the_issues_a_person_was_mentioned_in(client, login, make_issue, world):
+    grace, ada = world["grace"], world["ada"]
+    one, two, three, four, five, six = world["ids"]
+    comments_service.add_comment(db.session, ada, two, "@grace could you look at this one?")
+    cc = make_issue("Printer jams", reporter=ada, description="cc @grace")
+    quiet = make_issue("Nobody named", reporter=ada, description="grace without the at sign")
+    login(grace)
+    assert listed(client, "involves:@me") == sorted([one, two, three, four, five, six, cc.id])
+    assert listed(client, "involves:grace") == listed(client, "involves:@me")
+    assert quiet.id in listed(client, "-involves:@me")
+    assert two not in listed(client, "-involves:grace")
+    login(ada)
+    assert listed(client, "involves:grace") == sorted([one, two, three, four, five, six, cc.id])

@@ -687,6 +687,7 @@ NOTIFICATION_REASONS = {
 }
 SUMMARY_MAX = 300
 UNREAD = "read_at IS NULL"
+MENTIONED = "reason = 'mentioned'"
 
 
 class Notification(db.Model):
@@ -739,6 +740,14 @@ class Notification(db.Model):
             sqlite_where=sa.text(UNREAD),
         ),
         sa.Index("ix_notifications_issue_id", "issue_id"),
+        # involves:<who> (migration 0030): the issues a person was mentioned in, from the mentions alone.
+        sa.Index(
+            "ix_notifications_mentioned_user_id_issue_id",
+            "user_id",
+            "issue_id",
+            postgresql_where=sa.text(MENTIONED),
+            sqlite_where=sa.text(MENTIONED),
+        ),
     )
 
 

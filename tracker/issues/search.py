@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import PRIORITIES, Comment, Issue, IssueLabel, Label, User
+from ..models import PRIORITIES, Comment, Issue, IssueLabel, Label, Notification, User
 from ..search.query import IS_VALUES, Query, Term, period
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -198,12 +198,18 @@ def person_ids(values: tuple[str, ...], lookups: Lookups) -> list[int]:
 
 
 def involves(ids: list[int]) -> Any:
-    """Reported by, assigned to or commented on by one of these people (comments through their author index)."""
+    """Reported by, assigned to, commented on by or mentioning one of these people: comments through their author
+    index, mentions through the person's mention notifications (a description's or comment's @handle notifies the
+    person it names; the index of mentions alone, migration 0030)."""
     commented = sa.select(Comment.issue_id).where(Comment.author_id.in_(ids), Comment.deleted_at.is_(None))
+    mentioned = sa.select(Notification.issue_id).where(
+        Notification.user_id.in_(ids), Notification.reason == "mentioned", Notification.issue_id.is_not(None)
+    )
     return sa.or_(
         Issue.reporter_id.in_(ids),
         sa.and_(Issue.assignee_id.is_not(None), Issue.assignee_id.in_(ids)),
         Issue.id.in_(commented),
+        Issue.id.in_(mentioned),
     )
 
 
