@@ -24,13 +24,10 @@ class HelpRow:
 def rows(label_names: list[str]) -> list[HelpRow]:
     """The reference's rows; label examples use up to two of `label_names` (the tracker's labels), or none."""
     names = label_names[:2]
-    label_examples: tuple[str, ...] = ()
-    if names:
-        first = print_term(Term("label", (names[0],)))
-        label_examples = (first,)
-        if len(names) > 1:
-            second = print_term(Term("label", (names[1],)))
-            label_examples += (print_term(Term("label", tuple(names))), f"{first} {second}")
+    singles = [print_term(Term("label", (name,))) for name in names]  # quoted as the query language quotes them
+    label_examples = tuple(singles[:1])
+    if len(names) == 2:
+        label_examples += (print_term(Term("label", tuple(names))), " ".join(singles))
     return [
         HelpRow(("is:open", "is:closed"), "Open or in progress; resolved or closed.", ("is:open", "is:closed")),
         HelpRow(
