@@ -81,8 +81,9 @@ def _analysed_issues(reporter) -> None:
 
 @pytest.mark.parametrize("sort", ["-updated", "created", "-priority", "id"])
 def test_a_set_of_issues_is_sorted_from_the_covering_index(app, postgres_only, make_user, sort):
-    """A search's or a rare label's matches are put in list order from ix_issues_id_sort alone (migration 0020):
-    an index-only scan, no issue row read. (With a few hundred issues analysed: on an empty table any index's
+    """A search's or a rare label's matches are put in list order from index entries alone: an index-only scan of
+    the primary key, which carries the sort columns (migration 0031; before it, ix_issues_id_sort of 0020), no issue
+    row read. (With a few hundred issues analysed: on an empty table any index's
     whole scan costs as little as three lookups.)"""
     from tracker.issues.queries import ids_in_order
 
@@ -94,7 +95,7 @@ def test_a_set_of_issues_is_sorted_from_the_covering_index(app, postgres_only, m
     connection.exec_driver_sql("SET enable_bitmapscan = off")
     plan = "\n".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}").all())
     db.session.rollback()
-    assert "Index Only Scan using ix_issues_id_sort" in plan, plan
+    assert "Index Only Scan using pk_issues" in plan, plan
 
 
 def test_priority_sort_walks_the_rank_index(app):

@@ -409,10 +409,10 @@ def few_candidates(session: Session, dialect: str, view: IssueFilter) -> bool:
 def page_of_ids(session: Session, ids: list[int], sort: str, per_page: int, page: int) -> list[Issue]:
     """One page of these issues in list order, with assignees and labels loaded.
 
-    The order is found from the sort columns alone: on PostgreSQL the covering index ix_issues_id_sort (issue
-    number with updated_at, created_at and priority, migration 0020) answers it without reading a single issue
-    row, so a word found in 7,500 issues reads 7,500 small index entries, not 7,500 rows; then only the page's
-    issues are loaded."""
+    The order is found from the sort columns alone: on PostgreSQL either the sort's own index is walked, keeping
+    these numbers, or each number is looked up in the primary key, which carries updated_at, created_at, priority,
+    status and deleted_at (migration 0031); both without reading a single issue row, so a word found in 7,500
+    issues reads small index entries, not 7,500 rows; then only the page's issues are loaded."""
     if not ids:
         return []
     order = ids_in_order(session.get_bind().dialect.name, ids, sort).limit(per_page).offset((page - 1) * per_page)
