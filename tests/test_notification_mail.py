@@ -212,8 +212,13 @@ def test_an_hourly_digest_lists_each_issue_once(smtp, make_user, make_issue):
     second = make_issue("Second issue", reporter=ada)
     for n, issue in enumerate((first, second, first)):
         comments.add_comment(db.session, grace, issue.id, f"Comment {n}")
-    assert _send(minutes=3) == {}  # not before the hour
-    assert _send(minutes=61) == {"sent": 1}
+    # Due at the next full hour, not before: asked the second before, the worker sends nothing. (The due times are
+    # read back rather than assumed "an hour from now": a test run in the minutes before a full hour reaches it.)
+    due = db.session.execute(sa.select(EmailOutbox.due_at).where(EmailOutbox.user_id == ada.id)).scalars().all()
+    db.session.rollback()
+    assert due and all(at == at.replace(minute=0, second=0, microsecond=0) for at in due)
+    assert mail.send_due(db.session, mail_settings(current_app), now=min(due) - timedelta(seconds=1)) == {}
+    assert mail.send_due(db.session, mail_settings(current_app), now=max(due) + timedelta(minutes=1)) == {"sent": 1}
     (message,) = smtp.messages
     assert message["Subject"] == "[Tracker] Hourly digest: 2 issues"
     text = message.get_body(("plain",)).get_content()
