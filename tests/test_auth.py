@@ -76,7 +76,19 @@ def test_login_and_logout(client, make_user):
 def test_login_ignores_offsite_next(client, make_user):
     make_user(email="grace@example.com")
     response = client.post("/login?next=//evil.example/x", data={"email": "grace@example.com", "password": PASSWORD})
-    assert response.headers["Location"] == "/issues"
+    assert response.headers["Location"] == "/"
+
+
+def test_sign_in_without_a_page_asked_for_lands_on_my_page(client, make_user):
+    """Issue 20: My page (`/`) is where a person lands after signing in, unless a page sent them to sign in."""
+    make_user(email="grace@example.com")
+    response = client.post("/login", data={"email": "grace@example.com", "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "<h1>My page</h1>" in text(page) and "Nothing pinned yet." in text(page)
+    # Signed in already, the sign-in page sends them on the same way.
+    assert client.get("/login").headers["Location"] == "/"
 
 
 def test_wrong_password_is_422_and_recorded(client, make_user):

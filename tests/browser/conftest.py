@@ -150,12 +150,13 @@ class Browsing:
 
 
 def sign_in(page: Page, server: LiveServer, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the form and land on the issue list."""
+    """Sign in through the form and land on My page."""
     page.goto(server("/login"))
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(server("/issues"))
+    expect(page).to_have_url(server("/"))
+    expect(page.get_by_role("heading", name="My page", exact=True)).to_be_visible()
 
 
 @pytest.fixture

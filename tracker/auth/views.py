@@ -16,10 +16,11 @@ from .service import SignInLimits, authenticate, create_first_admin, has_users
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths are followed after sign-in."""
+    """Where sign-in leads: the page asked for (same-site paths only), else My page (`/`, issue 20: the views the
+    person pinned, their unread count and mentions)."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("issues.index")
+    return url_for("index")
 
 
 @bp.route("/setup", methods=["GET", "POST"])
