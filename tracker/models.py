@@ -727,6 +727,13 @@ class Notification(db.Model):
         primaryjoin="foreign(Notification.import_run_id) == ImportRun.id", lazy="raise", viewonly=True
     )
 
+    @classmethod
+    def mentions(cls) -> sa.ColumnElement[bool]:
+        """The notified person's mentions on issues (what ix_notifications_mentioned_user_id_issue_id holds, by
+        person): My page's "Mentioned in" and involves:<who>. The issue number is never NULL among them, so their
+        numbers can also feed NOT IN (`-involves:`), where a NULL would make it match nothing."""
+        return sa.and_(cls.reason == "mentioned", cls.issue_id.is_not(None))
+
     __table_args__ = (
         sa.CheckConstraint(
             "reason IN ('assigned', 'mentioned', 'commented', 'status', 'resolved', 'watching', 'view')", name="reason"

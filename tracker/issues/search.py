@@ -202,10 +202,7 @@ def involves(ids: list[int]) -> Any:
     index, mentions through the person's mention notifications (a description's or comment's @handle notifies the
     person it names; the index of mentions alone, migration 0030)."""
     commented = sa.select(Comment.issue_id).where(Comment.author_id.in_(ids), Comment.deleted_at.is_(None))
-    # issue_id IS NOT NULL: a NULL among the numbers would make `-involves:` (NOT IN) match nothing.
-    mentioned = sa.select(Notification.issue_id).where(
-        Notification.user_id.in_(ids), Notification.reason == "mentioned", Notification.issue_id.is_not(None)
-    )
+    mentioned = sa.select(Notification.issue_id).where(Notification.user_id.in_(ids), Notification.mentions())
     return sa.or_(
         Issue.reporter_id.in_(ids),
         sa.and_(Issue.assignee_id.is_not(None), Issue.assignee_id.in_(ids)),

@@ -56,7 +56,7 @@ def mentioned_issues(session: Session, user_id: int, limit: int = 10) -> list[Is
     notifications' (user_id, id) index)."""
     latest = (
         sa.select(Notification.issue_id, sa.func.max(Notification.id).label("last"))
-        .where(Notification.user_id == user_id, Notification.reason == "mentioned", Notification.issue_id.is_not(None))
+        .where(Notification.user_id == user_id, Notification.mentions())
         .group_by(Notification.issue_id)
         .subquery()
     )
