@@ -298,3 +298,36 @@ def test_open_issues_by_last_change_are_read_from_their_own_index(app, postgres_
     plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}").all())
     db.session.rollback()
     assert "ix_issues_open_updated_at_id" in plan, plan
+
+
+def _entries(issue_id: int) -> list[str]:
+    return list(db.session.execute(sa.select(IssueEvent.kind).where(IssueEvent.issue_id == issue_id)).scalars())
+
+
+def test_deleting_an_issue_takes_its_timeline_with_it(app, make_user, make_issue):
+    """issue_events has no foreign key to the issue (migration 0032): a trigger deletes what the cascade did, and an
+    entry for an issue that does not exist is not refused."""
+    from tracker.comments import service as comments
+
+    me = make_user()
+    gone = make_issue("Gone", reporter=me)
+    kept = make_issue("Kept", reporter=me)
+    comments.add_comment(db.session, me, gone.id, "Going.")
+    comments.add_comment(db.session, me, kept.id, "Staying.")
+    assert _entries(gone.id) == ["created", "comment"]
+    gone_id = gone.id
+    db.session.execute(sa.delete(Issue).where(Issue.id == gone_id))
+    db.session.commit()
+    assert _entries(gone_id) == []
+    assert _entries(kept.id) == ["created", "comment"]
+    db.session.add(IssueEvent(issue_id=999_999, actor_id=me.id, kind="updated", changes={}, version=2))
+    db.session.commit()
+    assert _entries(999_999) == ["updated"]
+
+
+def test_emptying_the_issues_empties_the_timeline(app, postgres_only, make_user, make_issue):
+    """A TRUNCATE of the issues alone (CASCADE reaches the comments and what points at them) leaves no entry."""
+    make_issue("One", reporter=make_user())
+    db.session.execute(sa.text("TRUNCATE issues CASCADE"))
+    db.session.commit()
+    assert db.session.execute(sa.select(sa.func.count()).select_from(IssueEvent)).scalar_one() == 0

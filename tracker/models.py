@@ -347,7 +347,10 @@ class IssueEvent(db.Model):
     __tablename__ = "issue_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"))
+    # No foreign key to the issue: each entry is written by the change it records, after that change updated the
+    # issue, and PostgreSQL's row-by-row check locked the issue row again (migration 0032). A trigger deletes the
+    # entries of deleted issues, as the cascade did.
+    issue_id: Mapped[int] = mapped_column(sa.Integer)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # created | updated | bulk | comment | label_deleted | attached | attachment_deleted | deleted | restored
     kind: Mapped[str] = mapped_column(sa.String(20))
