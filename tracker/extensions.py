@@ -35,8 +35,14 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 
 
-def commit_and_read(session: Session | scoped_session, read: Callable[[], T]) -> T:
+def commit_and_read(
+    session: Session | scoped_session, read: Callable[[], T], known: Callable[[], T] | None = None
+) -> T:
     """Commit the change and return what `read` reads of it (the issue or comment as saved).
+
+    `known`, when given, answers without reading: the change already holds what was saved (an edit's issue, read
+    at the start and guarded by its version, with the new values set), or None to have `read` read it. It is used
+    in a request only: outside one the commit expires it, and `read` reads it again.
 
     In a request, `read` runs inside the change's transaction and the commit leaves what it loaded as this
     transaction saw it instead of expired, until the request ends (expire_kept_at_request_end): expired, the answer
@@ -46,7 +52,9 @@ def commit_and_read(session: Session | scoped_session, read: Callable[[], T]) ->
     if not has_request_context():
         session.commit()
         return read()
-    answer = read()
+    answer = known() if known is not None else None
+    if answer is None:
+        answer = read()
     actual = session() if isinstance(session, scoped_session) else session
     kept = actual.expire_on_commit
     actual.expire_on_commit = False

@@ -10,7 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from .extensions import db
 
@@ -394,6 +396,20 @@ def record_event(
 def _insert_event() -> sa.Insert:
     """record_event's statement, built once."""
     return sa.insert(IssueEvent.__table__).returning(IssueEvent.__table__.c.id)
+
+
+def as_written(session: Session, row: db.Model, **related: Any) -> Any:
+    """`row`, an object for a row this transaction has just written with a plain INSERT ... RETURNING id and exactly
+    these values (every column given), put in the session as if read, with its `related` objects: the answer to the
+    change without a SELECT of what it wrote. A column left out would be read when first used. None when the
+    session already holds an object for that row (the caller reads it instead)."""
+    if identity_key(type(row), row.id) in session.identity_map:
+        return None
+    make_transient_to_detached(row)
+    session.add(row)
+    for name, value in related.items():
+        set_committed_value(row, name, value)
+    return row
 
 
 class SignInFailure(db.Model):

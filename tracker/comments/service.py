@@ -13,7 +13,7 @@ from ..attachments import service as attachments_service
 from ..errors import InvalidInput, NotFound
 from ..extensions import commit_and_read
 from ..issues import service as issues_service
-from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, User, record_event, utcnow
+from ..models import COMMENT_MAX, LIVE_ISSUE, Comment, Issue, User, as_written, record_event, utcnow
 from ..notifications import fanout
 
 
@@ -110,7 +110,14 @@ def _post(
                 body = linked
         record_event(session, issue_id, actor.id, "comment", version, now, comment_id=comment_id)
         fanout.comment_added(session, actor.id, issue_id, comment_id, body, now)
-        comment = commit_and_read(session, lambda: get_comment(session, comment_id))
+        written = Comment(
+            id=comment_id, **{**values, "body": body}, edited_at=None, deleted_at=None, deleted_by_id=None
+        )
+        comment = commit_and_read(
+            session,
+            lambda: get_comment(session, comment_id),
+            known=lambda: as_written(session, written, author=actor, deleted_by=None),
+        )
     return comment
 
 

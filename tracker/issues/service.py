@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import access
 from ..attachments import service as attachments_service
@@ -31,6 +32,7 @@ from ..models import (
     IssueEvent,
     IssueLabel,
     User,
+    as_written,
     record_event,
     utcnow,
 )
@@ -201,8 +203,26 @@ def create_issue(
             if description != cleaned["description"]:
                 session.execute(sa.update(table).where(table.c.id == issue_id).values(description=description))
         fanout.issue_created(session, actor.id, issue_id, cleaned["assignee_id"], description, now)
-        issue = commit_and_read(session, lambda: get_issue(session, issue_id))
+        # Labels are read with the issue: their names and order come from the label table.
+        known = None if label_ids else _as_created(session, actor, issue_id, {**values, "description": description})
+        issue = commit_and_read(session, lambda: get_issue(session, issue_id), known=known)
     return issue
+
+
+def _as_created(session: Session, actor: User, issue_id: int, values: dict[str, Any]) -> Callable[[], Issue]:
+    """The answer to a create without labels, without reading the issue: the row create_issue wrote with these
+    values, reported by `actor`; the assignee was loaded when the field was checked, so it comes from the session."""
+    written = Issue(
+        id=issue_id, **values, deleted_at=None, deleted_by_id=None, purged_at=None, external_key=None,
+        duplicate_of_id=None,
+    )
+
+    def known() -> Issue:
+        assignee_id = values["assignee_id"]
+        assignee = session.get(User, assignee_id) if assignee_id is not None else None
+        return as_written(session, written, reporter=actor, assignee=assignee, labels=[], deleted_by=None)
+
+    return known
 
 
 @functools.cache
@@ -315,7 +335,24 @@ def update_issue(
         changes["label_names"] = {str(i): label.name for i, label in names.items()}
     event_id = record_event(session, issue_id, actor.id, "updated", expected + 1, now, changes)
     fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event_id)
-    return commit_and_read(session, lambda: get_issue(session, issue_id))
+    if "labels" in changes:
+        return commit_and_read(session, lambda: get_issue(session, issue_id))
+    saved = {**values, "version": expected + 1}
+    return commit_and_read(
+        session, lambda: get_issue(session, issue_id), known=lambda: _as_saved(session, issue, saved)
+    )
+
+
+def _as_saved(session: Session, issue: Issue, saved: dict[str, Any]) -> Issue:
+    """The issue as the guarded UPDATE left it, without reading it again: the UPDATE matched the row read at the start
+    of the edit at its version (any other change would have raised the version), and wrote exactly `saved`. The new
+    assignee was loaded when the field was checked, so it comes from the session."""
+    for name, value in saved.items():
+        set_committed_value(issue, name, value)
+    if "assignee_id" in saved:
+        assignee_id = saved["assignee_id"]
+        set_committed_value(issue, "assignee", session.get(User, assignee_id) if assignee_id is not None else None)
+    return issue
 
 
 @functools.cache
