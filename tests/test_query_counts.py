@@ -138,6 +138,25 @@ def test_api_single_issue_calls_make_few_round_trips(app, client, make_user, mak
     assert len(commented) == 6, commented
 
 
+def test_a_create_with_an_assignee_and_labels_does_not_read_the_issue_back(
+    app, client, make_user, make_label, token_for, count_statements
+):
+    """The API's commonest create (the bench's): an assignee and labels that exist; they were read to check them,
+    and the answer is made from them."""
+    me = make_user("member")
+    ada = make_user("member", name="Ada")
+    make_label("bug")
+    make_label("api")
+    headers = token_for(me)
+    client.post("/api/issues", json={"title": "Warm-up"}, headers=headers)
+    body = {"title": "New", "priority": "high", "assignee_id": ada.id, "labels": ["bug", "api"]}
+    with count_statements() as created:
+        response = client.post("/api/issues", json=body, headers=headers)
+    assert response.status_code == 201 and response.json["labels"] == ["api", "bug"]
+    assert response.json["assignee_id"] == ada.id
+    assert not [s for s in created if s.startswith("SELECT issues")], created
+
+
 def test_api_single_issue_calls_answer_from_their_own_transaction(app, client, make_user, make_issue, token_for):
     """The saved issue or comment is read before the commit and kept as read (not expired by it): the answer needs no
     second transaction, whose pool checkout, BEGIN, SELECT and ROLLBACK were four more round trips (issue 23)."""
@@ -187,7 +206,9 @@ def test_an_edit_answers_with_the_issue_as_saved_without_reading_it_again(
         {"assignee_id": ada.id, "priority": "high"},
         {"status": "resolved", "description": "Fixed in **main**."},
         {"status": "open", "assignee_id": None},
-        {"labels": ["ux", "api"]},
+        {"labels": ["ux", "api"]},  # new labels: read with the issue
+        {"labels": ["api", "zeta", "UX"]},  # one kept, one new, one named again
+        {"labels": ["ux", "api"]},  # known ones only: the answer is made from them
         {"title": "Saved again"},
     )
     version = 1
@@ -198,7 +219,7 @@ def test_an_edit_answers_with_the_issue_as_saved_without_reading_it_again(
         db.session.expire_all()
         shown = client.get(f"/api/issues/{issue_id}", headers=headers)
         assert patched.json == shown.json, edit
-    assert shown.json["title"] == "Saved again" and shown.json["assignee_id"] is None and version == 6
+    assert shown.json["title"] == "Saved again" and shown.json["assignee_id"] is None and version == 8
     assert shown.json["resolved_at"] is None and shown.json["labels"] == ["api", "ux"]
 
 
@@ -211,13 +232,14 @@ def test_a_create_and_a_comment_answer_with_what_they_wrote(app, client, make_us
     for body in (
         {"title": "Plain"},
         {"title": "Full", "description": "Steps", "status": "resolved", "priority": "high", "assignee_id": ada.id},
-        {"title": "Labelled", "labels": ["ux"]},
+        {"title": "Labelled", "labels": ["ux"]},  # a new label: read with the issue
+        {"title": "Labelled again", "labels": ["UX", "api"], "assignee_id": ada.id},
     ):
         created = client.post("/api/issues", json=body, headers=headers)
         assert created.status_code == 201, created.get_data(as_text=True)
         db.session.expire_all()
         assert created.json == client.get(f"/api/issues/{created.json['id']}", headers=headers).json, body
-    assert created.json["labels"] == ["ux"]
+    assert created.json["labels"] == ["api", "ux"]
     posted = client.post(f"/api/issues/{created.json['id']}/comments", json={"body": "See *this*"}, headers=headers)
     assert posted.status_code == 201, posted.get_data(as_text=True)
     db.session.expire_all()

@@ -36,7 +36,7 @@ login_manager = LoginManager()
 
 
 def commit_and_read(
-    session: Session | scoped_session, read: Callable[[], T], known: Callable[[], T] | None = None
+    session: Session | scoped_session, read: Callable[[], T], known: Callable[[], T | None] | None = None
 ) -> T:
     """Commit the change and return what `read` reads of it (the issue or comment as saved).
 

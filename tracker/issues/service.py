@@ -31,6 +31,7 @@ from ..models import (
     Issue,
     IssueEvent,
     IssueLabel,
+    Label,
     User,
     as_written,
     record_event,
@@ -62,17 +63,20 @@ def parse_assignee_id(raw: Any) -> int | None:
     return value
 
 
-def clean_fields(session: Session, raw: Mapping[str, Any], current: Issue | None = None) -> dict[str, Any]:
+def clean_fields(
+    session: Session, raw: Mapping[str, Any], current: Issue | None = None, loaded: list[Any] | None = None
+) -> dict[str, Any]:
     """Validate and normalise the editable fields present in `raw` (labels as ids, or as `label_names`); raise
-    InvalidInput listing every problem."""
-    cleaned, errors = clean_fields_keeping(session, raw, current)
+    InvalidInput listing every problem. `loaded`, if given, receives the assignee and the named labels read to check
+    them (the session holds read objects only while something refers to them), for the answer to the change."""
+    cleaned, errors = clean_fields_keeping(session, raw, current, loaded)
     if errors:
         raise InvalidInput(errors)
     return cleaned
 
 
 def clean_fields_keeping(
-    session: Session, raw: Mapping[str, Any], current: Issue | None = None
+    session: Session, raw: Mapping[str, Any], current: Issue | None = None, loaded: list[Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """clean_fields without raising: the normalised fields, each kept as typed even when invalid (so a conflict
     view can show it), and the problems by field. Of the labels, those that still exist are kept."""
@@ -112,6 +116,8 @@ def clean_fields_keeping(
             unchanged = current is not None and current.assignee_id == assignee_id
             if assignee_id is not None and not unchanged:
                 user = session.get(User, assignee_id)
+                if loaded is not None and user is not None:
+                    loaded.append(user)
                 if user is None:
                     errors["assignee_id"] = f"Unknown assignee '{raw['assignee_id']}'."
                 elif not user.active:
@@ -120,6 +126,8 @@ def clean_fields_keeping(
                     errors["assignee_id"] = f"{user.name} is a viewer and cannot be assigned issues."
     if "label_names" in raw:  # the API names labels; unknown ones are created, as an import does (README)
         found, unknown = labels_service.by_names(session, raw["label_names"] or [])
+        if loaded is not None:
+            loaded.extend(found)
         cleaned["labels"] = sorted(label.id for label in found)
         unknown_keys = {labels_service.name_key(" ".join(n.split())) for n in unknown}
         new_names: dict[str, str] = {}
@@ -178,7 +186,8 @@ def create_issue(
     values.update({k: v for k, v in raw.items() if k in EDITABLE_FIELDS or k == "label_names"})
     if "label_names" in values:
         del values["labels"]
-    cleaned = clean_fields(session, values)
+    loaded: list[Any] = []
+    cleaned = clean_fields(session, values, loaded=loaded)
     label_ids = cleaned.pop("labels")
     now = utcnow()
     table = Issue.__table__
@@ -203,24 +212,31 @@ def create_issue(
             if description != cleaned["description"]:
                 session.execute(sa.update(table).where(table.c.id == issue_id).values(description=description))
         fanout.issue_created(session, actor.id, issue_id, cleaned["assignee_id"], description, now)
-        # Labels are read with the issue: their names and order come from the label table.
-        known = None if label_ids else _as_created(session, actor, issue_id, {**values, "description": description})
+        known = _as_created(session, actor, issue_id, {**values, "description": description}, label_ids, loaded)
         issue = commit_and_read(session, lambda: get_issue(session, issue_id), known=known)
     return issue
 
 
-def _as_created(session: Session, actor: User, issue_id: int, values: dict[str, Any]) -> Callable[[], Issue]:
-    """The answer to a create without labels, without reading the issue: the row create_issue wrote with these
-    values, reported by `actor`; the assignee was loaded when the field was checked, so it comes from the session."""
+def _as_created(
+    session: Session, actor: User, issue_id: int, values: dict[str, Any], label_ids: list[int], loaded: list[Any]
+) -> Callable[[], Issue | None]:
+    """The answer to a create without reading the issue: the row create_issue wrote with these values, reported by
+    `actor`, with the assignee and labels read to check them (`loaded`). None (the issue is read) when a label is
+    not among them: one created by this change, or named by number."""
     written = Issue(
         id=issue_id, **values, deleted_at=None, deleted_by_id=None, purged_at=None, external_key=None,
         duplicate_of_id=None,
     )
 
-    def known() -> Issue:
+    def known() -> Issue | None:
+        people = {o.id: o for o in loaded if isinstance(o, User)}
+        labels = {o.id: o for o in loaded if isinstance(o, Label)}
         assignee_id = values["assignee_id"]
-        assignee = session.get(User, assignee_id) if assignee_id is not None else None
-        return as_written(session, written, reporter=actor, assignee=assignee, labels=[], deleted_by=None)
+        if any(i not in labels for i in label_ids) or (assignee_id is not None and assignee_id not in people):
+            return None
+        shown = sorted((labels[i] for i in label_ids), key=lambda label: label.name_key)
+        assignee = people[assignee_id] if assignee_id is not None else None
+        return as_written(session, written, reporter=actor, assignee=assignee, labels=shown, deleted_by=None)
 
     return known
 
@@ -293,7 +309,8 @@ def update_issue(
     access.require_edit_issues(actor)
     expected = parse_version(version)
     issue = get_issue(session, issue_id)
-    cleaned = clean_fields(session, raw, issue)
+    loaded: list[Any] = []
+    cleaned = clean_fields(session, raw, issue, loaded=loaded)
     current = issue.field_values()
     try:
         if expected > issue.version:
@@ -332,26 +349,37 @@ def update_issue(
         old, new = changes["labels"]
         replace_labels(session, issue_id, old, new)
         names = labels_service.by_ids(session, set(old) ^ set(new))
+        loaded.extend(names.values())  # the labels added, for the answer
         changes["label_names"] = {str(i): label.name for i, label in names.items()}
     event_id = record_event(session, issue_id, actor.id, "updated", expected + 1, now, changes)
     fanout.issue_updated(session, actor.id, issue_id, issue.reporter_id, changes, now, event_id)
-    if "labels" in changes:
-        return commit_and_read(session, lambda: get_issue(session, issue_id))
     saved = {**values, "version": expected + 1}
+    new_labels = changes["labels"][1] if "labels" in changes else None
     return commit_and_read(
-        session, lambda: get_issue(session, issue_id), known=lambda: _as_saved(session, issue, saved)
+        session,
+        lambda: get_issue(session, issue_id),
+        known=lambda: _as_saved(session, issue, saved, new_labels, loaded),
     )
 
 
-def _as_saved(session: Session, issue: Issue, saved: dict[str, Any]) -> Issue:
+def _as_saved(
+    session: Session, issue: Issue, saved: dict[str, Any], new_labels: list[int] | None, loaded: list[Any]
+) -> Issue | None:
     """The issue as the guarded UPDATE left it, without reading it again: the UPDATE matched the row read at the start
     of the edit at its version (any other change would have raised the version), and wrote exactly `saved`. The new
-    assignee was loaded when the field was checked, so it comes from the session."""
+    assignee and labels are those read to check them (`loaded`) or the issue's own; None (the issue is read) when one
+    is not among them."""
+    people = {o.id: o for o in loaded if isinstance(o, User)}
+    held = {label.id: label for label in (*issue.labels, *(o for o in loaded if isinstance(o, Label)))}
+    assignee_id = saved.get("assignee_id")
+    if (assignee_id is not None and assignee_id not in people) or any(i not in held for i in new_labels or ()):
+        return None
     for name, value in saved.items():
         set_committed_value(issue, name, value)
     if "assignee_id" in saved:
-        assignee_id = saved["assignee_id"]
-        set_committed_value(issue, "assignee", session.get(User, assignee_id) if assignee_id is not None else None)
+        set_committed_value(issue, "assignee", people[assignee_id] if assignee_id is not None else None)
+    if new_labels is not None:
+        set_committed_value(issue, "labels", sorted((held[i] for i in new_labels), key=lambda label: label.name_key))
     return issue
 
 
