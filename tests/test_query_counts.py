@@ -305,3 +305,19 @@ def test_a_row_the_session_holds_already_is_read_not_replaced(app, make_issue):
     held = make_issue("Held")
     assert as_written(db.session, Issue(id=held.id, title="Other")) is None
     assert db.session.get(Issue, held.id) is held and held.title == "Held"
+
+
+def test_a_comment_posted_on_the_page_answers_with_its_author_itself(app, make_user, make_issue):
+    """The pages post as current_user, a proxy: a comment or issue written is answered with the person itself."""
+    from tracker.comments import service as comments
+
+    me = make_user("member")
+    issue = make_issue("Talked about", reporter=me)
+    with app.test_request_context():
+        from flask_login import current_user, login_user
+
+        login_user(db.session.get(type(me), me.id))
+        comment = comments.add_comment(db.session, current_user, issue.id, "Posted")
+        assert type(comment.author) is type(me) and comment.author.id == me.id
+        created = service.create_issue(db.session, current_user, {"title": "From the page"})
+        assert type(created.reporter) is type(me) and created.reporter.id == me.id

@@ -116,7 +116,8 @@ def _post(
         comment = commit_and_read(
             session,
             lambda: get_comment(session, comment_id),
-            known=lambda: as_written(session, written, author=actor, deleted_by=None),
+            # The person itself, not a proxy of it (a page's current_user): the session holds them, no query.
+            known=lambda: as_written(session, written, author=session.get(User, actor.id), deleted_by=None),
         )
     return comment
 

@@ -236,7 +236,8 @@ def _as_created(
             return None
         shown = sorted((labels[i] for i in label_ids), key=lambda label: label.name_key)
         assignee = people[assignee_id] if assignee_id is not None else None
-        return as_written(session, written, reporter=actor, assignee=assignee, labels=shown, deleted_by=None)
+        reporter = session.get(User, actor.id)  # the person itself, not a proxy of it (a page's current_user)
+        return as_written(session, written, reporter=reporter, assignee=assignee, labels=shown, deleted_by=None)
 
     return known
 
