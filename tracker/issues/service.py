@@ -229,13 +229,11 @@ def _as_created(
     )
 
     def known() -> Issue | None:
-        people = {o.id: o for o in loaded if isinstance(o, User)}
-        labels = {o.id: o for o in loaded if isinstance(o, Label)}
         assignee_id = values["assignee_id"]
-        if any(i not in labels for i in label_ids) or (assignee_id is not None and assignee_id not in people):
+        held = _held(loaded, assignee_id, label_ids)
+        if held is None:
             return None
-        shown = sorted((labels[i] for i in label_ids), key=lambda label: label.name_key)
-        assignee = people[assignee_id] if assignee_id is not None else None
+        assignee, shown = held
         reporter = session.get(User, actor.id)  # the person itself, not a proxy of it (a page's current_user)
         return as_written(session, written, reporter=reporter, assignee=assignee, labels=shown, deleted_by=None)
 
@@ -370,18 +368,28 @@ def _as_saved(
     of the edit at its version (any other change would have raised the version), and wrote exactly `saved`. The new
     assignee and labels are those read to check them (`loaded`) or the issue's own; None (the issue is read) when one
     is not among them."""
-    people = {o.id: o for o in loaded if isinstance(o, User)}
-    held = {label.id: label for label in (*issue.labels, *(o for o in loaded if isinstance(o, Label)))}
-    assignee_id = saved.get("assignee_id")
-    if (assignee_id is not None and assignee_id not in people) or any(i not in held for i in new_labels or ()):
+    held = _held([*loaded, *issue.labels], saved.get("assignee_id"), new_labels or [])
+    if held is None:
         return None
+    assignee, labels = held
     for name, value in saved.items():
         set_committed_value(issue, name, value)
     if "assignee_id" in saved:
-        set_committed_value(issue, "assignee", people[assignee_id] if assignee_id is not None else None)
+        set_committed_value(issue, "assignee", assignee)
     if new_labels is not None:
-        set_committed_value(issue, "labels", sorted((held[i] for i in new_labels), key=lambda label: label.name_key))
+        set_committed_value(issue, "labels", labels)
     return issue
+
+
+def _held(loaded: list[Any], assignee_id: int | None, label_ids: list[int]) -> tuple[User | None, list[Label]] | None:
+    """The assignee and the labels (in the issue's label order) among objects already read, or None when one is not
+    among them."""
+    people = {o.id: o for o in loaded if isinstance(o, User)}
+    labels = {o.id: o for o in loaded if isinstance(o, Label)}
+    if (assignee_id is not None and assignee_id not in people) or any(i not in labels for i in label_ids):
+        return None
+    assignee = people[assignee_id] if assignee_id is not None else None
+    return assignee, sorted((labels[i] for i in label_ids), key=lambda label: label.name_key)
 
 
 @functools.cache
