@@ -88,7 +88,7 @@ def parse_bearer(header: str | None) -> str:
 def _token_with_user() -> sa.Select:
     """authenticate_token's statement, built once (every API call runs it)."""
     return (
-        sa.select(ApiToken, User)
+        sa.select(ApiToken.id, ApiToken.last_used_at, User)  # the person as an object, of the token only what is used
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == sa.bindparam("token_hash"))
     )
@@ -100,13 +100,13 @@ def authenticate_token(session: Session, secret: str, now: datetime | None = Non
     row = session.execute(_token_with_user(), {"token_hash": hash_secret(secret)}).first()
     if row is None:
         raise Unauthorized("The API token is not valid; it may have been revoked.")
-    token, user = row
+    token_id, last_used_at, user = row
     if not user.active:
         raise Unauthorized("The token's user is deactivated.")
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+    if last_used_at is None or now - last_used_at >= LAST_USED_PRECISION:
         session.execute(
             sa.update(ApiToken)
-            .where(ApiToken.id == token.id)
+            .where(ApiToken.id == token_id)
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from .. import access
 from ..attachments import service as attachments_service
@@ -115,7 +116,7 @@ def clean_fields_keeping(
             cleaned["assignee_id"] = assignee_id
             unchanged = current is not None and current.assignee_id == assignee_id
             if assignee_id is not None and not unchanged:
-                user = session.get(User, assignee_id)
+                user = _person(session, assignee_id)
                 if loaded is not None and user is not None:
                     loaded.append(user)
                 if user is None:
@@ -152,6 +153,20 @@ def clean_fields_keeping(
             ids = (whole_number(str(v).strip()) for v in values or [])
             cleaned["labels"] = sorted(labels_service.by_ids(session, [i for i in ids if i is not None]))
     return cleaned, errors
+
+
+def _person(session: Session, user_id: int) -> User | None:
+    """session.get(User, user_id) with the SELECT built once (session.get builds it anew on every call that is not
+    answered from the session, about 0.1 ms of every change naming an assignee)."""
+    if session.identity_map.get(identity_key(User, user_id)) is not None:
+        return session.get(User, user_id)
+    return session.execute(_person_by_id(), {"user_id": user_id}).scalar_one_or_none()
+
+
+@functools.cache
+def _person_by_id() -> sa.Select:
+    """_person's statement, built once."""
+    return sa.select(User).where(User.id == sa.bindparam("user_id"))
 
 
 def check_transition(old: str, new: str) -> None:
@@ -257,10 +272,22 @@ def _issue_with_people() -> sa.Select:
     )
 
 
-def get_issue(session: Session, issue_id: int) -> Issue:
-    """Load an issue with its assignee, reporter and labels (one statement), or raise NotFound (IssueDeleted for
-    one in the trash)."""
-    issue = session.execute(_issue_with_people(), {"issue_id": issue_id}).unique().scalar_one_or_none()
+@functools.cache
+def _issue_with_labels() -> sa.Select:
+    """get_issue's statement without the people, built once."""
+    return (
+        sa.select(Issue)
+        .where(Issue.id == sa.bindparam("issue_id"))
+        .options(joinedload(Issue.labels))
+        .execution_options(populate_existing=True)
+    )
+
+
+def get_issue(session: Session, issue_id: int, people: bool = True) -> Issue:
+    """Load an issue with its labels, and its assignee and reporter unless `people` is False (one statement), or raise
+    NotFound (IssueDeleted for one in the trash)."""
+    statement = _issue_with_people() if people else _issue_with_labels()
+    issue = session.execute(statement, {"issue_id": issue_id}).unique().scalar_one_or_none()
     if issue is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     if issue.deleted_at is not None:
@@ -307,7 +334,8 @@ def update_issue(
     """
     access.require_edit_issues(actor)
     expected = parse_version(version)
-    issue = get_issue(session, issue_id)
+    # The pages show the issue read again after a save; the edit itself and the API's answer need no people.
+    issue = get_issue(session, issue_id, people=False)
     loaded: list[Any] = []
     cleaned = clean_fields(session, raw, issue, loaded=loaded)
     current = issue.field_values()
@@ -467,11 +495,20 @@ def replace_labels(session: Session, issue_id: int, old: list[int], new: list[in
 def add_labels(session: Session, issue_id: int, label_ids: Iterable[int]) -> None:
     """Link the labels to the issue (inside the caller's transaction); a label deleted since it was chosen
     (labels/service.py delete_label) rolls everything back and raises InvalidInput."""
+    rows = [{"issue_id": issue_id, "label_id": i} for i in label_ids]
+    if not rows:
+        return
     try:
-        session.execute(sa.insert(IssueLabel), [{"issue_id": issue_id, "label_id": i} for i in label_ids])
+        session.execute(_link_label(), rows)
     except sa.exc.IntegrityError:
         session.rollback()
         raise InvalidInput({"labels": labels_service.LABEL_GONE}) from None
+
+
+@functools.cache
+def _link_label() -> sa.Insert:
+    """add_labels' INSERT on the table, built once (the ORM's bulk INSERT of the same rows cost about 0.1 ms more)."""
+    return sa.insert(IssueLabel.__table__)
 
 
 def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -283,9 +284,15 @@ def by_names(session: Session, names: Iterable[str]) -> tuple[list[Label], list[
     keys = {name_key(" ".join(n.split())): n for n in names if n and n.strip()}
     if not keys:
         return [], []
-    found = list(session.execute(sa.select(Label).where(Label.name_key.in_(keys))).scalars())
+    found = list(session.execute(_labels_by_keys(), {"keys": list(keys)}).scalars())
     known = {label.name_key for label in found}
     return found, [original for key, original in keys.items() if key not in known]
+
+
+@functools.cache
+def _labels_by_keys() -> sa.Select:
+    """by_names' statement, built once (every API change naming labels runs it)."""
+    return sa.select(Label).where(Label.name_key.in_(sa.bindparam("keys", expanding=True)))
 
 
 def ids_for_names(session: Session, names: Iterable[str]) -> list[int]:

@@ -121,43 +121,34 @@ def _notify(
 ) -> None:
     """INSERT one notification per row of `recipients` (a select of user ids, and issue ids when `issue_id` is a
     column of it), for readers only and never to the actor."""
-    columns = [
-        recipients.selected_columns[0],
-        _value(issue_id),
-        sa.literal(reason),
-        sa.literal(actor_id, sa.Integer),
-        sa.literal(short(summary)),
-        sa.literal(comment_id, sa.Integer),
-        _value(event_id),
-        sa.literal(1, sa.Integer),
-        sa.literal(now, sa.DateTime),
-    ]
-    select = recipients.with_only_columns(*columns).where(
-        recipients.selected_columns[0] != actor_id, access.issue_reader_clause(User)
-    )
     session.execute(
-        sa.insert(Notification).from_select(
-            ["user_id", "issue_id", "reason", "actor_id", "summary", "comment_id", "event_id", "count", "created_at"],
-            select,
+        _notify_statement(
+            recipients,
+            _value(issue_id),
+            sa.literal(reason),
+            sa.literal(actor_id, sa.Integer),
+            sa.literal(short(summary)),
+            sa.literal(comment_id, sa.Integer),
+            _value(event_id),
+            sa.literal(now, sa.DateTime),
         )
     )
+
+
+def _notify_statement(recipients: sa.Select, *values: Any) -> sa.Insert:
+    """The INSERT of _notify: one notification per recipient with these values (SQL expressions: issue_id, reason,
+    actor_id, summary, comment_id, event_id, now), for readers only and never to the actor."""
+    issue_id, reason, actor_id, summary, comment_id, event_id, now = values
+    person = recipients.selected_columns[0]
+    columns = [person, issue_id, reason, actor_id, summary, comment_id, event_id, sa.literal(1, sa.Integer), now]
+    select = recipients.with_only_columns(*columns).where(person != actor_id, access.issue_reader_clause(User))
+    names = ["user_id", "issue_id", "reason", "actor_id", "summary", "comment_id", "event_id", "count", "created_at"]
+    return sa.insert(Notification.__table__).from_select(names, select)
 
 
 def _value(value: Any) -> Any:
     """A number (or None) as an SQL literal; a column or subquery as it is."""
     return sa.literal(value, sa.Integer) if value is None or isinstance(value, int) else value
-
-
-def _people(user_ids: Iterable[int]) -> sa.Select:
-    """A select of these people (joined with users so the reader rule can be applied)."""
-    return sa.select(User.id).where(User.id.in_(sorted(set(user_ids))))
-
-
-def _watchers_of(issue_id: int, skip: Iterable[int]) -> sa.Select:
-    """A select of an issue's watchers, less those already told about this change."""
-    select = sa.select(Watcher.user_id).join(User, User.id == Watcher.user_id).where(Watcher.issue_id == issue_id)
-    skipped = sorted(set(skip))
-    return select.where(Watcher.user_id.not_in(skipped)) if skipped else select
 
 
 def _tell(
@@ -173,16 +164,52 @@ def _tell(
     """Notify people named directly (by reason, most specific first: one notification each), then the watchers
     not named (reason and summary from `watchers`), then queue their email."""
     told: set[int] = set()
+    about = {"issue_id": issue_id, "actor_id": actor_id, "comment_id": comment_id, "event_id": event_id, "now": now}
     for reason in ("assigned", "mentioned", "resolved", "commented"):
         people = direct.get(reason, set()) - told - {actor_id}
         if people:
-            summary = DIRECT_SUMMARIES[reason]
-            _notify(session, _people(people), reason, actor_id, summary, now, issue_id, comment_id, event_id)
+            summary = short(DIRECT_SUMMARIES[reason])
+            session.execute(_notify_listed(), {**about, "people": sorted(people), "reason": reason, "summary": summary})
             told |= people
     if watchers is not None:
         reason, summary = watchers
-        _notify(session, _watchers_of(issue_id, told), reason, actor_id, summary, now, issue_id, comment_id, event_id)
+        told_list = sorted(told)
+        session.execute(_notify_watchers(), {**about, "told": told_list, "reason": reason, "summary": short(summary)})
     queue_email(session, actor_id, sa.select(sa.literal(issue_id)), now)
+
+
+@functools.cache
+def _notify_listed() -> sa.Insert:
+    """_tell's notification of people named by number, built once: building _notify's statement for every change
+    cost more Python than running it."""
+    return _notify_one_issue(sa.select(User.id).where(User.id.in_(sa.bindparam("people", expanding=True))))
+
+
+@functools.cache
+def _notify_watchers() -> sa.Insert:
+    """_tell's notification of an issue's watchers less those told already, built once."""
+    recipients = (
+        sa.select(Watcher.user_id)
+        .join(User, User.id == Watcher.user_id)
+        .where(Watcher.issue_id == sa.bindparam("issue_id"))
+        .where(Watcher.user_id.not_in(sa.bindparam("told", expanding=True)))
+    )
+    return _notify_one_issue(recipients)
+
+
+def _notify_one_issue(recipients: sa.Select) -> sa.Insert:
+    """_notify for one issue with every value a parameter (issue_id, reason, actor_id, summary, comment_id, event_id,
+    now), so the statement is built once."""
+    return _notify_statement(
+        recipients,
+        sa.bindparam("issue_id", type_=sa.Integer),
+        sa.bindparam("reason", type_=sa.String),
+        sa.bindparam("actor_id", type_=sa.Integer),
+        sa.bindparam("summary", type_=sa.String),
+        sa.bindparam("comment_id", type_=sa.Integer),
+        sa.bindparam("event_id", type_=sa.Integer),
+        sa.bindparam("now", type_=sa.DateTime),
+    )
 
 
 # The summary of a notification to someone named directly (the inbox puts the actor's name before it).
@@ -334,6 +361,8 @@ def queue_email(session: Session, actor_id: int, issues: sa.Select, now: datetim
     """Queue email for the notifications this change just wrote (theirs: these issues, this actor, this moment),
     for the people whose settings ask for it. A pending email for the same person and issue absorbs the change
     (one email per aggregation window or digest)."""
+    if not EMAIL["enabled"]:
+        return
     queue_email_where(
         session,
         now,
