@@ -69,6 +69,12 @@ def test_my_issues_link_lists_my_unfinished_issues(client, login_as, make_user, 
     assert '<a href="/issues" >Issues</a>' in page
 
 
+def test_my_page_is_in_the_navigation(client, login_as):
+    login_as("viewer")
+    assert '<a href="/" >My page</a>' in text(client.get("/issues"))
+    assert '<a href="/" aria-current="page">My page</a>' in text(client.get("/"))
+
+
 def test_search_matches_every_word_in_title_or_description(client, login_as, make_issue):
     login_as("viewer")
     a = make_issue(title="Login page crashes", description="stack trace attached")
