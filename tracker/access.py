@@ -7,6 +7,7 @@ function that raises Forbidden with the rule's one message. Services call `requi
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .errors import Forbidden
@@ -229,7 +230,15 @@ class Permissions:
     """The rules' answers for one person, as templates ask them: `may.edit_issues`, `may.delete_comment(c)`."""
 
     def __init__(self, user: Any):
-        self.user = user
+        self._user = user
+
+    @functools.cached_property
+    def user(self) -> Any:
+        """The person, looked up on the first question only, so a page that asks none (an error page while the
+        database is down) loads nobody; a proxy such as current_user is resolved once rather than on every attribute
+        of every question (a timeline asks two per comment)."""
+        resolve = getattr(self._user, "_get_current_object", None)
+        return resolve() if resolve is not None else self._user
 
     @property
     def edit_issues(self) -> bool:
