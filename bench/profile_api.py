@@ -1,8 +1,9 @@
 """Where the time of the API's single-issue calls goes (issue 23): create, PATCH and comment, profiled in process.
 
 `make profile-api` (or `python -m bench.profile_api --database-url URL --calls 300`) migrates the PostgreSQL
-database it is given (default: BENCH_DATABASE_URL, else the benchmark's), makes a token, then sends each call
-`--calls` times through the app (Flask's test client: no HTTP server, so the socket and gunicorn are left out) under
+database it is given (default: BENCH_DATABASE_URL, else the benchmark's), makes a token, then sends each call in
+the benchmark's shape (a create with a description, an assignee and two labels; a PATCH of the priority; a comment
+with Markdown) `--calls` times through the app (Flask's test client: no HTTP server, so the socket and gunicorn are left out) under
 cProfile. Each function's own time (not counting what it calls) is put in one bucket by the file it lives in, so
 the buckets add up to the whole:
 
@@ -93,6 +94,16 @@ def main(argv: list[str] | None = None) -> None:
         ).scalar_one_or_none()
         if user is None:
             user = create_user(db.session, "Profile Admin", "profile-admin@example.com", "profile-password-1", "admin")
+        assignee_id = db.session.execute(
+            sa.select(User.id)
+            .where(User.role != "viewer", User.active.is_(True), User.id != user.id)
+            .order_by(User.id)
+            .limit(1)
+        ).scalar_one_or_none()
+        if assignee_id is None:
+            assignee_id = create_user(
+                db.session, "Profile Member", "profile-member@example.com", "profile-password-1", "member"
+            ).id
         _token, secret = create_token(db.session, user, "profile")
         db.session.remove()
     headers = {"Authorization": f"Bearer {secret}"}
@@ -100,7 +111,15 @@ def main(argv: list[str] | None = None) -> None:
     made: list[tuple[int, int]] = []
 
     def create(c, n):
-        answer = c.post("/api/issues", json={"title": f"Profiled {n}", "priority": "high"}, headers=headers)
+        # The bench's create (bench/scenarios_api_speed.py): a description, an assignee and two labels.
+        issue = {
+            "title": f"Profiled {n}",
+            "description": "Created by the benchmark through the JSON API.",
+            "priority": "high",
+            "assignee_id": assignee_id,
+            "labels": ["bug", "api"],
+        }
+        answer = c.post("/api/issues", json=issue, headers=headers)
         assert answer.status_code == 201, answer.get_data(as_text=True)
         made.append((answer.json["id"], answer.json["version"]))
 
@@ -111,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def comment(c, n):
         issue_id, _version = made[n]
-        answer = c.post(f"/api/issues/{issue_id}/comments", json={"body": "Seen, thanks."}, headers=headers)
+        body = "Seen again on **staging**:\n\n- open the list\n- sort by priority\n\nSee [the log](https://example.com/1)."
+        answer = c.post(f"/api/issues/{issue_id}/comments", json={"body": body}, headers=headers)
         assert answer.status_code == 201, answer.get_data(as_text=True)
 
     for warm in range(20):  # imports, caches and the connection pool before timing
