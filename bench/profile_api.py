@@ -4,8 +4,8 @@
 database it is given (default: BENCH_DATABASE_URL, else the benchmark's), makes a token, then sends each call in
 the benchmark's shape (a create with a description, an assignee and two labels; a PATCH of the priority; a comment
 with Markdown) `--calls` times through the app (Flask's test client: no HTTP server, so the socket and gunicorn are
-left out) under cProfile. Each function's own time (not counting what it calls) is put in one bucket by the file it lives in, so
-the buckets add up to the whole:
+left out) under cProfile. Each function's own time (not counting what it calls) is put in one bucket by the file it
+lives in, so the buckets add up to the whole:
 
 - PostgreSQL round trips: psycopg2 sending a statement and waiting for its answer (the server's work + the wire);
 - SQLAlchemy: the ORM, statement building and compiling, result rows;
