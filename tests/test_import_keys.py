@@ -66,6 +66,16 @@ def test_the_key_is_shown_searchable_exported_and_in_the_api(client, login, make
     assert body["external_key"] == "PROJ-12"
 
 
+def test_an_issue_found_by_its_key_and_its_words_is_listed_and_counted_once(make_user):
+    me = make_user("member")
+    made = run(me, jira("Crash in PROJ 12 after login,PROJ-12,To Do,High,", "Other,PROJ-13,To Do,,"))  # words and key
+    view, errors, _labels = queries.load_filter(db.session, _Args(q="PROJ-12"))
+    assert not errors
+    page = queries.list_issues(db.session, view, per_page=50)
+    assert [i.id for i in page.items] == [made.first_issue_id]
+    assert page.total == 1 and not page.capped
+
+
 def test_a_known_reporter_is_kept_and_the_importer_is_in_the_timeline(make_user):
     me = make_user("member", name="Ivy Importer")
     grace = make_user("viewer", name="Grace Reporter", email="grace@example.com")
