@@ -51,11 +51,11 @@ def test_search_uses_the_gin_index_on_postgres(app, postgres_only):
 
     (The full filter joined to issues may legitimately walk issues first on a tiny table, so the plan is
     checked on the statement that finds the matches.)"""
-    from tracker.issues.queries import IssueFilter, lone_filter_ids
+    from tracker.issues.queries import COUNT_CAP, IssueFilter, lone_filter_ids
 
     db.session.execute(sa.text("SET enable_seqscan = off"))
     db.session.execute(sa.text("SET enable_indexscan = off"))  # nor a whole-pk scan with a filter
-    stmt = lone_filter_ids("postgresql", IssueFilter(q="login crash"))
+    stmt = lone_filter_ids("postgresql", IssueFilter(q="login crash"), COUNT_CAP + 1)
     compiled = stmt.compile(db.engine)
     connection = db.session.connection()
     plan = "\n".join(r[0] for r in connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
