@@ -36,6 +36,7 @@ from tracker.extensions import db
 from tracker.models import User
 
 from .run import DEFAULT_URL
+from .scenarios_api_speed import COMMENT_BODY, DESCRIPTION, LABELS
 
 BUCKETS = (
     ("PostgreSQL round trips", ("psycopg2",)),
@@ -111,13 +112,12 @@ def main(argv: list[str] | None = None) -> None:
     made: list[tuple[int, int]] = []
 
     def create(c, n):
-        # The bench's create (bench/scenarios_api_speed.py): a description, an assignee and two labels.
         issue = {
             "title": f"Profiled {n}",
-            "description": "Created by the benchmark through the JSON API.",
+            "description": DESCRIPTION,
             "priority": "high",
             "assignee_id": assignee_id,
-            "labels": ["bug", "api"],
+            "labels": LABELS,
         }
         answer = c.post("/api/issues", json=issue, headers=headers)
         assert answer.status_code == 201, answer.get_data(as_text=True)
@@ -130,8 +130,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def comment(c, n):
         issue_id, _version = made[n]
-        body = "Seen again on **staging**:\n\n- open the list\n- sort by priority\n\nSee [the log](https://example.com/1)."
-        answer = c.post(f"/api/issues/{issue_id}/comments", json={"body": body}, headers=headers)
+        answer = c.post(f"/api/issues/{issue_id}/comments", json={"body": COMMENT_BODY}, headers=headers)
         assert answer.status_code == 201, answer.get_data(as_text=True)
 
     for warm in range(20):  # imports, caches and the connection pool before timing

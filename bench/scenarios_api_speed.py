@@ -29,6 +29,10 @@ from .scenarios import Limits, Workload, scenario
 from .scenarios_api import _json, make_token
 
 WORKERS = 2
+# What the calls send (make profile-api sends the same): a create's description and labels, a comment's Markdown.
+DESCRIPTION = "Created by the benchmark through the JSON API."
+LABELS = ["bug", "api"]
+COMMENT_BODY = "Seen again on **staging**:\n\n- open the list\n- sort by priority\n\nSee [the log](https://example.com/1)."
 TARGET_MEDIAN_MS, TARGET_P95_MS = 3.0, 5.0
 EMPTY_POOL = 1_000  # issues made in the empty database for PATCH and comments, used round robin
 _lock = threading.Lock()
@@ -111,10 +115,10 @@ def _create(empty: bool):
         app = _app(work, empty)
         payload = {
             "title": f"Bench API issue {rng.randrange(1 << 30)}",
-            "description": "Created by the benchmark through the JSON API.",
+            "description": DESCRIPTION,
             "priority": rng.choice(PRIORITIES),
             "assignee_id": rng.choice(work.assignees),
-            "labels": ["bug", "api"],
+            "labels": LABELS,
         }
         response = app.browser().json("POST", "/api/issues", payload, app.token)
         if response.status == 201:
@@ -147,8 +151,7 @@ def _comment(empty: bool):
         issue_id = _issue_to_change(app, work) if empty else work.random_issue(rng)
         while not empty and issue_id == work.busy_issue:
             issue_id = work.random_issue(rng)
-        body = "Seen again on **staging**:\n\n- open the list\n- sort by priority\n\nSee [the log](https://example.com/1)."
-        response = app.browser().json("POST", f"/api/issues/{issue_id}/comments", {"body": body}, app.token)
+        response = app.browser().json("POST", f"/api/issues/{issue_id}/comments", {"body": COMMENT_BODY}, app.token)
         if response.status == 201:
             comment_id = _json(response).get("id")
             if not comment_id:
