@@ -1,5 +1,6 @@
 """Pages at a phone's width: wide tables scroll inside their section, never the whole page sideways."""
 
+import io
 import re
 
 import pytest
@@ -8,6 +9,8 @@ from playwright.sync_api import expect
 
 from tracker.account.service import create_token
 from tracker.extensions import db
+from tracker.imports import service as imports
+from tracker.imports import staging
 from tracker.issues import service as issues
 from tracker.labels.service import create_label
 
@@ -40,17 +43,22 @@ def page_width(page) -> int:
         ("/issues/new", "New issue"),
         ("/issues/{id}/edit", "Edit #{id}"),
         ("/issues/search-help", "Search syntax"),
+        ("/imports", "Imports"),
+        ("/reports/print", "Tracker report"),
     ],
 )
 def test_page_fits_a_phone(browsing, live_server, make_user, make_issue, path, heading, javascript):
-    """Reports, account and tokens, users, labels, the issue form and the search syntax are no wider than a phone,
-    long names too."""
+    """Reports and the printable report, account and tokens, users, labels, the issue form, the search syntax and
+    the imports' history are no wider than a phone, long names too."""
     admin = make_user("admin", name="Adelaide Administrator-Longname", email="adelaide.administrator@example.com")
     make_user("member", name="Grace Hopper", email="grace.hopper.with.a.long.address@example.com")
     create_label(db.session, admin, LONG_LABEL, "green")
     create_label(db.session, admin, LONG_WORD_LABEL, "blue")
     issue = make_issue(title="Printer on fire", assignee_id=admin.id)
     create_token(db.session, admin, "CI nightly import on the build server")
+    file_name = "issues-from-the-old-tracker-exported-on-friday-afternoon.csv"
+    run = staging.stage(db.session, admin, file_name, io.BytesIO(b"title,priority\nFrom the old tracker,high\n"))
+    imports.run_import(db.session, admin, run, "all_or_nothing", staging.mapping_of(run))
     page = browsing.page(admin, javascript=javascript)
     page.set_viewport_size(PHONE)
     path, heading = path.format(id=issue.id), heading.format(id=issue.id)
