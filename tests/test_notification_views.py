@@ -190,13 +190,19 @@ def test_opening_a_bulk_changes_notification_goes_to_its_change(client, login, m
     assert response.headers["Location"].endswith(f"/issues/{issue.id}#event-{event}")
 
 
-def test_notifications_of_an_issue_in_the_trash_leave_the_inbox(client, login, make_user, ada_hears):
+def test_notifications_of_an_issue_in_the_trash_leave_the_inbox(client, login, make_user, ada_hears, token_for):
     from tracker.trash import service as trash
 
     ada, _grace, issue, _comment = ada_hears
     trash.delete_issue(db.session, make_user("admin"), issue.id, None)
     login(ada)
-    assert "Crash on start" not in client.get("/inbox?state=all").get_data(as_text=True)
+    page = client.get("/inbox?state=all").get_data(as_text=True)
+    assert "Crash on start" not in page
+    # The header counts what the inbox shows: nothing is left to read, so there is no badge (it said 2).
+    assert "data-unread" not in page
+    assert client.get("/api/notifications?unread=true", headers=token_for(ada)).get_json()["unread"] == 0
+    trash.restore_issues(db.session, make_user("admin"), [issue.id])  # back from the trash, they count again
+    assert 'data-unread="2"' in client.get("/issues").get_data(as_text=True)
 
 
 def test_the_inbox_page_statement_count_is_constant(client, login, make_user, make_issue, count_statements):

@@ -31,23 +31,35 @@ from .fanout import watch_issues
 INBOX_PAGE = 50
 # The header shows "99+" beyond this: the count stops reading the index there, so it stays one short read.
 UNREAD_CAP = 99
+UNREAD_WINDOW = 1_000  # unread notifications the count reads at most, skipping those of issues in the trash
 STATES = ("unread", "read", "done", "all")
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    """How many unread notifications the person has, up to UNREAD_CAP + 1 (one query on the partial index)."""
+    """How many unread notifications the person has, up to UNREAD_CAP + 1 (one query on the partial index), those
+    of issues in the trash left out as the inbox leaves them out (else the header would count what no inbox page
+    shows, and only "Mark all read" could clear it)."""
     return session.execute(_unread_count(), {"user_id": user_id}).scalar_one()
 
 
 @functools.cache
 def _unread_count() -> sa.Select:
-    """unread_count's statement, built once (every page's header runs it)."""
-    capped = (
-        sa.select(Notification.id)
+    """unread_count's statement, built once (every page's header runs it).
+
+    The person's newest unread (at most UNREAD_WINDOW, read from the partial index of unread notifications), then
+    each one's issue looked up by its primary key, which covers deleted_at, until UNREAD_CAP + 1 of live issues are
+    counted. The lookup is a scalar subquery so that it stays one probe per counted row: as `NOT EXISTS`, PostgreSQL
+    merged the person's notifications with the whole primary key (187 ms with 100,000 issues in the trash). Only a
+    person with more than UNREAD_WINDOW - UNREAD_CAP unread notifications of issues in the trash sees a count below
+    "99+" that should be "99+"."""
+    unread = (
+        sa.select(Notification.id, Notification.issue_id)
         .where(Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None))
-        .limit(UNREAD_CAP + 1)
-        .subquery()
+        .limit(UNREAD_WINDOW)
+        .subquery("unread")
     )
+    trashed_at = sa.select(Issue.deleted_at).where(Issue.id == unread.c.issue_id).scalar_subquery()
+    capped = sa.select(unread.c.id).where(trashed_at.is_(None)).limit(UNREAD_CAP + 1).subquery()
     return sa.select(sa.func.count()).select_from(capped)
 
 
