@@ -308,6 +308,35 @@ def test_downloads_need_sign_in(client, make_user, make_issue):
     assert client.get("/files/999/x.txt").status_code == 302
 
 
+def test_files_of_an_issue_in_the_trash_are_not_found_until_it_is_restored(client, login_as, make_user, make_issue,
+                                                                           token_for):
+    from tracker.trash import service as trash
+
+    issue = make_issue()
+    (outcome,) = attach(make_user(), issue.id, (image("PNG"), "shot.png"))
+    file_id = outcome.attachment.id
+    admin = make_user("admin")
+    trash.delete_issues(db.session, admin, [issue.id])
+    viewer = login_as("viewer")
+    api = token_for(viewer)
+    for url, headers in (
+        (f"/files/{file_id}/shot.png", {}),
+        (f"/thumbnails/{file_id}", {}),
+        (f"/api/attachments/{file_id}", api),
+        (f"/api/attachments/{file_id}/content", api),
+    ):
+        assert client.get(url, headers=headers).status_code == 404, url
+    trash.restore_issues(db.session, admin, [issue.id])
+    response = client.get(f"/files/{file_id}/shot.png")
+    assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
+    # Asked again every time, never kept for a day: sign-in and the trash are checked on each use.
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    etag = response.headers["ETag"]
+    again = client.get(f"/files/{file_id}/shot.png", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert client.get(f"/api/attachments/{file_id}", headers=api).status_code == 200
+
+
 def test_missing_attachment_is_404(client, login_as):
     login_as("viewer")
     assert client.get("/files/999/x.txt").status_code == 404

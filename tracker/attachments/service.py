@@ -126,9 +126,13 @@ def comment_attachments(session: Session, comment_id: int) -> list[Attachment]:
 
 
 def get_attachment(session: Session, attachment_id: int) -> Attachment:
-    """One attachment with who attached it, or NotFound."""
+    """One attachment of a live issue with who attached it, or NotFound: the files of an issue in the trash leave
+    with it, as its page and its API answers do (restoring the issue brings them back)."""
     attachment = session.execute(
-        sa.select(Attachment).where(Attachment.id == attachment_id).options(joinedload(Attachment.uploader))
+        sa.select(Attachment)
+        .join(Issue, Issue.id == Attachment.issue_id)
+        .where(Attachment.id == attachment_id, LIVE_ISSUE)
+        .options(joinedload(Attachment.uploader))
     ).scalar_one_or_none()
     if attachment is None:
         raise NotFound(f"Attachment {attachment_id} does not exist.")

@@ -112,7 +112,9 @@ def send(attachment, thumbnail: bool = False) -> Response:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": IMAGE_CSP if inline else FILE_CSP,
         "Cross-Origin-Resource-Policy": "same-origin",
-        "Cache-Control": "private, max-age=86400",
+        # Asked again on every use (a file the browser has comes back as a bodiless 304): who may read it and
+        # whether its issue went to the trash are checked each time, never answered from a cache for a day.
+        "Cache-Control": "private, no-cache",
         "ETag": f'"{etag}"',
     }
     if request.if_none_match.contains(etag):
