@@ -158,6 +158,32 @@ def test_one_click_unsubscribe_stops_watching_without_signing_in(smtp, thread, c
     assert client.post("/unsubscribe/forged").status_code == 404
 
 
+def test_a_person_deactivated_before_the_email_went_gets_none(smtp, thread):
+    from tracker.admin import service as admin
+
+    ada, grace, issue = thread
+    comments.add_comment(db.session, grace, issue.id, "Hello")
+    admin.set_active(db.session, ada.id, False)  # within the two minutes the email waits for more
+    assert _send() == {"empty": 1}
+    assert smtp.messages == []
+    row = db.session.execute(sa.select(EmailOutbox)).scalar_one()
+    assert row.status == "sent" and "deactivated" in row.last_error  # settled: never tried again
+
+
+def test_the_unsubscribe_page_names_no_title_of_an_issue_in_the_trash(smtp, thread, client, make_user):
+    from tracker.issues import service as issues
+    from tracker.trash import service as trash
+
+    ada, grace, issue = thread
+    comments.add_comment(db.session, grace, issue.id, "Hello")
+    _send()
+    link = str(smtp.messages[0]["List-Unsubscribe"]).strip().strip("<>").replace("https://tracker.example.com", "")
+    issues.update_issue(db.session, grace, issue.id, issue.version, {"title": "Renamed since: confidential"})
+    trash.delete_issues(db.session, make_user("admin"), [issue.id])
+    page = client.post(link).get_data(as_text=True)
+    assert f"no longer watches #{issue.id}." in page and "confidential" not in page
+
+
 def test_a_stopped_server_is_tried_again_and_delivers_once_back(smtp, thread):
     ada, grace, issue = thread
     comments.add_comment(db.session, grace, issue.id, "Hello")

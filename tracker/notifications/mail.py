@@ -173,11 +173,14 @@ def build_message(
     session: Session, rows: list[EmailOutbox], settings: MailSettings
 ) -> tuple[EmailMessage, int] | None:
     """The email for these rows (one row: an issue's changes of the window; several: a digest) and the newest
-    notification it tells of, or None when there is nothing left to tell (the notifications or issue are gone)."""
+    notification it tells of, or None when there is nothing left to tell (the notifications or issue are gone) or
+    no one to tell it (the person was deactivated after it was queued: never email a deactivated person)."""
     user = session.get(User, rows[0].user_id)
+    if user is None or not user.active:
+        return None
     notes = _notifications(session, rows)
     notes = [n for n in notes if n.issue is not None and n.issue.deleted_at is None]
-    if user is None or not notes:
+    if not notes:
         return None
     base = settings.base_url.rstrip("/")
     domain = urlsplit(base).hostname or "tracker.invalid"
@@ -279,7 +282,7 @@ def send_one(session: Session, settings: MailSettings, now: datetime, send: Send
     built = build_message(session, rows, settings)
     if built is None:
         for r in rows:
-            r.status, r.sent_at, r.last_error = "sent", now, "Nothing left to tell (deleted meanwhile)."
+            r.status, r.sent_at, r.last_error = "sent", now, "Not sent: deleted meanwhile, or the person deactivated."
         session.commit()
         return "empty"
     message, until_id = built
