@@ -120,11 +120,35 @@ def test_a_bulk_change_tells_each_watcher_once_per_issue_with_the_note(people, m
     boss = make_user("admin", name="Boss")
     bulk.apply_bulk(db.session, boss, [first.id, second.id], None, change)
     notes = _notes()
+    # Ada reported both (and watches them): closing them tells her so ("resolved", the reason a single edit gives).
     assert sorted((n[0], n[1], n[2]) for n in notes) == sorted(
-        [("Ada", first.id, "status"), ("Ada", second.id, "status"), ("Grace", first.id, "assigned"),
+        [("Ada", first.id, "resolved"), ("Ada", second.id, "resolved"), ("Grace", first.id, "assigned"),
          ("Grace", second.id, "assigned")]
     )
     assert all(n[3] == "Updated 2 issues: status Closed, assignee set. Note: Sprint cleanup" for n in notes)
+
+
+def test_a_bulk_change_tells_only_what_changed_for_each_issue(people, make_user, make_issue):
+    """An issue already assigned to the new assignee is no news to them; one already in the new status tells its
+    watchers nothing; a change of priority alone tells nobody (as a single edit)."""
+    ada, grace = people["ada"], people["grace"]
+    hers = make_issue("Already Grace's", reporter=ada, assignee_id=grace.id)
+    nobodys = make_issue("Unassigned", reporter=ada)
+    in_progress = make_issue("Started", reporter=ada, status="in_progress")
+    boss = make_user("admin", name="Boss")
+    before = len(_notes())
+    change = bulk.BulkChange(priority="high", assignee_id=grace.id, status="in_progress")
+    bulk.apply_bulk(db.session, boss, [hers.id, nobodys.id, in_progress.id], None, change)
+    told = sorted((n[0], n[1], n[2]) for n in _notes()[before:])
+    assert told == sorted([
+        ("Grace", nobodys.id, "assigned"),  # the only new assignment
+        ("Grace", in_progress.id, "assigned"),
+        ("Ada", hers.id, "status"), ("Grace", hers.id, "status"),  # Grace watches hers: its status moved
+        ("Ada", nobodys.id, "status"),
+    ])
+    before = len(_notes())
+    bulk.apply_bulk(db.session, boss, [hers.id, nobodys.id], None, bulk.BulkChange(priority="low"))
+    assert len(_notes()) == before
 
 
 def test_an_import_assigning_many_issues_makes_one_notification(people, make_user):

@@ -469,8 +469,9 @@ def _write(session: Session, actor: User, change: BulkChange, read: _Read, plan:
         fanout.bulk_changed(
             session,
             actor.id,
-            changed_ids,
+            [e["issue_id"] for e in plan.events if "assignee_id" in e["changes"]],
             None if change.assignee_id is UNCHANGED else change.assignee_id,
+            [e["issue_id"] for e in plan.events if "status" in e["changes"]],
             None if change.status is UNCHANGED else change.status,
             summary,
             change.note,

@@ -273,51 +273,58 @@ def comment_added(session: Session, actor_id: int, issue_id: int, comment_id: in
 def bulk_changed(
     session: Session,
     actor_id: int,
-    issue_ids: Sequence[int],
+    assigned_ids: Sequence[int],
     assignee_id: int | None,
+    status_ids: Sequence[int],
     status: str | None,
     summary: str,
     note: str,
     now: datetime,
 ) -> None:
-    """A bulk change: the new assignee watches every changed issue and hears once per issue ("assigned"); a status
-    change tells each watcher once per issue, the bulk note included. A constant number of statements. The rows
-    name no event (looking each up cost a third of the time): opening one finds it (service.open_notification)."""
-    if not issue_ids or (assignee_id is None and status is None):
+    """A bulk change, told as an edit of each issue would tell it, once per person and issue with the most specific
+    reason, the bulk note included:
+    - `assigned_ids`, the issues whose assignee became `assignee_id`: the assignee watches them and hears "assigned"
+      (an issue that was already theirs is not news);
+    - `status_ids`, the issues whose status became `status`: their watchers hear "status", except that a resolution
+      (or closing) tells each issue's reporter "resolved", watching or not.
+    A change of other fields alone notifies nobody. A constant number of statements. The rows name no event (looking
+    each up cost a third of the time): opening one finds it (service.open_notification)."""
+    if assignee_id is None:
+        assigned_ids = []
+    if status is None:
+        status_ids = []
+    if not assigned_ids and not status_ids:
         return
     text = summary + (f" Note: {note}" if note else "")
     dialect = session.get_bind().dialect.name
-    issues = sa.select(Issue.id).where(among(Issue.id, issue_ids, dialect))
-    if assignee_id is not None:
-        watch_issues(session, issues, [assignee_id], now)
-    if status is not None:
+    if assigned_ids:
+        watch_issues(session, sa.select(Issue.id).where(among(Issue.id, assigned_ids, dialect)), [assignee_id], now)
+    if status_ids:
         watchers = (
             sa.select(Watcher.user_id)
             .join(User, User.id == Watcher.user_id)
-            .where(among(Watcher.issue_id, issue_ids, dialect))
+            .where(among(Watcher.issue_id, status_ids, dialect))
         )
-        if assignee_id is not None:
-            watchers = watchers.where(Watcher.user_id != assignee_id)
-        reason = "status"
-        _notify(session, watchers, reason, actor_id, text, now, Watcher.issue_id)
-        if status in DONE_STATUSES:  # reporters who stopped watching still hear their issue was resolved
-            reporters = (
-                sa.select(Issue.reporter_id)
-                .join(User, User.id == Issue.reporter_id)
-                .where(
-                    among(Issue.id, issue_ids, dialect),
-                    ~sa.exists().where(Watcher.issue_id == Issue.id, Watcher.user_id == Issue.reporter_id),
-                )
+        reporters = sa.select(Issue.reporter_id).join(User, User.id == Issue.reporter_id)
+        reporters = reporters.where(among(Issue.id, status_ids, dialect))
+        if assigned_ids:  # the new assignee of these hears "assigned" instead
+            watchers = watchers.where(
+                ~sa.and_(Watcher.user_id == assignee_id, among(Watcher.issue_id, assigned_ids, dialect))
             )
-            if assignee_id is not None:
-                reporters = reporters.where(Issue.reporter_id != assignee_id)
+            reporters = reporters.where(
+                ~sa.and_(Issue.reporter_id == assignee_id, among(Issue.id, assigned_ids, dialect))
+            )
+        if status in DONE_STATUSES:
+            watchers = watchers.join(Issue, Issue.id == Watcher.issue_id).where(Watcher.user_id != Issue.reporter_id)
             _notify(session, reporters, "resolved", actor_id, text, now, Issue.id)
-    if assignee_id is not None:
+        _notify(session, watchers, "status", actor_id, text, now, Watcher.issue_id)
+    if assigned_ids:
         assigned = sa.select(Watcher.user_id).join(User, User.id == Watcher.user_id).where(
-            among(Watcher.issue_id, issue_ids, dialect), Watcher.user_id == assignee_id
+            among(Watcher.issue_id, assigned_ids, dialect), Watcher.user_id == assignee_id
         )
         _notify(session, assigned, "assigned", actor_id, text, now, Watcher.issue_id)
-    queue_email(session, actor_id, issues, now)
+    told = sorted({*assigned_ids, *status_ids})
+    queue_email(session, actor_id, sa.select(Issue.id).where(among(Issue.id, told, dialect)), now)
 
 
 def import_created(session: Session, actor_id: int, run_id: int, file_name: str, now: datetime) -> None:
