@@ -72,6 +72,23 @@ def test_a_comment_tells_the_watchers_once_and_the_author_watches(people, make_i
     assert _watchers(issue.id) == {"Ada", "Grace", "Linus"}
 
 
+def test_a_mention_added_by_editing_a_comment_tells_only_the_newly_mentioned(people, make_issue, make_user, client,
+                                                                            login):
+    ada, grace = people["ada"], people["grace"]
+    edsger = make_user("member", name="Edsger", email="edsger@example.com")
+    issue = make_issue("Crash", reporter=ada)
+    comment = comments.add_comment(db.session, grace, issue.id, "First draft, @linus")
+    before = len(_notes())
+    comments.edit_comment(db.session, grace, comment.id, "Now @linus and @edsger, please")
+    # Linus heard of the comment already; Edsger is new to it: he watches and is told, nobody else hears of the edit.
+    assert _notes()[before:] == [("Edsger", issue.id, "mentioned", "mentioned you", 1)]
+    assert "Edsger" in _watchers(issue.id)
+    comments.edit_comment(db.session, grace, comment.id, "Now @linus and @edsger, please (typo)")
+    assert len(_notes()) == before + 1
+    login(grace)  # involves: finds the issue by the mention
+    assert f'id="issue-{issue.id}"' in client.get("/issues?q=involves:edsger").get_data(as_text=True)
+
+
 def test_status_and_assignment_changes(people, make_issue):
     ada, grace = people["ada"], people["grace"]
     issue = make_issue("Crash", reporter=ada)

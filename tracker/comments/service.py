@@ -146,12 +146,15 @@ def comment_and_move(
 
 
 def edit_comment(session: Session, actor: User, comment_id: int, raw_body: str | None) -> Comment:
-    """The author changes their comment; it keeps an "edited" mark."""
+    """The author changes their comment; it keeps an "edited" mark. People it mentions now and did not before watch
+    the issue and are told, as a new comment's are (those mentioned already are not told twice)."""
     comment = get_comment(session, comment_id)
     access.require_edit_comment(actor, comment)
     body = clean_body(raw_body)
     if body != comment.body:
-        comment.body, comment.edited_at = body, utcnow()
+        old, now = comment.body, utcnow()
+        comment.body, comment.edited_at = body, now
+        fanout.comment_edited(session, actor.id, comment.issue_id, comment.id, old, body, now)
         session.commit()
     return get_comment(session, comment_id)
 

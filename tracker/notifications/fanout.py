@@ -270,6 +270,18 @@ def comment_added(session: Session, actor_id: int, issue_id: int, comment_id: in
     _tell(session, actor_id, issue_id, now, {"mentioned": mentioned}, ("commented", "commented"), comment_id=comment_id)
 
 
+def comment_edited(
+    session: Session, actor_id: int, issue_id: int, comment_id: int, old: str, new: str, now: datetime
+) -> None:
+    """An edited comment: the people it newly mentions watch the issue and are told they were mentioned; nobody
+    else hears of an edit."""
+    mentioned = mentioned_users(session, new) - mentioned_users(session, old)
+    if not mentioned:
+        return
+    watch_issues(session, [issue_id], mentioned, now)
+    _tell(session, actor_id, issue_id, now, {"mentioned": mentioned}, None, comment_id=comment_id)
+
+
 def bulk_changed(
     session: Session,
     actor_id: int,
