@@ -75,7 +75,7 @@ def test_a_comment_tells_the_watchers_once_and_the_author_watches(people, make_i
 def test_a_mention_added_by_editing_a_comment_tells_only_the_newly_mentioned(people, make_issue, make_user, client,
                                                                             login):
     ada, grace = people["ada"], people["grace"]
-    edsger = make_user("member", name="Edsger", email="edsger@example.com")
+    make_user("member", name="Edsger", email="edsger@example.com")
     issue = make_issue("Crash", reporter=ada)
     comment = comments.add_comment(db.session, grace, issue.id, "First draft, @linus")
     before = len(_notes())
