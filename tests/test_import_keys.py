@@ -97,3 +97,17 @@ def test_an_unknown_reporter_is_mapped_on_the_check_page(make_user):
     mapping.assignees["old.name"] = str(ada.id)
     done = imports.run_import(db.session, me, staged, "all_or_nothing", mapping)
     assert db.session.get(Issue, done.first_issue_id).reporter_id == ada.id
+
+
+def test_a_key_given_twice_in_one_file_makes_one_issue(make_user):
+    """A Jira file naming PROJ-9 twice: the second row is refused (else two issues would share the key, and every
+    later export of PROJ-9 would be refused as ambiguous); the same holds for a key an issue already has."""
+    me = make_user("member")
+    first = run(me, jira("Login crash,PROJ-9,To Do,High,", "Login crash again,PROJ-9,To Do,High,"), "skip_invalid")
+    db.session.expire_all()
+    assert (first.created_count, first.rejected_count) == (1, 1)
+    second = run(me, jira("Login crash,PROJ-9,Done,High,", "Other,PROJ-9,To Do,,"), "skip_invalid")
+    db.session.expire_all()
+    assert (second.updated_count, second.rejected_count) == (1, 1)
+    rows = db.session.execute(sa.select(Issue.external_key, Issue.title, Issue.status)).all()
+    assert [tuple(r) for r in rows] == [("PROJ-9", "Login crash", "resolved")]

@@ -140,3 +140,25 @@ def test_a_status_the_workflow_forbids_is_invalid(login_as, make_issue):
     run = staging.stage(db.session, me, "x.csv", io.BytesIO(content))
     report = imports.check(db.session, run)
     assert report.invalid == 1 and "cannot move from Resolved to In progress" in report.errors[0].error
+
+
+def test_one_row_per_issue_the_check_and_the_import_agree(make_user, make_issue):
+    """Two rows naming one issue: the second is refused with the line of the first, by the check (a dry run) and
+    the import alike; skipping invalid rows imports the first. (Both were taken as updates by the check, and the
+    import then refused the whole file as changed meanwhile.)"""
+    me = make_user("member")
+    issue = make_issue("One")
+    content = f"id,title,version\r\n{issue.id},One changed,1\r\n{issue.id},One changed again,1\r\n".encode()
+    staged = staging.stage(db.session, me, "twice.csv", io.BytesIO(content))
+    report = imports.check(db.session, staged)
+    assert (report.valid, report.invalid) == (1, 1)
+    assert report.errors[0].line == 3
+    assert report.errors[0].error == f"issue #{issue.id} is also on line 2: one row per issue"
+    with pytest.raises(imports.ImportRejected):
+        imports.run_import(db.session, me, staged, "all_or_nothing", staging.mapping_of(staged))
+    db.session.rollback()
+    staged = staging.stage(db.session, me, "twice.csv", io.BytesIO(content))
+    run = imports.run_import(db.session, me, staged, "skip_invalid", staging.mapping_of(staged))
+    assert (run.updated_count, run.rejected_count) == (1, 1)
+    db.session.expire_all()
+    assert (db.session.get(Issue, issue.id).title, db.session.get(Issue, issue.id).version) == ("One changed", 2)

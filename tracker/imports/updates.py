@@ -49,6 +49,7 @@ class Matcher:
         self.checker = checker
         mapped = set(checker.mapping.columns)
         self.fields = [f for f in FIELDS if f == "title" or _target(f) & mapped]
+        self.first_lines: dict[tuple[str, Any], int] = {}  # ("id", 12) or ("key", "PROJ-9") -> the line naming it
 
     def rows(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[Row]:
         """Every record checked, in file order; a row naming an issue gets its action (update or unchanged), or a
@@ -57,6 +58,7 @@ class Matcher:
         while batch := list(itertools.islice(records, BATCH)):
             rows = [self.checker.check(line, cells) for line, cells in batch]
             self._match_keys([r for r in rows if r.ok and not r.values["issue_id"] and r.values["external_key"]])
+            self._once(rows)
             named = [r for r in rows if r.ok and r.values.get("issue_id")]
             if named:
                 current = self._current([r.values["issue_id"] for r in named])
@@ -85,6 +87,26 @@ class Matcher:
                 key = row.values["external_key"]
                 ids = ", ".join(f"#{i}" for i in sorted(found)[:5])
                 self._refuse(row, f"{len(found)} issues have the key {key} ({ids}); give the row an id to choose one")
+
+    def _once(self, rows: list[Row]) -> None:
+        """One row per issue: a row naming an issue (by id, or by a key an issue has) that an earlier row of the file
+        named already, or creating an issue with a key an earlier row gave, is refused with the line of the first.
+        Two updates of one issue would be one UPDATE of two source rows (the import then took the second for a
+        race), and two new issues with one key would make every later import of that key ambiguous."""
+        for row in rows:
+            if not row.ok:
+                continue
+            issue_id, key = row.values["issue_id"], row.values["external_key"]
+            named = ("id", issue_id) if issue_id else ("key", key) if key else None
+            if named is None:
+                continue
+            first = self.first_lines.setdefault(named, row.line)
+            if first == row.line:
+                continue
+            if issue_id:
+                self._refuse(row, f"issue #{issue_id} is also on line {first}: one row per issue")
+            else:
+                self._refuse(row, f"the key {key} is also on line {first}: one row per issue", column="key")
 
     def _current(self, ids: list[int]) -> dict[int, Current]:
         """The live issues with these ids and their label names (two queries)."""
@@ -167,10 +189,10 @@ class Matcher:
         values["current_version"] = current.version
         values["current"] = current
 
-    def _refuse(self, row: Row, reason: str) -> None:
-        """The row cannot be imported: why."""
-        index = self.checker.single.get("id")
-        row.problems.append((self.checker.header[index] if index is not None else "id", reason))
+    def _refuse(self, row: Row, reason: str, column: str = "id") -> None:
+        """The row cannot be imported: why (the problem of the file's column mapped to `column`)."""
+        index = self.checker.single.get(column)
+        row.problems.append((self.checker.header[index] if index is not None else column, reason))
         row.values = None
 
 
