@@ -209,6 +209,8 @@ def test_create_issue_returns_201_with_every_field(client, make_user, token_for,
         ({"title": 5}, "title", "Not a valid string."),
         ({"title": "nul\x00byte"}, "title", "Text cannot contain NUL characters."),
         ({"title": "ok", "labels": ["a\x00"]}, "labels", "Text cannot contain NUL characters."),
+        ({"title": "ok", "labels": ["ops;infra"]}, "labels", "The new label 'ops;infra' cannot contain ';'"),
+        ({"title": "ok", "labels": ["a|b"]}, "labels", "The new label 'a|b' cannot contain '|'"),
         ({"title": "lone \ud800 surrogate"}, "title", "unpaired surrogates"),
         ({"title": "ok", "description": "\udfff"}, "description", "unpaired surrogates"),
         ({"title": "ok", "assignee_id": "1"}, "assignee_id", "Not a valid integer."),
@@ -530,6 +532,12 @@ def test_http_errors_under_api_are_json(app, client, member):
     deep = "[" * 100_000 + "]" * 100_000  # deeper than Python's JSON decoder can follow
     assert_error(
         client.post("/api/issues", data=deep, headers={**member, "Content-Type": "application/json"}),
+        400,
+        "bad_request",
+    )
+    huge = '{"title": "t", "assignee_id": ' + "1" * 5000 + "}"  # beyond Python's 4,300 digits for an int
+    assert_error(
+        client.post("/api/issues", data=huge, headers={**member, "Content-Type": "application/json"}),
         400,
         "bad_request",
     )

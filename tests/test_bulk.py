@@ -332,6 +332,19 @@ def test_all_matching_with_a_bad_filter_changes_nothing(client, login_as, make_i
     assert snapshot() == before
 
 
+def test_a_nul_in_the_bars_filter_is_refused_on_both_databases(client, login_as, make_issue, snapshot):
+    """The filter field carries the list's query string; a NUL inside it (%00) is refused like one in any field
+    (PostgreSQL cannot take it into a query: it was a 500 there)."""
+    login_as("admin")
+    make_issue(title="One")
+    before = snapshot()
+    data = {"all_matching": "1", "filter": "q=a%00b", "status": "in_progress"}
+    for url in ("/issues/bulk", "/issues/bulk-delete"):
+        response = client.post(url, data=data)
+        assert response.status_code == 400 and "NUL character" in text(response), url
+    assert snapshot() == before
+
+
 def test_blockers_of_an_all_matching_change_say_to_narrow_the_filter(client, login_as, make_issue, snapshot):
     login_as("member")
     make_issue(title="Shut", status="closed")

@@ -227,6 +227,13 @@ def test_a_nul_in_an_uploaded_file_name_is_refused(client, login_as, token_for):
     assert count_rows(ImportRun) == 0
 
 
+def test_a_nul_in_the_address_is_refused(client, login_as):
+    """A NUL in a path part (an @handle) is refused as in a field: PostgreSQL cannot compare with it (a 500)."""
+    login_as("member")
+    response = client.get("/@a%00b")
+    assert response.status_code == 400 and "NUL character" in text(response)
+
+
 # ---- 15: HSTS, no-store ------------------------------------------------------------------------------------
 
 

@@ -78,6 +78,8 @@ def test_each_person_orders_their_views(make_user):
         ("x" * 101, "is:open", "name", "at most 100 characters"),
         ("Typo", "priorty:high", "query", "Unknown qualifier 'priorty' (did you mean priority?)."),
         ("Long", "word " * 120, "query", "at most 500 characters"),
+        # 449 characters as typed, 509 as saved: each value with a comma is quoted
+        ("Longer saved", " ".join(["a,bbbbbbbbbbbb"] * 30), "query", "as saved (quoted values"),
     ],
 )
 def test_a_bad_name_or_query_is_refused(make_user, name, query, field, message):

@@ -46,6 +46,8 @@ def register(app: Flask) -> None:
     def refuse_nul_characters():
         """NUL never belongs in text and PostgreSQL cannot store it: refuse it with a 400, never a 500 (nor
         removed quietly, from an uploaded file's name neither)."""
+        if "\x00" in request.path:  # a path part (an @handle, a file's name) is text a query may use too
+            abort(400, "The address contains a NUL character, which is not allowed.")
         for values in (request.args, request.form):
             for name, value in values.items(multi=True):
                 name = name or ""  # a multipart part without a name is read with the name None

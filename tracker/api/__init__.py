@@ -63,11 +63,14 @@ class MultipartParser(FlaskParser):
         return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def _raw_load_json(self, req: flask.Request):
-        """The JSON body; nesting deeper than Python's decoder can follow is invalid JSON (400), not a crash."""
+        """The JSON body; nesting deeper than Python's decoder can follow, or a number longer than it converts
+        (4,300 digits), is invalid JSON (400), not a crash."""
         try:
             return super()._raw_load_json(req)
         except RecursionError:
             self._handle_invalid_json_error(json.JSONDecodeError("nested too deeply", "[", 0), req)
+        except ValueError as exc:  # JSONDecodeError is handled by webargs; this is int()'s digit limit
+            self._handle_invalid_json_error(json.JSONDecodeError(str(exc)[:80], "0", 0), req)
 
 
 class ApiBlueprint(Blueprint):

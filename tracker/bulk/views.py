@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -90,9 +90,10 @@ def delete():
 def _list_filter():
     """The list's filter the bar was sent from: (view, its errors, the labels). Read again after a failed change,
     which rolled back: a label deleted meanwhile is then gone from the list too."""
-    return queries.load_filter(
-        db.session, MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False)), me_id=current_user.id
-    )
+    args = MultiDict(parse_qsl(request.form.get("filter", ""), keep_blank_values=False))
+    if any("\x00" in key or "\x00" in value for key, value in args.items(multi=True)):
+        abort(400, "The list's filter contains a NUL character, which is not allowed.")
+    return queries.load_filter(db.session, args, me_id=current_user.id)
 
 
 def _bulk_bar(view, labels, report: BulkReport, status: int, refreshed: list):

@@ -56,13 +56,19 @@ def clean(name: Any, query: Any) -> tuple[str, str]:
         errors["name"] = f"A view's name has at most {SAVED_VIEW_NAME_MAX} characters."
     text = str(query or "")
     parsed = parse(text)
+    canonical = "" if parsed.errors else to_text(parsed)
     if len(text) > SAVED_VIEW_QUERY_MAX:
         errors["query"] = f"A view's query has at most {SAVED_VIEW_QUERY_MAX} characters."
     elif parsed.errors:
         errors["query"] = parsed.errors[0].message
+    elif len(canonical) > SAVED_VIEW_QUERY_MAX:  # written out in full (quotes, sort:id-desc, #1) it grew
+        errors["query"] = (
+            f"A view's query has at most {SAVED_VIEW_QUERY_MAX} characters; as saved (quoted values, full sort and "
+            f"issue names) this one has {len(canonical)}."
+        )
     if errors:
         raise InvalidInput(errors)
-    return name, to_text(parsed)
+    return name, canonical
 
 
 def get_view(session: Session, user: User, view_id: int) -> SavedView:

@@ -135,7 +135,7 @@ def clean_fields_keeping(
         for name in (" ".join(str(n).split()) for n in raw["label_names"] or []):
             if labels_service.name_key(name) not in unknown_keys:
                 continue
-            problem = labels_service.name_length_problem(name)
+            problem = labels_service.name_length_problem(name) or labels_service.separator_problem(name)
             if problem:
                 errors["labels"] = f"The new label '{name}' {problem}."
             new_names.setdefault(labels_service.name_key(name), name)

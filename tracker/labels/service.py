@@ -76,6 +76,14 @@ def name_length_problem(name: str) -> str:
     return ""
 
 
+def separator_problem(name: str) -> str:
+    """'' for a name without ';' or '|', else 'cannot contain ';': CSV files use ...'."""
+    separators = [c for c in LABEL_SEPARATORS if c in name]
+    if not separators:
+        return ""
+    return f"cannot contain '{separators[0]}': CSV files use ';' and '|' to separate labels"
+
+
 def clean_name(session: Session, raw: str | None, exclude_id: int | None = None) -> str:
     """A label name: 1–50 characters after trimming (in lower case too), without ';' or '|', unique regardless
     of case."""
@@ -85,11 +93,9 @@ def clean_name(session: Session, raw: str | None, exclude_id: int | None = None)
     too_long = name_length_problem(name)
     if too_long:
         raise InvalidInput({"name": f"Label name {too_long}."})
-    separators = [c for c in LABEL_SEPARATORS if c in name]
-    if separators:
-        raise InvalidInput(
-            {"name": f"Label names cannot contain '{separators[0]}': CSV files use ';' and '|' to separate labels."}
-        )
+    separator = separator_problem(name)
+    if separator:
+        raise InvalidInput({"name": f"Label names {separator}."})
     clash = session.execute(sa.select(Label).where(Label.name_key == name_key(name))).scalar_one_or_none()
     if clash is not None and clash.id != exclude_id:
         raise InvalidInput({"name": f"A label named '{clash.name}' already exists."})
