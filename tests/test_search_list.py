@@ -95,7 +95,12 @@ def listed(client, q: str) -> list[int]:
         ("resolved:2026-11", [5]),
         ("-resolved:2026-11", [1, 2, 3, 4, 6]),
         ("crash", [1, 2]),
+        ("CRAS", [1, 2]),  # words are prefixes, on both databases
+        ("rash", []),  # not a piece of a word ("Crash")
+        ("ooter", []),
         ('"crash on save"', [2]),
+        ('"crash on sa"', [2]),
+        ('"rash on save"', []),
         ("-crash", [3, 4, 5, 6]),
         ("#3", [3]),
         ("3", [3]),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -186,6 +188,18 @@ def _casefold(value: str | None) -> str | None:
     return value.casefold() if isinstance(value, str) else value
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern:
+    """A search's regular expression, compiled once."""
+    return re.compile(pattern)
+
+
+def _words_match(value: str | None, pattern: str) -> int:
+    """SQLite's words_match(text, pattern): 1 when the casefolded text matches the search's pattern
+    (tracker.issues.search.words_pattern), else 0."""
+    return int(isinstance(value, str) and _compiled(pattern).search(value.casefold()) is not None)
+
+
 @sa.event.listens_for(sa.Engine, "connect")
 def _connection_settings(dbapi_connection, connection_record):
     """SQLite: enforce foreign keys and let readers work while a writer commits. PostgreSQL: no JIT."""
@@ -197,6 +211,7 @@ def _connection_settings(dbapi_connection, connection_record):
         cursor.close()
         # SQLite's LIKE ignores case for ASCII letters only: search compares casefolded text ("Ärger", "STRASSE").
         dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
+        dbapi_connection.create_function("words_match", 2, _words_match, deterministic=True)
     elif type(dbapi_connection).__module__.startswith("psycopg2"):
         # PostgreSQL's JIT compiles every execution of a costly plan anew: about 10 ms on each report query and
         # up to 300 ms on a connection's first, for queries that run in 30 to 70 ms. Committed, or the pool's

@@ -95,21 +95,26 @@ ISSUE_DOCUMENTS = sa.table("issue_documents", sa.column("issue_id", sa.Integer),
 
 
 def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
-    """Every word must appear in the title or description: full-text on PostgreSQL, LIKE on SQLite (on casefolded
-    text, a function the app registers on each SQLite connection, so "ärger" finds "Ärger")."""
+    """Every word must start a word of the title or description: full-text on PostgreSQL, a regular expression on
+    SQLite (on casefolded text, by a function the app registers on each SQLite connection, so "ärger" finds
+    "Ärger")."""
     if dialect == "postgresql":
         return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words)))
-    return sa.and_(*(casefolded_like(word) for word in words))
+    return sa.and_(*(words_from_start([word]) for word in words))
 
 
-def casefolded_like(text: str) -> sa.ColumnElement[bool]:
-    """SQLite: the casefolded title or description holds this piece of text."""
-    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
-    return sa.or_(
-        sa.func.casefold(Issue.title).like(pattern, escape="\\"),
-        sa.func.casefold(Issue.description).like(pattern, escape="\\"),
-    )
+def words_from_start(words: list[str]) -> sa.ColumnElement[bool]:
+    """SQLite: the title or description, casefolded, holds these words one after the other, each as the start of a
+    word (as PostgreSQL's prefix search finds them: `cras` finds "Crash", `rash` does not), through the function
+    `words_match` (a regular expression; tracker/__init__.py registers it)."""
+    pattern = words_pattern(words)
+    return sa.or_(sa.func.words_match(Issue.title, pattern), sa.func.words_match(Issue.description, pattern))
+
+
+def words_pattern(words: list[str]) -> str:
+    """The regular expression of words_from_start: the first word where a word starts, each next one after the rest
+    of the word before it and the characters between words."""
+    return r"(?<!\w)" + r"\w*\W+".join(re.escape(word.casefold()) for word in words)
 
 
 def document_matches(words: list[str], joint: str = " & ") -> sa.ColumnElement[bool]:
@@ -232,8 +237,8 @@ def date_clause(column: Any, term: Term, now: datetime) -> Any:
 
 
 def phrase_clause(dialect: str, phrase: str, words: list[str]) -> Any:
-    """The words next to each other, in order: on PostgreSQL through the full-text documents (each word a prefix,
-    followed by the next), on SQLite as one piece of casefolded text."""
+    """The words next to each other, in order, each a prefix followed by the next: on PostgreSQL through the
+    full-text documents, on SQLite through words_from_start."""
     if dialect == "postgresql":
         return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words, " <-> ")))
-    return casefolded_like(phrase)
+    return words_from_start(words)
