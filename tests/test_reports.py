@@ -188,6 +188,24 @@ def test_flow_per_day_with_inclusive_from_and_exclusive_after_to(fixture):
     assert (result.created, result.resolved) == (6, 5)
 
 
+def test_the_last_instant_of_a_day_counts_in_that_day(fixture, client, login):
+    """Times in the last half millisecond of a day stay in it (SQLite rounded them to the next midnight: a day
+    late, and a 500 on the period's last day)."""
+    ids = fixture["ids"]
+    db.session.execute(
+        sa.update(Issue).where(Issue.id == ids[3]).values(resolved_at=datetime(2026, 3, 7, 23, 59, 59, 999_700))
+    )
+    db.session.execute(
+        sa.update(Issue).where(Issue.id == ids[2]).values(created_at=datetime(2026, 3, 5, 23, 59, 59, 999_999))
+    )
+    db.session.commit()
+    result = queries.flow(db.session, scope_of())
+    assert [b.created for b in result.buckets] == [1, 1, 1, 0, 1, 1, 1]
+    assert [b.resolved for b in result.buckets] == [1, 0, 2, 1, 0, 0, 1]
+    login(fixture["reporter"])
+    assert client.get(f"/reports?{PERIOD}").status_code == 200
+
+
 def test_flow_per_week_cut_to_the_period(fixture):
     result = queries.flow(db.session, scope_of(date(2026, 2, 20), date(2026, 3, 31)))
     assert result.weekly

@@ -236,7 +236,9 @@ def epoch_seconds(dialect: str, column: sa.ColumnElement[Any]) -> sa.ColumnEleme
     if dialect == "postgresql":
         # date_part is a double; EXTRACT returns numeric since PostgreSQL 14, a third slower over 100k rows.
         return sa.cast(sa.func.floor(sa.func.date_part("epoch", column)), sa.BigInteger)
-    return sa.cast(sa.func.strftime("%s", column), sa.Integer)
+    # SQLite reads at most milliseconds and rounds to them: 23:59:59.9997 would be the next day's midnight (a day
+    # late in the flow's buckets, past the last one on the period's last day). The whole seconds alone round down.
+    return sa.cast(sa.func.strftime("%s", sa.func.substr(column, 1, 19)), sa.Integer)
 
 
 def duration_stats(dialect: str, durations: sa.CTE) -> sa.Select | sa.CompoundSelect:
@@ -335,7 +337,8 @@ class AssigneeRow:
 
 
 def top_assignees(session: Session, scope: Scope, limit: int = TOP_ASSIGNEES) -> list[AssigneeRow]:
-    """People ranked by issues assigned to them now (ties share a rank, listed by name then id),
+    """People ranked by issues assigned to them now (ties share a rank, listed by most resolved in the period, then
+    by name, then id: so the top `limit` keeps those who resolved more),
 
     each with counts per status and how many of their issues were resolved in the period; then the
     unassigned issues, then the total over everyone (also those below the top `limit`). One statement.
