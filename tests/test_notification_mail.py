@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -286,6 +287,83 @@ def test_workers_share_the_queue_with_skip_locked(smtp, thread, make_user, postg
             for session in (a, b, c):
                 session.rollback()
                 session.close()
+
+
+def _commenting_while_sending(app, grace_id: int, issue_id: int, body: str):
+    """A sender that, before the first email goes out, has Grace comment `body` in a request of her own (another
+    thread, committed): a change made while its person's email is being sent."""
+    state = {"done": False}
+
+    def send(server, message):
+        if not state["done"]:
+            state["done"] = True
+
+            def comment():
+                with app.app_context():
+                    comments.add_comment(db.session, db.session.get(User, grace_id), issue_id, body)
+                    db.session.remove()
+
+            worker = threading.Thread(target=comment)
+            worker.start()
+            worker.join()
+        mail.smtp_send(server, message)
+
+    return send
+
+
+def test_a_comment_made_while_its_email_is_sent_gets_an_email_of_its_own(app, smtp, thread):
+    ada, grace, issue = thread
+    comments.add_comment(db.session, grace, issue.id, "First")
+    send = _commenting_while_sending(app, grace.id, issue.id, "Second")
+    now = utcnow() + timedelta(minutes=3)
+    assert mail.send_due(db.session, mail_settings(current_app), now=now, send=send) == {"sent": 1}
+    assert _send(minutes=6) == {"sent": 1}
+    first, second = (m.get_body(("plain",)).get_content() for m in smtp.messages)
+    assert "First" in first and "Second" not in first and "Second" in second
+    assert smtp.messages[0]["Message-ID"] != smtp.messages[1]["Message-ID"]
+
+
+def test_a_comment_made_while_a_digest_is_sent_goes_in_the_next_digest(app, smtp, thread):
+    ada, grace, issue = thread
+    ada.email_delivery = "hourly"
+    db.session.commit()
+    comments.add_comment(db.session, grace, issue.id, "First")
+    send = _commenting_while_sending(app, grace.id, issue.id, "Second")
+    now = utcnow() + timedelta(hours=1, minutes=1)
+    assert mail.send_due(db.session, mail_settings(current_app), now=now, send=send) == {"sent": 1}
+    assert mail.send_due(db.session, mail_settings(current_app), now=now) == {}  # the next hour's digest
+    assert mail.send_due(db.session, mail_settings(current_app), now=now + timedelta(hours=1)) == {"sent": 1}
+    first, second = (m.get_body(("plain",)).get_content() for m in smtp.messages)
+    assert "First" in first and "Second" not in first and "Second" in second
+
+
+def test_two_workers_send_one_persons_digest_as_one_email(smtp, make_user, make_issue, postgres_only):
+    """The first worker to claim one of a person's digest rows takes the person's digest lock; a second worker that
+    claimed another of their rows finds it taken and lets the row go, so the first sends one digest of all three
+    (each used to send the rows it held: two emails)."""
+    ada = make_user("member", name="Ada", email="ada@example.com")
+    grace = make_user("member", name="Grace", email="grace@example.com")
+    ada.email_delivery = "hourly"
+    db.session.commit()
+    for n in range(3):
+        comments.add_comment(db.session, grace, make_issue(f"Issue {n}", reporter=ada).id, "Hello")
+    settings, now = mail_settings(current_app), utcnow() + timedelta(hours=1, minutes=1)
+    with db.engine.connect() as one, db.engine.connect() as two:
+        a, b = Session(bind=one), Session(bind=two)
+        try:
+            first = mail.claim(a, now, 120, set())
+            assert first is not None and mail._digest_lock(a, first)
+            assert mail.send_one(b, settings, now, mail.smtp_send, set()) == "busy"
+            assert len(mail._digest_rows(a, first, now)) == 3
+            a.rollback()
+            assert mail.send_one(a, settings, now, mail.smtp_send, set()) == "sent"
+            assert mail.send_one(b, settings, now, mail.smtp_send, set()) is None
+        finally:
+            for session in (a, b):
+                session.rollback()
+                session.close()
+    (message,) = smtp.messages
+    assert message["Subject"] == "[Tracker] Hourly digest: 3 issues"
 
 
 def test_production_needs_a_base_url_with_mail(monkeypatch):

@@ -52,10 +52,12 @@ class InsertIgnoring(sa.Insert):
 
 @compiles(InsertIgnoring)
 def _compile_insert_ignoring(element: InsertIgnoring, compiler: SQLCompiler, **kw: Any) -> str:
-    """The plain INSERT's SQL with the conflict clause after it (no RETURNING: it would have to come last)."""
+    """The plain INSERT's SQL with the conflict clause after it, before a RETURNING that SQLAlchemy adds by itself
+    to a single row's INSERT on PostgreSQL (to learn its primary key); asking for RETURNING is refused."""
     if element._returning:
         raise ValueError("InsertIgnoring does not support RETURNING")
-    return compiler.visit_insert(element, **kw) + " ON CONFLICT DO NOTHING"
+    insert, returning, columns = compiler.visit_insert(element, **kw).partition(" RETURNING ")
+    return insert + " ON CONFLICT DO NOTHING" + returning + columns
 
 
 def insert_ignoring(table: sa.Table) -> sa.Insert:

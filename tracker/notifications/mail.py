@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..markdown import markdown_html
 from ..models import Comment, EmailOutbox, Issue, Notification, User, Watcher, utcnow
-from .fanout import insert_ignoring
+from .fanout import insert_ignoring, next_digest
 
 BATCH = 100
 MAX_BACKOFF = 3600
@@ -241,8 +241,24 @@ def build_message(
     return message, max(n.id for n in notes)
 
 
+# The class of the PostgreSQL advisory locks (two-key form, the person's id second) that let one worker at a time
+# build a person's digest of each kind.
+DIGEST_LOCKS = {"hourly": 7_401_101, "daily": 7_401_102}
+
+
+def _digest_lock(session: Session, row: EmailOutbox) -> bool:
+    """Whether this worker may send the person's digest of the row's kind (PostgreSQL: a transaction-level advisory
+    lock another worker may hold; SQLite: the write lock serialises workers already)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = sa.func.pg_try_advisory_xact_lock(DIGEST_LOCKS[row.kind], row.user_id)
+    return bool(session.execute(sa.select(key)).scalar())
+
+
 def _digest_rows(session: Session, first: EmailOutbox, now: datetime) -> list[EmailOutbox]:
-    """The person's other due rows of the same digest kind, locked too (one digest lists each issue once)."""
+    """The person's other due rows of the same digest kind, locked too (one digest lists each issue once). The
+    caller holds the person's digest lock, so a row another worker holds is one it claimed and is letting go (it
+    found the lock taken): wait for it rather than skip it, or the digest would be split in two."""
     select = sa.select(EmailOutbox).where(
         EmailOutbox.user_id == first.user_id,
         EmailOutbox.kind == first.kind,
@@ -251,20 +267,22 @@ def _digest_rows(session: Session, first: EmailOutbox, now: datetime) -> list[Em
         EmailOutbox.id != first.id,
     )
     if session.get_bind().dialect.name == "postgresql":
-        select = select.with_for_update(skip_locked=True)
+        select = select.with_for_update()
     return [first, *session.execute(select.order_by(EmailOutbox.id)).scalars()]
 
 
 def _follow_up(session: Session, row: EmailOutbox, until_id: int, now: datetime) -> None:
-    """Notifications that came after the email was built get an email of their own (they found this row pending)."""
+    """Notifications that came after the email was built get an email of their own (they found this row pending,
+    so queuing them added nothing): at once for an immediate email, in the next digest for a digest's."""
     newer = session.execute(
         sa.select(sa.func.min(Notification.id)).where(
             Notification.user_id == row.user_id, Notification.issue_id == row.issue_id, Notification.id > until_id
         )
     ).scalar_one()
     if newer is not None:  # a pending row made meanwhile already covers them: nothing to add
+        due = now if row.kind == "immediate" else next_digest(now, row.kind)
         values = {"user_id": row.user_id, "issue_id": row.issue_id, "kind": row.kind, "since_id": newer,
-                  "status": "pending", "attempts": 0, "created_at": now, "due_at": now}
+                  "status": "pending", "attempts": 0, "created_at": now, "due_at": due}
         session.execute(insert_ignoring(EmailOutbox.__table__).values(**values))
 
 
@@ -278,6 +296,10 @@ def send_one(session: Session, settings: MailSettings, now: datetime, send: Send
     if row is None:
         session.rollback()
         return None
+    if row.kind != "immediate" and not _digest_lock(session, row):
+        session.rollback()  # another worker sends this person's digest: this row goes in it (its lock is let go)
+        skip.add(row.id)
+        return "busy"
     rows = _digest_rows(session, row, now) if row.kind != "immediate" else [row]
     built = build_message(session, rows, settings)
     if built is None:
@@ -305,8 +327,8 @@ def send_one(session: Session, settings: MailSettings, now: datetime, send: Send
             r.status, r.sent_at, r.until_id = "sent", now, until_id
             r.recipient, r.subject = str(message["To"])[:254], str(message["Subject"])[:300]
         row.message_id = str(message["Message-ID"])  # a digest's other rows went in the same email
-        if row.kind == "immediate":
-            _follow_up(session, row, until_id, now)
+        for r in rows:
+            _follow_up(session, r, until_id, now)
     session.commit()
     return outcome
 
