@@ -1,9 +1,11 @@
 """The trash (issue 22): delete, restore and purge issues; gone from every list, search, report, export and the API."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from tests.helpers import HX, count_rows, text
 from tracker.comments import service as comments
@@ -156,6 +158,40 @@ def test_the_retention_purge_takes_only_old_deletions(app, admin, make_issue):
     app.config["TRASH_RETENTION_DAYS"] = 0
     assert purge_trash(db.session, utcnow() + timedelta(seconds=1)) == 1
     assert trash.trash_page(db.session).total == 0
+
+
+def test_a_restore_at_the_moment_of_the_retention_purge_keeps_everything(app, admin, make_issue, postgres_only):
+    """The purge takes the issue's row first: a restore that got there before it (uncommitted while the purge runs)
+    wins, and the issue comes back with its comments, labels and history (they were deleted under it)."""
+    bug = labels.create_label(db.session, admin, "bug", "red")
+    issue = make_issue("Old", labels=[bug.id])
+    comments.add_comment(db.session, admin, issue.id, "Still relevant")
+    trash.delete_issues(db.session, admin, [issue.id])
+    db.session.execute(sa.update(Issue).where(Issue.id == issue.id).values(deleted_at=utcnow() - timedelta(days=31)))
+    db.session.commit()
+    outcome = {}
+    with db.engine.connect() as connection:
+        restoring = Session(bind=connection)
+        assert trash.bring_back(restoring, admin, Issue.id == issue.id, utcnow()) == 1  # not committed yet
+
+        def purge():
+            with app.app_context():
+                outcome["purged"] = trash.purge_expired(db.session, utcnow())
+                db.session.remove()
+
+        purging = threading.Thread(target=purge)
+        purging.start()
+        purging.join(1.0)  # it waits for the restore's row lock
+        restoring.commit()
+        restoring.close()
+        purging.join()
+    assert outcome["purged"] == 0
+    db.session.expire_all()
+    back = db.session.get(Issue, issue.id)
+    assert back.deleted_at is None and back.purged_at is None and back.title == "Old"
+    assert count_rows(Comment) == 1 and count_rows(IssueLabel) == 1
+    kinds = db.session.execute(sa.select(IssueEvent.kind).where(IssueEvent.issue_id == issue.id)).scalars().all()
+    assert "created" in kinds and "deleted" in kinds and "restored" in kinds
 
 
 def test_the_purge_command(app, runner, admin, make_issue):

@@ -178,18 +178,25 @@ def restore_issues(session: Session, actor: User, ids: list[int]) -> int:
 
 def purge(session: Session, which: sa.ColumnElement[bool], now: datetime) -> int:
     """Remove what the trashed issues `which` names had (history, comments, labels, attachments: their stored files
-    go with the attachments' orphan sweep) and keep their rows as tombstones. Five statements, any number of issues."""
-    ids = sa.select(Issue.id).where(which, in_trash()).scalar_subquery()
-    session.execute(sa.delete(IssueEvent).where(IssueEvent.issue_id.in_(ids)).execution_options(synchronize_session=False))
-    session.execute(sa.delete(Attachment).where(Attachment.issue_id.in_(ids)).execution_options(synchronize_session=False))
-    session.execute(sa.delete(Comment).where(Comment.issue_id.in_(ids)).execution_options(synchronize_session=False))
-    session.execute(sa.delete(IssueLabel).where(IssueLabel.issue_id.in_(ids)).execution_options(synchronize_session=False))
-    return session.execute(
+    go with the attachments' orphan sweep) and keep their rows as tombstones. Five statements, any number of issues.
+
+    The tombstones are made first: that UPDATE locks the issues it purges, so a restore of one of them at the same
+    moment either commits first (the UPDATE then leaves it out) or waits and finds it purged. The history and the
+    rest are then deleted for the issues this purge marked (purged at `now`), never for one restored meanwhile
+    (deleting them first, picked by "in the trash" as each statement saw it, emptied an issue a restore had just
+    brought back)."""
+    purged = session.execute(
         sa.update(Issue)
         .where(which, in_trash())
         .values(purged_at=now, title="", description="")
         .execution_options(synchronize_session=False)
     ).rowcount
+    if not purged:
+        return 0
+    ids = sa.select(Issue.id).where(which, Issue.purged_at == now).scalar_subquery()
+    for model in (IssueEvent, Attachment, Comment, IssueLabel):
+        session.execute(sa.delete(model).where(model.issue_id.in_(ids)).execution_options(synchronize_session=False))
+    return purged
 
 
 def purge_issues(session: Session, actor: User, ids: list[int]) -> int:
