@@ -1,9 +1,11 @@
 """Undoing an import (issue 22): its issues to the trash in one transaction, changed ones reported, redo."""
 
 import io
+import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from tests.helpers import text
 from tracker.comments import service as comments
@@ -12,7 +14,7 @@ from tracker.extensions import db
 from tracker.imports import service as imports
 from tracker.imports import staging, undo
 from tracker.issues import service as issues
-from tracker.models import Issue, IssueEvent
+from tracker.models import Issue, IssueEvent, utcnow
 from tracker.trash import service as trash
 
 
@@ -67,6 +69,44 @@ def test_undo_the_untouched_ones_only(importer, make_user):
     issues.update_issue(db.session, make_user("member"), first + 1, 1, {"title": "Two, edited"})
     assert undo.undo_import(db.session, importer, run.id, untouched_only=True) == 2
     assert live_ids() == [first + 1]
+
+
+@pytest.mark.parametrize("untouched_only", [False, True])
+def test_an_edit_saved_while_the_undo_runs_is_seen(app, importer, make_user, untouched_only, postgres_only):
+    """An edit of an imported issue committed while the undo waits for its row counts as a change: the undo stops
+    (409) or, untouched only, leaves that issue out (it trashed the edited issue either way)."""
+    run = imported(importer, ["One", "Two", "Three"])
+    first, editor = run.first_issue_id, make_user("member", name="Ed Editor")
+    outcome = {}
+    with db.engine.connect() as connection:
+        editing = Session(bind=connection)  # an edit saved at this moment, not committed yet
+        editing.execute(sa.update(Issue).where(Issue.id == first).values(priority="high", version=2))
+        editing.execute(sa.insert(IssueEvent).values(
+            issue_id=first, actor_id=editor.id, kind="updated", changes={"priority": ["medium", "high"]}, version=2,
+            created_at=utcnow(),
+        ))
+
+        def undo_now():
+            with app.app_context():
+                try:
+                    outcome["moved"] = undo.undo_import(db.session, importer, run.id, untouched_only=untouched_only)
+                except undo.ImportChanged as exc:
+                    outcome["changed"] = [c.issue_id for c in exc.changed]
+                db.session.remove()
+
+        undoing = threading.Thread(target=undo_now)
+        undoing.start()
+        undoing.join(1.0)  # the undo waits for the edited issue's row
+        editing.commit()
+        editing.close()
+        undoing.join()
+    if untouched_only:
+        assert outcome == {"moved": 2} and live_ids() == [first]
+        deleted = db.session.execute(sa.select(IssueEvent.issue_id).where(IssueEvent.kind == "deleted")).scalars()
+        assert sorted(deleted) == [first + 1, first + 2]
+    else:
+        assert outcome == {"changed": [first]} and live_ids() == [first, first + 1, first + 2]
+        assert not undo.is_undone(staging.get_run(db.session, run.id))
 
 
 def test_redo_restores_what_the_undo_moved_and_nothing_else(importer, make_user):

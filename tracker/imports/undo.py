@@ -8,6 +8,7 @@ lists those issues and changes nothing, unless asked to undo only the untouched 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -153,9 +154,51 @@ def undo_import(session: Session, actor: User, run_id: int, untouched_only: bool
             raise ImportChanged(changed, total)
     now = utcnow()
     moved = move_to_trash(session, actor, which, now)
+    # The move locked the issues it took, waiting for any edit of them still being saved: changes that came in
+    # since the check above are seen now. The untouched-only undo puts those issues back; the whole undo stops.
+    changed_since = _moved_and_changed(ranges, actor.id, now)
+    if session.execute(sa.select(changed_since.exists())).scalar():
+        if untouched_only:
+            moved -= _put_back(session, changed_since, now)
+        else:
+            session.rollback()
+            changed, total = changed_issues(session, run_id)
+            raise ImportChanged(changed, total)
     run.undone_at, run.undone_by_id = now, actor.id
     session.commit()
     return moved
+
+
+def _moved_and_changed(ranges: list[tuple[int, int]], actor_id: int, now: datetime) -> sa.Select:
+    """Ids of the issues this undo just moved to the trash (at `now`, by the actor) that have a change of someone's
+    (aliases of their own: inside a DELETE of entries or an UPDATE of issues, nothing is correlated)."""
+    issue, event = aliased(Issue), aliased(IssueEvent)
+    return (
+        sa.select(event.issue_id)
+        .join(issue, issue.id == event.issue_id)
+        .where(
+            in_ranges(event.issue_id, ranges),
+            issue.deleted_at == now,
+            issue.deleted_by_id == actor_id,
+            event.kind.not_in(NOT_CHANGES),
+        )
+        .distinct()
+    )
+
+
+def _put_back(session: Session, ids: sa.Select, now: datetime) -> int:
+    """Take these issues out of the trash again, with their 'deleted' entries of this undo; how many."""
+    session.execute(
+        sa.delete(IssueEvent)
+        .where(IssueEvent.issue_id.in_(ids), IssueEvent.kind == "deleted", IssueEvent.created_at == now)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(
+        sa.update(Issue)
+        .where(Issue.id.in_(ids), Issue.deleted_at == now)
+        .values(deleted_at=None, deleted_by_id=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def redo_import(session: Session, actor: User, run_id: int) -> int:
