@@ -505,6 +505,32 @@ def test_resolving_a_conflict_saves_both_sides(client, login_as, make_issue, mak
     assert (saved.title, saved.description, saved.priority, saved.version) == ("Their title", "My body", "high", 3)
 
 
+def test_a_choice_of_the_saved_value_survives_a_second_conflict(client, login_as, make_issue, make_user):
+    """Ada chose Grace's title on the conflict view; Grace saved again (the description) before Ada's merged save.
+    The second merge keeps Grace's title (Ada's choice) and merges Grace's new description; the title offered no
+    new choice (it had offered Ada's own title as "yours", and a save kept it)."""
+    login_as("member")
+    issue = make_issue(title="Original", description="Old body")
+    started = form_for(issue)
+    _someone_else_saves(issue, make_user, title="Their title")
+    merged = {**started, "title": "My title", "version": "2", "base_version": "1", "conflict": "title",
+              "choose_title": "theirs"}
+    db.session.expire_all()
+    grace = make_user("member", name="Grace")
+    issue_service.update_issue(db.session, grace, issue.id, 2, {"description": "Their body"})
+    again = client.post(f"/issues/{issue.id}/edit", data=merged)
+    assert again.status_code == 409
+    html = text(again)
+    assert 'name="conflict" value="title"' not in html and "My title" not in html
+    assert "Their body" in html
+    form = {"title": "Their title", "description": "Their body", "status": "open", "priority": "medium",
+            "assignee_id": "", "version": "3"}
+    assert client.post(f"/issues/{issue.id}/edit", data=form).status_code == 303
+    db.session.expire_all()
+    assert (db.session.get(Issue, issue.id).title, db.session.get(Issue, issue.id).description) == (
+        "Their title", "Their body")
+
+
 def test_conflict_names_who_saved_not_who_commented(client, login_as, make_issue, make_user):
     from tracker.comments import service as comments
 

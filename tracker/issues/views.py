@@ -250,6 +250,12 @@ def edit(issue_id: int):
         apply_errors(form, exc.errors)
         return render("issues/edit.html", block=block, form=form, issue=issue, status=422)
     except StaleVersion as exc:
+        # Saved again meanwhile: the fields where they chose the saved value carry that value (as they saw it) into
+        # the new merge, not what they had typed; else a second conflict would offer their own text as "yours".
+        taken = [name for name, choice in choices.items() if choice == "theirs"]
+        if taken:
+            seen, _later = service.values_at_version(db.session, service.get_issue(db.session, issue_id), exc.expected)
+            submitted = {**submitted, **{name: seen[name] for name in taken if name in seen}}
         return _conflict(issue_id, str(exc.expected), submitted, block, choices, [])
     return _saved(issue_id, block)
 
