@@ -158,6 +158,32 @@ def test_a_stale_edit_on_the_page_is_409_with_the_message(client, login, make_us
     assert saved.get_view(db.session, admin, view.id).name == "Team work"
 
 
+def test_after_a_409_the_form_keeps_the_other_persons_change_where_mine_left_the_field(client, login, make_user):
+    """Ada renamed the view; the admin, from the old page, changed only its query: the 409's form holds Ada's name
+    and the admin's query, so saving it again undoes nobody's change (it held the old name and undid the rename)."""
+    ada = make_user("member")
+    admin = login(make_user("admin"))
+    view = saved.create_view(db.session, ada, "Team", "is:open", shared=True)
+    saved.update_view(db.session, ada, view.id, 1, "Team work", "is:open")
+    stale = {"version": "1", "base_name": "Team", "base_q": "is:open", "name": "Team", "q": "is:closed"}
+    response = client.post(f"/views/{view.id}", data=stale)
+    assert response.status_code == 409
+    html = text(response)
+    assert f'id="view-{view.id}-name" name="name" maxlength="100" value="Team work"' in html
+    assert f'id="view-{view.id}-q" name="q" spellcheck="false" value="is:closed"' in html
+    again = {"version": "2", "base_name": "Team work", "base_q": "is:open", "name": "Team work", "q": "is:closed"}
+    assert client.post(f"/views/{view.id}", data=again).status_code == 303
+    db.session.expire_all()
+    saved_view = saved.get_view(db.session, admin, view.id)
+    assert (saved_view.name, saved_view.query) == ("Team work", "is:closed")
+    # Both changed the name: mine is kept on the form and theirs is named.
+    both = {"version": "3", "base_name": "Team work", "base_q": "is:closed", "name": "Mine", "q": "is:closed"}
+    saved.update_view(db.session, ada, view.id, 3, "Ada's name", "is:closed")
+    html = text(client.post(f"/views/{view.id}", data=both))
+    assert "Both of you changed the name: theirs is “Ada's name”; saving keeps yours." in html
+    assert 'name="name" maxlength="100" value="Mine"' in html
+
+
 def test_my_page_shows_each_pinned_view_as_a_short_list(client, login, make_user, make_issue, count_statements):
     grace = login(make_user("member", name="Grace", email="grace@example.com"))
     mine = [make_issue(f"Mine {n}", assignee_id=grace.id, priority=p) for n, p in enumerate(["low", "critical"])]

@@ -95,10 +95,29 @@ def edit(view_id: int):
         return _page(status=422, errors=exc.errors, editing=view_id,
                      typed={"name": form.get("name", ""), "q": form.get("q", "")})
     except StaleView as exc:
-        return _page(status=409, editing=view_id, conflict=exc.message,
-                     typed={"name": form.get("name", ""), "q": form.get("q", "")})
+        db.session.rollback()
+        typed, both = _merged(saved.get_view(db.session, current_user, view_id), form)
+        message = exc.message + "".join(
+            f" Both of you changed the {label}: theirs is “{theirs}”; saving keeps yours." for label, theirs in both
+        )
+        return _page(status=409, editing=view_id, conflict=message, typed=typed)
     flash(f"Saved the view {view.name}.", "success")
     return redirect(url_for("saved.index"), 303)
+
+
+def _merged(current, form) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The form shown again after a 409: each field the person changed keeps what they typed, each they left as it
+    was takes the view as it is now (a plain save again then undoes nobody's change); and the fields both changed,
+    with the other person's value. A form without the values it was shown with keeps what was typed."""
+    typed: dict[str, str] = {}
+    both: list[tuple[str, str]] = []
+    for field, label, now in (("name", "name", current.name), ("q", "query", current.query)):
+        mine, base = form.get(field, ""), form.get(f"base_{field}")
+        changed = base is None or mine != base
+        typed[field] = mine if changed else now
+        if changed and base is not None and now != base and now != mine:
+            both.append((label, now))
+    return typed, both
 
 
 @bp.post("/<int:view_id>/delete")
