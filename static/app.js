@@ -75,6 +75,34 @@
     target.focus();
   });
 
+  /* Any other in-place swap that removed the control that had focus (an inbox group's Mark read, a comment's
+     Edit, Save or Cancel, a file's Delete): focus goes to what replaced it (its field with an error, its text
+     area, its heading, else the new content itself), not to the top of the page. Swaps nobody asked for (counts
+     loading) never move focus: their trigger is still there. */
+  var FOCUS_IN_NEW_CONTENT = ['[aria-invalid="true"]', "textarea", "h1", "h2", "h3"];
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var elt = evt.detail.elt;
+    var trigger = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    if (!elt || !trigger || document.contains(trigger) || !document.contains(elt)) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var target = null;
+    FOCUS_IN_NEW_CONTENT.some(function (selector) { target = elt.querySelector(selector); return target; });
+    target = target || elt;
+    if (!target.matches("input, select, textarea, a[href], button")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  });
+
+  /* "e" on an issue page opens its edit form, as the Edit button says (aria-keyshortcuts), unless typing. */
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "e" || evt.ctrlKey || evt.metaKey || evt.altKey || evt.defaultPrevented) return;
+    var target = evt.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+    var edit = document.querySelector('a[aria-keyshortcuts="e"]');
+    if (!edit) return;
+    evt.preventDefault();
+    edit.click();
+  });
+
   /* A saved issue may have a new title: keep the tab's title in step with the heading. */
   document.addEventListener("htmx:afterSettle", function (evt) {
     if (evt.detail.elt && evt.detail.elt.id === "issue-main") syncIssueTitle();
@@ -196,9 +224,25 @@
     var form = button.closest("form");
     button.hidden = false;
     button.setAttribute("aria-expanded", form.classList.contains("filters-open") ? "true" : "false");
+    countFilters(button);
+  }
+  /* "Filters (n)": how many of status, priority, assignee and labels are set, as the fields stand now (the page
+     counts them when it is made; a field changed since is counted here). */
+  function countFilters(button) {
+    var fields = button.closest("#filter-fields");
+    var set = ["status", "priority", "assignee"].filter(function (name) {
+      var select = fields.querySelector('select[name="' + name + '"]');
+      return select && Array.prototype.some.call(select.selectedOptions, function (option) { return option.value; });
+    }).length + (fields.querySelector('input[name="label"]:checked') ? 1 : 0);
+    button.textContent = "Filters" + (set ? " (" + set + ")" : "");
   }
   document.addEventListener("DOMContentLoaded", setUpFiltersToggle);
   document.addEventListener("htmx:afterSettle", setUpFiltersToggle);
+  document.addEventListener("change", function (evt) {
+    var fields = evt.target.closest && evt.target.closest("#filter-fields");
+    var button = fields && fields.querySelector(".filters-toggle");
+    if (button) countFilters(button);
+  });
   document.addEventListener("click", function (evt) {
     var button = evt.target.closest && evt.target.closest("#issue-filters .filters-toggle");
     if (!button) return;

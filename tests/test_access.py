@@ -80,6 +80,7 @@ TABLE: list[tuple[str, str, object, tuple[int, ...]]] = [
     ("GET", "/issues/export.csv", None, PAGE_ANY),
     # comments: the author edits; the author or an admin deletes
     ("POST", "/issues/{issue}/comments", {"body": " "}, s(302, 403, 422, 422, 302)),
+    ("GET", "/comments/{others_comment}", None, s(302, 302, 302, 302, 302)),  # to its place on the issue page
     ("GET", "/comments/{others_comment}/edit", None, s(302, 403, 403, 403, 302)),
     ("POST", "/comments/{others_comment}/edit", {"body": " "}, s(302, 403, 403, 403, 302)),
     # {own_comment}: a viewer's is from when they were a member

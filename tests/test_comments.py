@@ -203,6 +203,21 @@ def test_author_edits_with_edited_mark(client, login_as, make_issue):
     assert db.session.get(Comment, comment.id).body == "second"
 
 
+def test_one_comment_as_the_timeline_shows_it(client, login_as, make_issue):
+    """GET /comments/<id>: for htmx the entry (a comment edit's Cancel swaps it back), else its place on the page."""
+    me = login_as("member")
+    issue = make_issue()
+    comment = service.add_comment(db.session, me, issue.id, "Hello **there**")
+    entry = client.get(f"/comments/{comment.id}", headers=hx(f"comment-{comment.id}"))
+    assert entry.status_code == 200
+    html = entry.get_data(as_text=True)
+    assert html.lstrip().startswith(f'<li id="comment-{comment.id}"') and "<strong>there</strong>" in html
+    assert "<textarea" not in html
+    plain = client.get(f"/comments/{comment.id}")
+    assert plain.status_code == 302 and plain.headers["Location"].endswith(f"/issues/{issue.id}#comment-{comment.id}")
+    assert client.get("/comments/999999").status_code == 404
+
+
 def test_others_cannot_edit_and_only_author_or_admin_delete(client, login, make_user, make_issue):
     author, other, admin = make_user(), make_user(), make_user("admin")
     issue = make_issue()

@@ -68,6 +68,30 @@ def test_edit_and_delete_own_comment_in_place(browsing, live_server, make_user, 
     expect(entry).to_contain_text("wrote a comment that was deleted")
 
 
+def test_cancelling_a_comment_edit_puts_the_comment_back_and_keeps_focus(browsing, live_server, make_user,
+                                                                          make_issue):
+    """Cancel (and Escape) close the in-place edit form back to the comment; focus stays in it, not on the page."""
+    author = make_user("member", name="Grace")
+    issue = make_issue("Printer jams")
+    comment = comments.add_comment(db.session, author, issue.id, "First words")
+    page = browsing.page(author)
+    page.goto(live_server(f"/issues/{issue.id}"))
+    set_marker(page)
+    entry = page.locator(f"#comment-{comment.id}")
+    for close in ("click", "escape"):
+        entry.get_by_role("link", name="Edit").click()
+        box = entry.get_by_role("textbox")
+        expect(box).to_be_focused()
+        if close == "click":
+            entry.get_by_role("link", name="Cancel").click()
+        else:
+            box.press("Escape")
+        expect(entry.get_by_role("textbox")).to_have_count(0)
+        expect(entry).to_contain_text("First words")
+        assert page.evaluate("document.activeElement !== document.body"), "focus fell to the page"
+    assert marker_survived(page)
+
+
 def test_delete_own_comment_without_javascript_asks_first(browsing, live_server, make_user, make_issue):
     """Without JavaScript, Delete opens a question; "Keep it" keeps the comment, "Delete comment" deletes it."""
     author = make_user("member")

@@ -11,6 +11,7 @@ from tracker.account.service import create_token
 from tracker.extensions import db
 from tracker.imports import service as imports
 from tracker.imports import staging
+from tracker.issues import saved
 from tracker.issues import service as issues
 from tracker.labels.service import create_label
 
@@ -44,6 +45,7 @@ def page_width(page) -> int:
         ("/issues/{id}/edit", "Edit #{id}"),
         ("/issues/search-help", "Search syntax"),
         ("/imports", "Imports"),
+        ("/views", "Saved views"),
         ("/reports/print", "Tracker report"),
     ],
 )
@@ -59,6 +61,9 @@ def test_page_fits_a_phone(browsing, live_server, make_user, make_issue, path, h
     file_name = "issues-from-the-old-tracker-exported-on-friday-afternoon.csv"
     run = staging.stage(db.session, admin, file_name, io.BytesIO(b"title,priority\nFrom the old tracker,high\n"))
     imports.run_import(db.session, admin, run, "all_or_nothing", staging.mapping_of(run))
+    view = saved.create_view(db.session, admin, "Everything the support team still has to triage", "is:open")
+    saved.watch_view(db.session, admin, view.id, True)
+    saved.pin_view(db.session, admin, view.id, True)
     page = browsing.page(admin, javascript=javascript)
     page.set_viewport_size(PHONE)
     path, heading = path.format(id=issue.id), heading.format(id=issue.id)
@@ -219,6 +224,10 @@ def test_the_filters_fold_into_one_button_on_a_phone(browsing, live_server, make
     expect(page.get_by_role("button", name="Filters (1)")).to_be_visible()
     expect(page.locator("#filter-status")).to_be_visible()
     assert page_width(page) <= PHONE["width"]
+    page.get_by_label("Priority", exact=True).select_option("critical")  # a field changed counts at once
+    expect(page.get_by_role("button", name="Filters (2)")).to_be_visible()
+    page.get_by_label("Priority", exact=True).select_option("")
+    expect(page.get_by_role("button", name="Filters (1)")).to_be_visible()
     page.set_viewport_size({"width": 1200, "height": 800})
     expect(page.get_by_role("button", name=re.compile("^Filters"))).to_be_hidden()
     expect(page.get_by_label("Priority", exact=True)).to_be_visible()

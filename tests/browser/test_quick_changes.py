@@ -118,6 +118,17 @@ def test_escape_right_after_opening_the_edit_cancels_it(browsing, live_server, m
     expect(page.get_by_role("textbox", name="Title")).to_have_count(0)
 
 
+def test_e_opens_the_edit_form_on_an_issue_page(browsing, live_server, make_user, make_issue):
+    """The Edit button's shortcut (aria-keyshortcuts="e") opens the form; in a field, e is just typed."""
+    issue = make_issue("Printer jams")
+    page = browsing.page(make_user("member"))
+    page.goto(live_server(f"/issues/{issue.id}"))
+    page.locator("body").press("e")
+    expect(page.get_by_label("Title")).to_have_value("Printer jams")
+    page.get_by_label("Title").press("e")  # typing an e is typing
+    expect(page.get_by_label("Title")).to_have_value(re.compile(r"^(ePrinter jams|Printer jamse)$"))
+
+
 def test_edit_page_opened_directly_lands_on_the_issue(browsing, live_server, make_user, make_issue):
     member = make_user("member")
     issue = make_issue("Edited directly")

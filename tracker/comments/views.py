@@ -63,6 +63,23 @@ def create(issue_id: int):
     return redirect(url_for("issues.show", issue_id=issue_id, _anchor=f"comment-{comment.id}"), 303)
 
 
+@bp.get("/comments/<int:comment_id>")
+def show(comment_id: int):
+    """One comment as the timeline shows it: for htmx (a comment edit's Cancel puts it back in place of the form),
+    else its place on the issue page."""
+    comment = service.get_comment(db.session, comment_id)
+    if not targets(f"comment-{comment_id}"):
+        return redirect(url_for("issues.show", issue_id=comment.issue_id, _anchor=f"comment-{comment.id}"))
+    return render(
+        "comments/edit.html",
+        block="comment_entry",
+        form=None,
+        comment=comment,
+        editing=False,
+        files=attachments_service.comment_attachments(db.session, comment_id),
+    )
+
+
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 def edit(comment_id: int):
     """The author edits a comment in place (htmx) or on its own page."""
