@@ -757,11 +757,13 @@ class Notification(db.Model):
         sa.CheckConstraint(
             "reason IN ('assigned', 'mentioned', 'commented', 'status', 'resolved', 'watching', 'view')", name="reason"
         ),
-        # The inbox, newest first; the header's unread count reads the small partial index alone.
+        # The inbox, newest first; the header's unread count reads the small partial index alone (with each row's
+        # issue, to leave out those in the trash: migration 0033).
         sa.Index("ix_notifications_user_id_id", "user_id", "id"),
         sa.Index(
             "ix_notifications_unread_user_id",
             "user_id",
+            "issue_id",
             postgresql_where=sa.text(UNREAD),
             sqlite_where=sa.text(UNREAD),
         ),

@@ -46,20 +46,23 @@ def unread_count(session: Session, user_id: int) -> int:
 def _unread_count() -> sa.Select:
     """unread_count's statement, built once (every page's header runs it).
 
-    The person's newest unread (at most UNREAD_WINDOW, read from the partial index of unread notifications), then
+    The person's unread (at most UNREAD_WINDOW, read from the partial index of unread notifications alone), then
     each one's issue looked up by its primary key, which covers deleted_at, until UNREAD_CAP + 1 of live issues are
     counted. The lookup is a scalar subquery so that it stays one probe per counted row: as `NOT EXISTS`, PostgreSQL
     merged the person's notifications with the whole primary key (187 ms with 100,000 issues in the trash). Only a
     person with more than UNREAD_WINDOW - UNREAD_CAP unread notifications of issues in the trash sees a count below
     "99+" that should be "99+"."""
     unread = (
-        sa.select(Notification.id, Notification.issue_id)
+        sa.select(Notification.issue_id)
         .where(Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None))
+        # The order of the partial index (user_id, issue_id), so that it is read alone: without it PostgreSQL read
+        # the table itself when a third of it was the person's unread rows (6-16 ms against 0.3-0.5).
+        .order_by(Notification.user_id, Notification.issue_id)
         .limit(UNREAD_WINDOW)
         .subquery("unread")
     )
     trashed_at = sa.select(Issue.deleted_at).where(Issue.id == unread.c.issue_id).scalar_subquery()
-    capped = sa.select(unread.c.id).where(trashed_at.is_(None)).limit(UNREAD_CAP + 1).subquery()
+    capped = sa.select(unread.c.issue_id).where(trashed_at.is_(None)).limit(UNREAD_CAP + 1).subquery()
     return sa.select(sa.func.count()).select_from(capped)
 
 
