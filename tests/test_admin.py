@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from tests.helpers import text
 from tracker.extensions import db
+from tracker.issues import service as issue_service
 from tracker.models import User
 
 
@@ -54,17 +55,23 @@ def test_change_role_and_deactivate(client, login_as, make_user, make_issue):
     login_as("admin")
     user = make_user("member")
     issue = make_issue(assignee_id=user.id)
-    assert client.post(f"/admin/users/{user.id}/role", data={"role": "viewer"}).status_code == 303
+    # A viewer is never assigned issues: theirs go to someone else first.
+    refused = client.post(f"/admin/users/{user.id}/role", data={"role": "viewer"})
+    assert refused.status_code == 422 and "is assigned 1 issue; assign them to someone else" in text(refused)
     assert client.post(f"/admin/users/{user.id}/active", data={"active": "0"}).status_code == 303
     db.session.expire_all()
     user = db.session.get(User, user.id)
-    assert (user.role, user.active) == ("viewer", False)
+    assert (user.role, user.active) == ("member", False)
     assert issue.assignee_id == user.id, "their issues stay"
     page = text(client.get(f"/issues/{issue.id}"))
     assert "(deactivated)" in page
     assert client.post(f"/admin/users/{user.id}/active", data={"active": "1"}).status_code == 303
     db.session.expire_all()
     assert db.session.get(User, user.id).active
+    issue_service.update_issue(db.session, user, issue.id, issue.version, {"assignee_id": ""})
+    assert client.post(f"/admin/users/{user.id}/role", data={"role": "viewer"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, user.id).role == "viewer"
 
 
 def test_last_admin_stays_admin_and_active(client, login_as, snapshot):

@@ -40,6 +40,20 @@ def test_views_are_created_listed_run_changed_and_deleted(client, make_user, mak
     assert client.get("/api/views", headers=headers).get_json()["items"] == []
 
 
+def test_running_a_view_whose_label_was_deleted_says_so(client, make_user, token_for):
+    """As GET /api/issues?q= does (400 naming the label), not an empty page that looks like no issue matches."""
+    from tracker.labels import service as labels
+
+    admin = make_user("admin")
+    headers = token_for(admin)
+    temp = labels.create_label(db.session, admin, "temp", "red")
+    view = client.post("/api/views", json={"name": "Temp", "query": "label:temp"}, headers=headers).get_json()
+    labels.delete_label(db.session, admin, temp.id)
+    ran = client.get(f"/api/views/{view['id']}/issues", headers=headers)
+    assert ran.status_code == 400 and ran.get_json()["message"] == "There is no label named 'temp'."
+    assert client.get("/api/issues?q=label:temp", headers=headers).get_json()["message"] == ran.get_json()["message"]
+
+
 def test_a_bad_query_is_422_with_the_message(client, token_for):
     response = client.post("/api/views", json={"name": "Typo", "query": "priorty:high"}, headers=token_for("member"))
     assert response.status_code == 422

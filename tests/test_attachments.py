@@ -240,6 +240,10 @@ def test_the_request_limit_of_upload_routes_is_their_own(app, client, login_as, 
     response = client.post(f"/issues/{issue.id}/attachments", data=big, content_type="multipart/form-data; boundary=B")
     assert response.status_code == 413 and "larger than the 3 MB limit" in text(response)
     assert count_rows(Attachment) == 1
+    # Below the import's limit it holds too (it was the larger of the two).
+    app.config["MAX_CONTENT_LENGTH"], app.config["ATTACHMENT_REQUEST_MAX_BYTES"] = 5 * 1024 * 1024, 1024 * 1024
+    response = client.post(f"/issues/{issue.id}/attachments", data=body, content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 413 and "larger than the 1 MB limit" in text(response)
 
 
 # ---- serving -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service
 from tracker.models import Issue, IssueEvent, IssueLabel, Label
+from tracker.trash import service as trash
 
 
 def test_create_label_page(client, login_as):
@@ -191,12 +192,14 @@ def test_unknown_label_filter_is_422(client, login_as):
     assert "No issues match these filters." in text(response)
 
 
-def test_deleting_a_label_asks_first_then_records_removal(client, login_as, make_label, make_issue):
+def test_deleting_a_label_asks_first_then_records_removal(client, login_as, make_label, make_issue, make_user):
     me = login_as("member")
     bug, ui = make_label("bug"), make_label("ui")
     first = make_issue(title="One", labels=[str(bug.id), str(ui.id)])
     second = make_issue(title="Two", labels=[str(bug.id)])
     untouched = make_issue(title="Three", labels=[str(ui.id)])
+    trashed = make_issue(title="In the trash", labels=[str(bug.id)])
+    trash.delete_issues(db.session, make_user("admin"), [trashed.id])  # not counted, as the labels page counts
     confirm = text(client.get(f"/labels/{bug.id}/delete"))
     assert "It is on <strong>2 issues</strong>." in " ".join(confirm.split())
     response = client.post(f"/labels/{bug.id}/delete")
@@ -206,7 +209,7 @@ def test_deleting_a_label_asks_first_then_records_removal(client, login_as, make
     db.session.expire_all()
     assert [db.session.get(Issue, i.id).version for i in (first, second, untouched)] == [2, 2, 1]
     events = db.session.execute(sa.select(IssueEvent).where(IssueEvent.kind == "label_deleted")).scalars().all()
-    assert {e.issue_id for e in events} == {first.id, second.id}
+    assert {e.issue_id for e in events} == {first.id, second.id, trashed.id}  # its history stays whole for a restore
     assert all(e.actor_id == me.id and e.version == 2 for e in events)
     page = text(client.get(f"/issues/{first.id}"))
     assert "deleted a label" in page and "−bug" in page

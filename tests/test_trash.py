@@ -291,6 +291,9 @@ def test_api_delete_and_restore(client, token_for, admin, make_issue):
     assert member.status_code == 404 and member.get_json()["details"] is None
     restored = client.post(f"/api/issues/{issue.id}/restore", headers=headers)
     assert restored.status_code == 200 and restored.get_json()["title"] == "Via API"
+    assert client.post(f"/api/issues/{issue.id}/restore", headers=headers).status_code == 409  # not in the trash
+    missing = client.post("/api/issues/999999/restore", headers=headers)
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
 
 
 def test_api_delete_is_refused_to_members(client, token_for, make_issue, snapshot):

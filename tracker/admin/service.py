@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from ..auth.service import clean_profile, commit_profile, get_user, lock_admins
 from ..auth.sessions import end_sessions
 from ..errors import InvalidInput
-from ..models import ROLES, User
+from ..models import LIVE_ISSUE, ROLES, Issue, User
 
 
 def _other_active_admins(session: Session, user_id: int) -> int:
@@ -30,6 +30,16 @@ def change_role(session: Session, user_id: int, role: str) -> User:
     if user.role == "admin" and role != "admin" and user.active and _other_active_admins(session, user.id) == 0:
         session.rollback()
         raise InvalidInput({"role": f"{user.name} is the last active admin; make someone else admin first."})
+    if role == "viewer" and user.role != "viewer":
+        assigned = session.execute(
+            sa.select(sa.func.count()).select_from(Issue).where(Issue.assignee_id == user.id, LIVE_ISSUE)
+        ).scalar_one()
+        if assigned:  # a viewer is never assigned issues: theirs go to someone else first
+            session.rollback()
+            noun = "issue" if assigned == 1 else "issues"
+            raise InvalidInput({"role": f"{user.name} is assigned {assigned:,} {noun}; assign them to someone else "
+                                        f"(the list's assignee:{user.handle} and a bulk change) before making "
+                                        f"{user.name} a viewer."})
     user.role = role
     session.commit()
     return user

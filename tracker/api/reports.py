@@ -42,6 +42,7 @@ def _period(scope: queries.Scope) -> dict:
 @bp.arguments(TopAssigneesArgsSchema, location="query")
 @bp.response(200, TopAssigneesSchema)
 @bp.alt_response(400, response="BAD_REQUEST")
+@bp.alt_response(404, response="NOT_FOUND")
 def top_assignees(args):
     """People with the most issues assigned now (by status, and resolved in the period); the last 30 days by default."""
     scope = _scope(args)
@@ -53,6 +54,7 @@ def top_assignees(args):
 @bp.arguments(ReportArgsSchema, location="query")
 @bp.response(200, LatencySchema)
 @bp.alt_response(400, response="BAD_REQUEST")
+@bp.alt_response(404, response="NOT_FOUND")
 def latency(args):
     """Time from creation to resolution of issues resolved in the period: count, average, median, 90th percentile."""
     scope = _scope(args)

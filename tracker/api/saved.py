@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 from werkzeug.datastructures import MultiDict
 
+from ..errors import DomainError
 from ..extensions import db
 from ..issues import queries, saved
 from . import bp
@@ -84,6 +85,7 @@ def patch_view(body, view_id: int):
 @bp.delete(VIEW, tags=["Saved views"])
 @bp.arguments(SavedViewVersionArgsSchema, location="query")
 @bp.response(204)
+@bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def delete_view(args, view_id: int):
@@ -114,12 +116,16 @@ def unwatch_view(view_id: int):
 @bp.get(VIEW + "/issues", tags=["Saved views"])
 @bp.arguments(SavedViewRunArgsSchema, location="query")
 @bp.response(200, IssuePageSchema)
+@bp.alt_response(400, response="BAD_REQUEST")
 @bp.alt_response(404, response="NOT_FOUND")
 def run_view(args, view_id: int):
-    """Run a view: a page of the issues its query lists, in its order (as GET /issues?q= with the view's query)."""
+    """Run a view: a page of the issues its query lists, in its order (as GET /issues?q= with the view's query). A
+    query that no longer holds (a label deleted since the view was saved) is a 400 naming it, as the list says."""
     view = saved.get_view(db.session, actor(), view_id)
     values = MultiDict([("q", view.query), ("page", str(args.get("page", 1)))])
-    issue_filter, _errors, _labels = queries.load_filter(db.session, values, me_id=actor().id)
+    issue_filter, errors, _labels = queries.load_filter(db.session, values, me_id=actor().id)
+    if errors:
+        raise DomainError(" ".join(errors.values()), errors)
     per_page = args.get("per_page", current_app.config["ISSUES_PER_PAGE"])
     page = queries.list_issues(db.session, issue_filter, per_page=per_page)
     return {"items": page.items, "page": page.page, "per_page": per_page, "total": page.total,

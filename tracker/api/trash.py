@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .. import access
-from ..errors import IssueDeleted
+from ..errors import IssueDeleted, NotFound
 from ..extensions import db
+from ..models import Issue
 from ..issues import service as issues_service
 from ..json_errors import domain_json_error, json_error
 from ..outage import discard
@@ -51,8 +52,12 @@ def bulk_delete(body):
 @bp.post(ISSUE + "/restore", tags=["Issues"])
 @bp.response(200, IssueSchema)
 @bp.alt_response(403, response="FORBIDDEN")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT", description="The issue is not in the trash.")
 def restore_issue(issue_id: int):
-    """Bring an issue back from the trash with everything it had (admins)."""
+    """Bring an issue back from the trash with everything it had (admins); an issue that never existed is a 404."""
+    access.require_manage_trash(actor())
+    if db.session.get(Issue, issue_id) is None:
+        raise NotFound(f"Issue #{issue_id} does not exist.")
     trash_service.restore_issues(db.session, actor(), [issue_id])
     return issues_service.get_issue(db.session, issue_id)

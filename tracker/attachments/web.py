@@ -39,11 +39,10 @@ def init_app(app: Flask) -> None:
 
 
 def _upload_limit() -> None:
-    """Routes that take files accept a body of up to ATTACHMENT_REQUEST_MAX_BYTES."""
+    """Routes that take files accept a body of up to ATTACHMENT_REQUEST_MAX_BYTES, larger or smaller than the CSV
+    import's UPLOAD_LIMIT_MB (MAX_CONTENT_LENGTH, every other route's)."""
     if request.endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = max(
-            current_app.config["ATTACHMENT_REQUEST_MAX_BYTES"], current_app.config["MAX_CONTENT_LENGTH"] or 0
-        )
+        request.max_content_length = current_app.config["ATTACHMENT_REQUEST_MAX_BYTES"]
 
 
 def store() -> Store:

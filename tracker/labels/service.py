@@ -129,9 +129,12 @@ def get_label(session: Session, label_id: int) -> Label:
 
 
 def usage(session: Session, label_id: int) -> int:
-    """How many issues carry the label."""
+    """How many live issues carry the label (those in the trash are left out, as every label count leaves them)."""
     return session.execute(
-        sa.select(sa.func.count()).select_from(IssueLabel).where(IssueLabel.label_id == label_id)
+        sa.select(sa.func.count())
+        .select_from(IssueLabel)
+        .join(Issue, Issue.id == IssueLabel.issue_id)
+        .where(IssueLabel.label_id == label_id, Issue.deleted_at.is_(None))
     ).scalar_one()
 
 
@@ -207,7 +210,8 @@ def update_label(session: Session, actor: User, label_id: int, name: str | None,
 
 
 def delete_label(session: Session, actor: User, label_id: int) -> int:
-    """Delete a label; each issue carrying it gets a new version and a timeline entry. Returns that count.
+    """Delete a label; each issue carrying it gets a new version and a timeline entry (those in the trash too).
+    Returns how many live issues carried it.
 
     A constant number of statements: the label is read locked, one guarded UPDATE ... RETURNING locks the issues
     and gives their new versions, one query reads their label sets, one insert writes all events, two deletes
@@ -228,7 +232,7 @@ def delete_label(session: Session, actor: User, label_id: int) -> int:
         sa.update(Issue)
         .where(Issue.id.in_(carrying))
         .values(version=Issue.version + 1, updated_at=now)
-        .returning(Issue.id, Issue.version)
+        .returning(Issue.id, Issue.version, Issue.deleted_at)
         .execution_options(synchronize_session=False)
     ).all()
     if bumped:
@@ -253,13 +257,13 @@ def delete_label(session: Session, actor: User, label_id: int) -> int:
                     "created_at": now,
                     "comment_id": None,
                 }
-                for issue_id, version in bumped
+                for issue_id, version, _deleted_at in bumped
             ],
         )
     session.execute(sa.delete(IssueLabel).where(IssueLabel.label_id == label_id))
     session.execute(sa.delete(Label).where(Label.id == label_id))
     session.commit()
-    return len(bumped)
+    return sum(1 for _issue_id, _version, deleted_at in bumped if deleted_at is None)  # the live ones, as usage()
 
 
 LABEL_GONE = "A label you chose was deleted while this was being saved; nothing was saved. Choose the labels again."
