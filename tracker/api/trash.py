@@ -5,9 +5,9 @@ from __future__ import annotations
 from .. import access
 from ..errors import IssueDeleted, NotFound
 from ..extensions import db
-from ..models import Issue
 from ..issues import service as issues_service
 from ..json_errors import domain_json_error, json_error
+from ..models import Issue
 from ..outage import discard
 from ..trash import service as trash_service
 from . import bp
