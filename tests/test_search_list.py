@@ -114,6 +114,49 @@ def test_each_qualifier_lists_exactly_its_issues(client, login, world, q, expect
     assert listed(client, q) == [world["ids"][n - 1] for n in expected]
 
 
+@pytest.fixture
+def dotted(make_issue):
+    """Issues whose words hold dots, @, slashes and apostrophes (PostgreSQL's parser keeps the first three whole)."""
+    titles = ["Site example.com is down", "Upgrade to v1.2.3 fails", "Mail from user@example.com bounces",
+              "Crash in /usr/lib/x loader", "It's broken again", "A foo-bar widget"]
+    return [make_issue(title).id for title in titles]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("v1.2", [2]),
+        ("v1.2.3", [2]),
+        ("V1.2.3 upgrade", [2]),
+        ("v1.3", []),
+        ("user@example.com", [3]),
+        ("user@example.com bounces", [3]),
+        ("/usr/lib/x", [4]),
+        ("/usr/lib", [4]),
+        ("it's", [5]),
+        ("foo-bar", [6]),
+        ("foo-b", [6]),
+        ('"example.com is down"', [1]),
+        ('"to v1.2"', [2]),
+        ("-v1.2 -/usr/lib -foo-bar -user@example.com -example.com", [5]),
+    ],
+)
+def test_hosts_versions_addresses_and_paths_are_found_as_typed(client, login_as, dotted, q, expected):
+    """A typed host, version, address or path finds its issue on both databases (PostgreSQL keeps each as one word
+    in its documents, which the letters-and-digits parts alone never matched)."""
+    login_as("member")
+    assert listed(client, q) == [dotted[n - 1] for n in expected]
+    assert dotted[0] in listed(client, "example.com")
+
+
+@pytest.mark.parametrize("q", ["a\\b'c", "it''s", "'v1.2'", "x\\", "o'neil.com:*", "a|b&c!d", "(v1.2)"])
+def test_quotes_backslashes_and_operators_in_search_words_are_only_words(client, login_as, dotted, q):
+    """What to_tsquery reads as syntax is escaped: such words are searched, never a 500."""
+    login_as("member")
+    response = client.get(f"/issues?q={quote(q)}")
+    assert response.status_code == 200, text(response)
+
+
 def test_relative_dates_count_back_from_now(client, login, world):
     login(world["grace"])
     recent = world["ids"][0]

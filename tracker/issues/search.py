@@ -15,6 +15,7 @@ from ..models import PRIORITIES, Comment, Issue, IssueLabel, Label, Notification
 from ..search.query import IS_VALUES, Query, Term, period
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+MAX_WORDS = 10
 RELATIVE_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1), "m": timedelta(days=30)}
 PRIORITY_OPS = {
     ">=": lambda i, j: j >= i, ">": lambda i, j: j > i, "<=": lambda i, j: j <= i, "<": lambda i, j: j < i,
@@ -80,12 +81,23 @@ def unresolved(query: Query, lookups: Lookups) -> list[tuple[str, str]]:
 
 
 def positive_words(query: Query) -> list[str]:
-    """The search words of the query's plain (not negated, not quoted) words: they are searched together."""
-    words = []
-    for term in query.terms:
-        if term.key == "text" and not term.negated and not term.phrase:
-            words += _WORD.findall(term.values[0])
-    return words[:10]
+    """The query's plain (not negated, not quoted) search words as typed, `example.com` or `v1.2` whole: they are
+    searched together (at most MAX_WORDS)."""
+    return [
+        term.values[0] for term in query.terms if term.key == "text" and not term.negated and not term.phrase
+    ][:MAX_WORDS]
+
+
+def split_words(typed: list[str]) -> list[tuple[str, list[str]]]:
+    """Each typed search word (or phrase) with its letters-and-digits words (`v1.2`: `v1` and `2`), at most MAX_WORDS
+    words in all; a typed word without any is left out."""
+    split, left = [], MAX_WORDS
+    for text in typed:
+        words = _WORD.findall(text)[:left]
+        if words:
+            split.append((text, words))
+            left -= len(words)
+    return split
 
 
 # PostgreSQL only (migration 0009): each issue's tsvector of title and description, GIN-indexed and kept by
@@ -94,13 +106,13 @@ def positive_words(query: Query) -> list[str]:
 ISSUE_DOCUMENTS = sa.table("issue_documents", sa.column("issue_id", sa.Integer), sa.column("document"))
 
 
-def search_clause(dialect: str, words: list[str]) -> sa.ColumnElement[bool]:
-    """Every word must start a word of the title or description: full-text on PostgreSQL, a regular expression on
-    SQLite (on casefolded text, by a function the app registers on each SQLite connection, so "ärger" finds
-    "Ärger")."""
+def search_clause(dialect: str, typed: list[str]) -> sa.ColumnElement[bool]:
+    """Every typed word must start a word of the title or description, its parts one right after the other
+    (`v1.2`: "v1" then "2"): full-text on PostgreSQL, a regular expression on SQLite (on casefolded text, by a
+    function the app registers on each SQLite connection, so "ärger" finds "Ärger")."""
     if dialect == "postgresql":
-        return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words)))
-    return sa.and_(*(words_from_start([word]) for word in words))
+        return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(typed)))
+    return sa.and_(*(words_from_start(words) for _text, words in split_words(typed)))
 
 
 def words_from_start(words: list[str]) -> sa.ColumnElement[bool]:
@@ -117,10 +129,27 @@ def words_pattern(words: list[str]) -> str:
     return r"(?<!\w)" + r"\w*\W+".join(re.escape(word.casefold()) for word in words)
 
 
-def document_matches(words: list[str], joint: str = " & ") -> sa.ColumnElement[bool]:
-    """PostgreSQL: the document holds every word, each as a prefix (joint " <-> ": one right after the other)."""
-    query = joint.join(f"{w.lower()}:*" for w in words)
-    return ISSUE_DOCUMENTS.c.document.op("@@")(sa.func.to_tsquery("simple", query))
+def document_matches(typed: list[str]) -> sa.ColumnElement[bool]:
+    """PostgreSQL: the document holds every typed word, its parts each a prefix, one right after the other. A typed
+    word that is not one plain word (`example.com`, `v1.2`, `user@example.com`, `/usr/lib`) also matches as
+    PostgreSQL's parser reads it: the document keeps such a host, version, address or path as one word, which its
+    letters-and-digits parts alone (`v1:* <-> 2:*`) never match."""
+    return ISSUE_DOCUMENTS.c.document.op("@@")(sa.func.to_tsquery("simple", ts_query(typed)))
+
+
+def ts_query(typed: list[str]) -> str:
+    """The to_tsquery text of document_matches: each typed word's parts as prefixes one after the other, or'ed with
+    the typed word as the parser reads it (quoted: its quotes doubled, backslashes escaped) where that may differ;
+    the typed words and'ed."""
+    parts = []
+    for text, words in split_words(typed):
+        split = " <-> ".join(f"{word.lower()}:*" for word in words)
+        if " ".join(words) == text:
+            parts.append(split if len(words) == 1 else f"({split})")
+        else:
+            whole = text.lower().replace("\\", "\\\\").replace("'", "''")
+            parts.append(f"({split} | '{whole}':*)")
+    return " & ".join(parts)
 
 
 def where_clauses(dialect: str, query: Query, lookups: Lookups, keys: list[str]) -> list[Any]:
@@ -176,10 +205,7 @@ def term_clause(dialect: str, term: Term, lookups: Lookups) -> Any:
         number = int(values[0])
         keys = sa.and_(Issue.external_key.is_not(None), Issue.external_key.in_([f"#{number}", str(number)]))
         return sa.or_(Issue.id == number, keys)
-    words = _WORD.findall(values[0])[:10]
-    if term.phrase and len(words) > 1:
-        return phrase_clause(dialect, values[0], words)
-    return search_clause(dialect, words)
+    return search_clause(dialect, [values[0]])  # a quoted phrase's words, too, one after the other
 
 
 def priorities(term: Term) -> list[str]:
@@ -235,10 +261,3 @@ def date_clause(column: Any, term: Term, now: datetime) -> Any:
         "<=": column < after,
     }[term.op]
 
-
-def phrase_clause(dialect: str, phrase: str, words: list[str]) -> Any:
-    """The words next to each other, in order, each a prefix followed by the next: on PostgreSQL through the
-    full-text documents, on SQLite through words_from_start."""
-    if dialect == "postgresql":
-        return Issue.id.in_(sa.select(ISSUE_DOCUMENTS.c.issue_id).where(document_matches(words, " <-> ")))
-    return words_from_start(words)

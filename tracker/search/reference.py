@@ -60,7 +60,8 @@ def rows(label_names: list[str]) -> list[HelpRow]:
             ("updated:<7d", "created:>=2026-01-01", "resolved:2026-11", "created:2026-01-01..2026-03-31"),
         ),
         HelpRow(('word', '"a phrase"'), "Every word in the title or description, each as the start of a word (cras "
-                "finds Crash); a phrase: its words in that order.", ('crash', '"on save"')),
+                "finds Crash); a phrase: its words in that order; a version, host, address or path as typed (v1.2 "
+                "finds v1.2.3, example.com finds example.com).", ('crash', '"on save"')),
         HelpRow(("#123", "123"), "That issue, or an imported issue whose key in the other tracker is 123.", ("#1",)),
         HelpRow(
             ("sort:<key>-<asc|desc>",),
