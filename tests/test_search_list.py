@@ -118,7 +118,8 @@ def test_each_qualifier_lists_exactly_its_issues(client, login, world, q, expect
 def dotted(make_issue):
     """Issues whose words hold dots, @, slashes and apostrophes (PostgreSQL's parser keeps the first three whole)."""
     titles = ["Site example.com is down", "Upgrade to v1.2.3 fails", "Mail from user@example.com bounces",
-              "Crash in /usr/lib/x loader", "It's broken again", "A foo-bar widget"]
+              "Crash in /usr/lib/x loader", "It's broken again", "A foo-bar widget",
+              "Rename the snake_case_name field"]
     return [make_issue(title).id for title in titles]
 
 
@@ -138,7 +139,10 @@ def dotted(make_issue):
         ("foo-b", [6]),
         ('"example.com is down"', [1]),
         ('"to v1.2"', [2]),
-        ("-v1.2 -/usr/lib -foo-bar -user@example.com -example.com", [5]),
+        ("-v1.2 -/usr/lib -foo-bar -user@example.com -example.com", [5, 7]),
+        ("case", [7]),  # an underscore parts words, on both databases
+        ("snake_case", [7]),
+        ("snake_name", []),
     ],
 )
 def test_hosts_versions_addresses_and_paths_are_found_as_typed(client, login_as, dotted, q, expected):

@@ -109,6 +109,7 @@ def test_quotes_group_white_space_and_a_quote_left_open_runs_to_the_end():
         ("-sort:updated-desc", "sort: cannot be negated"),
         ('""', "Empty quotes"),
         ("!!!", "Nothing to search for in '!!!'"),
+        ("___", "Nothing to search for in '___'"),  # an underscore is no letter, as in PostgreSQL's parser
     ],
 )
 def test_a_mistake_is_explained_and_left_out(text, message):

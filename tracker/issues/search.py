@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..models import PRIORITIES, Comment, Issue, IssueLabel, Label, Notification, User
 from ..search.query import IS_VALUES, Query, Term, period
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: an underscore parts words, as in PostgreSQL's parser
 MAX_WORDS = 10
 RELATIVE_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1), "m": timedelta(days=30)}
 PRIORITY_OPS = {
@@ -126,7 +126,7 @@ def words_from_start(words: list[str]) -> sa.ColumnElement[bool]:
 def words_pattern(words: list[str]) -> str:
     """The regular expression of words_from_start: the first word where a word starts, each next one after the rest
     of the word before it and the characters between words."""
-    return r"(?<!\w)" + r"\w*\W+".join(re.escape(word.casefold()) for word in words)
+    return r"(?<![^\W_])" + r"[^\W_]*[\W_]+".join(re.escape(word.casefold()) for word in words)
 
 
 def document_matches(typed: list[str]) -> sa.ColumnElement[bool]:

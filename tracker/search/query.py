@@ -31,7 +31,7 @@ _HANDLE = re.compile(r"^@?[\w.+-]+$")
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _MONTH = re.compile(r"^[0-9]{4}-[0-9]{2}$")
 _RELATIVE = re.compile(r"^([0-9]{1,4})([hdwm])$")
-_WORD = re.compile(r"\w", re.UNICODE)
+_WORD = re.compile(r"[^\W_]")  # a letter or digit
 
 
 @dataclass(frozen=True)
