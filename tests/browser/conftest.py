@@ -122,6 +122,12 @@ class BrowserProblems:
         text = message.text
         if EXPECTED_STATUS_LOG.match(text) or any(pattern.match(text) for pattern in self.expected):
             return
+        if text.startswith("htmx:sendAbort,"):
+            # The list's filter form (hx-sync="this:replace") aborts a request that a newer change supersedes, on
+            # purpose; htmx logs the abort, and the afterRequest just before it, as console errors.
+            if self.messages[self.reported :] and self.messages[-1].startswith("console error: htmx:afterRequest,"):
+                self.messages.pop()
+            return
         if message.type == "error" or "Content Security Policy" in text:
             self.messages.append(f"console {message.type}: {text} ({message.location.get('url', '')})")
 
