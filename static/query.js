@@ -14,11 +14,17 @@
     sort: ["sort"]
   };
 
-  /* Split at white space outside double quotes (a quote left open runs to the end), as the server does. */
+  /* Split at white space outside double quotes (a quote left open runs to the end; inside quotes \" is a quote and
+     \\ a backslash), as the server does (tracker/search/query.py). */
   function tokens(text) {
     var found = [], current = "", quoted = false;
     for (var i = 0; i < text.length; i++) {
       var ch = text.charAt(i);
+      if (quoted && ch === "\\" && (text.charAt(i + 1) === '"' || text.charAt(i + 1) === "\\")) {
+        current += ch + text.charAt(i + 1);
+        i++;
+        continue;
+      }
       if (ch === '"') quoted = !quoted;
       if (/\s/.test(ch) && !quoted) {
         if (current) found.push(current);
@@ -40,8 +46,11 @@
     return key === "no" ? "no:" + match[2].toLowerCase() : key;
   }
 
+  /* A value as the server prints it: in double quotes when it holds white space, a comma or a quote, its quotes and
+     backslashes escaped (label:"say \"hi\""). */
   function quoted(value) {
-    return /[\s,"]/.test(value) || value === "" ? '"' + value.replace(/"/g, "") + '"' : value;
+    if (!/[\s,"]/.test(value) && value !== "") return value;
+    return '"' + value.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
   }
 
   function chosen(select) {

@@ -1,6 +1,7 @@
 """Labels: the /labels page, rules for names and colours, labels on issues, filters, deletion."""
 
 import re
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from tracker.errors import InvalidInput
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.labels import service
-from tracker.models import Issue, IssueEvent, IssueLabel, Label
+from tracker.models import Issue, IssueEvent, IssueLabel, Label, SavedView
 from tracker.trash import service as trash
 
 
@@ -303,3 +304,94 @@ def test_a_label_created_meanwhile_makes_the_create_a_422(client, login_as, monk
     response = client.post("/labels", data={"name": "bug", "color": "blue"})
     assert response.status_code == 422 and "A label named 'bug' already exists." in text(response)
     assert count_rows(Label) == 0
+
+
+
+# ---- label names with quotes, backslashes and commas in the search language -----------------------------------
+
+SAY_HI = r'label:"say \"hi\""'  # the label named say "hi", as the search language writes it
+
+
+@pytest.fixture
+def odd_names(client, login_as, make_label, make_issue):
+    """A member signed in; the label `say "hi"` made on the labels page and put on an issue by its edit form; and
+    labels `say hi` (what the quoted name was read as), `a,b`, `a`, `b` and `c:\\`, each on an issue of its own.
+    Returns the issue number of each label's issue."""
+    login_as("member")
+    assert client.post("/labels", data={"name": ' say "hi" ', "color": "blue"}).status_code == 303
+    hi = db.session.execute(sa.select(Label).where(Label.name_key == 'say "hi"')).scalar_one()
+    quoted = make_issue("Quoted")
+    assert client.post(f"/issues/{quoted.id}/edit", data=form_for(quoted, labels=[str(hi.id)])).status_code == 303
+    ids = {'say "hi"': quoted.id}
+    for name in ("say hi", "a,b", "a", "b", "c:\\"):
+        ids[name] = make_issue(f"Has {name}", labels=[str(make_label(name).id)]).id
+    return ids
+
+
+def listed(client, q: str, **fields) -> list[int]:
+    """The issue numbers the list shows for the query `q` (and the filter form's `fields`), by number."""
+    response = client.get("/issues", query_string={"q": q, **fields}, follow_redirects=True)
+    assert response.status_code == 200, text(response)
+    return sorted(int(n) for n in re.findall(r'<tr id="issue-(\d+)"', text(response)))
+
+
+def test_label_names_with_quotes_commas_or_backslashes_filter_by_the_query_text(client, odd_names):
+    ids = odd_names
+    assert listed(client, SAY_HI) == [ids['say "hi"']]
+    assert listed(client, r'label:"SAY \"HI\"" is:open') == [ids['say "hi"']]  # any case, with other parts
+    assert listed(client, 'label:"say hi"') == [ids["say hi"]]
+    assert listed(client, 'label:"a,b"') == [ids["a,b"]]
+    assert listed(client, "label:a,b") == sorted([ids["a"], ids["b"]])  # two labels, either
+    assert listed(client, r'label:"c:\\"') == listed(client, "label:c:\\") == [ids["c:\\"]]
+    assert listed(client, f'{SAY_HI},"a,b"') == sorted([ids['say "hi"'], ids["a,b"]])
+    assert listed(client, "-" + SAY_HI) == sorted(set(ids.values()) - {ids['say "hi"']})
+
+
+def test_a_label_chip_links_to_its_label_written_with_escapes(client, odd_names):
+    html = text(client.get("/issues"))
+    chips = re.findall(r'<a class="label-chip label-\d+" href="/issues\?q=([^"&]+)">([^<]+)</a>', html)
+    links = {name: unquote_plus(q) for q, name in chips}
+    assert links['say "hi"'] == SAY_HI and links["a,b"] == 'label:"a,b"' and links["say hi"] == 'label:"say hi"'
+    assert listed(client, links['say "hi"']) == [odd_names['say "hi"']]
+
+
+def test_the_filter_form_without_javascript_writes_the_label_with_escapes(client, odd_names):
+    """Without JavaScript the form sends the box, the query it was shown for (was) and the ticked labels; the
+    server writes the labels into the query, and shows the list under it."""
+    ids = odd_names
+    response = client.get("/issues", query_string={"q": "is:open", "was": "is:open", "label": 'say "hi"'})
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.location).query) == {"q": [f"is:open {SAY_HI}"]}
+    page = client.get(response.location)
+    assert f'value="is:open {SAY_HI}"' in text(page)
+    assert '<input type="checkbox" name="label" value="say &#34;hi&#34;" checked>' in page.get_data(as_text=True)
+    assert listed(client, "is:open", was="is:open", label='say "hi"') == [ids['say "hi"']]
+    assert listed(client, "", was="", label="a,b") == [ids["a,b"]]
+    assert listed(client, "", was="", label=['say "hi"', "a,b"]) == []  # both labels: no issue has both
+    assert listed(client, "", label='say "hi"') == [ids['say "hi"']]  # an older URL's ?label=
+
+
+def test_the_api_filters_by_a_label_with_quotes_in_its_name(client, token_for, odd_names):
+    headers = token_for("viewer")
+    for params in ({"q": SAY_HI}, {"q": SAY_HI, "label": 'say "hi"'}, {"label": 'say "hi"'}):
+        body = client.get("/api/issues", query_string=params, headers=headers).get_json()
+        assert [item["id"] for item in body["items"]] == [odd_names['say "hi"']], params
+    body = client.get("/api/issues", query_string={"q": 'label:"a,b"'}, headers=headers).get_json()
+    assert [item["id"] for item in body["items"]] == [odd_names["a,b"]]
+
+
+def test_a_saved_view_of_a_label_with_quotes_in_its_name_keeps_it(client, token_for, odd_names):
+    response = client.post("/views", data={"name": "Says hi", "q": f"{SAY_HI}   is:open"})
+    assert response.status_code == 303
+    view = db.session.execute(sa.select(SavedView).where(SavedView.name == "Says hi")).scalar_one()
+    assert view.query == f"{SAY_HI} is:open"  # the canonical text, the quotes in the name escaped
+    assert parse_qs(urlsplit(response.location).query) == {"q": [view.query]}
+    assert listed(client, view.query) == [odd_names['say "hi"']]
+    shown = client.get(f"/views/{view.id}", follow_redirects=True)
+    assert sorted(map(int, re.findall(r'<tr id="issue-(\d+)"', text(shown)))) == [odd_names['say "hi"']]
+    headers = token_for("member")
+    both = r'label:"a,b","say \"hi\""'
+    made = client.post("/api/views", json={"name": "Either", "query": both}, headers=headers)
+    assert made.status_code == 201 and made.get_json()["query"] == both
+    run = client.get(f"/api/views/{made.get_json()['id']}/issues", headers=headers).get_json()
+    assert sorted(item["id"] for item in run["items"]) == sorted([odd_names['say "hi"'], odd_names["a,b"]])

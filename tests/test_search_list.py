@@ -153,12 +153,23 @@ def test_hosts_versions_addresses_and_paths_are_found_as_typed(client, login_as,
     assert dotted[0] in listed(client, "example.com")
 
 
-@pytest.mark.parametrize("q", ["a\\b'c", "it''s", "'v1.2'", "x\\", "o'neil.com:*", "a|b&c!d", "(v1.2)"])
+@pytest.mark.parametrize(
+    "q", ["a\\b'c", "it''s", "'v1.2'", "x\\", "o'neil.com:*", "a|b&c!d", "(v1.2)", r'"say \"hi\""', r'"x\\" y']
+)
 def test_quotes_backslashes_and_operators_in_search_words_are_only_words(client, login_as, dotted, q):
     """What to_tsquery reads as syntax is escaped: such words are searched, never a 500."""
     login_as("member")
     response = client.get(f"/issues?q={quote(q)}")
     assert response.status_code == 200, text(response)
+
+
+def test_a_phrase_with_escaped_quotes_finds_its_words_in_order(client, login_as, make_issue):
+    """Inside quotes \\" is a quote: the phrase is say "hi", whose words are found one after the other."""
+    login_as("member")
+    said = make_issue('Say "hi" to the team').id
+    apart = make_issue("Say it, hi").id
+    assert listed(client, r'"say \"hi\""') == [said]
+    assert listed(client, r'-"say \"hi\""') == [apart]
 
 
 def test_relative_dates_count_back_from_now(client, login, world):

@@ -38,6 +38,9 @@ def terms(text: str) -> tuple[Term, ...]:
         ('label:"needs triage"', Term("label", ("needs triage",))),
         ('label:bug,"needs triage"', Term("label", ("bug", "needs triage"))),
         ("label:bug,ux", Term("label", ("bug", "ux"))),
+        ('label:"say \\"hi\\""', Term("label", ('say "hi"',))),
+        ('label:"a\\\\b",c', Term("label", ("a\\b", "c"))),
+        ('label:"a,b",c', Term("label", ("a,b", "c"))),
         ("created:>=2026-01-01", Term("created", ("2026-01-01",), op=">=")),
         ("updated:<7d", Term("updated", ("7d",), op="<")),
         ("updated:>2w", Term("updated", ("2w",), op=">")),
@@ -83,6 +86,22 @@ def test_quotes_group_white_space_and_a_quote_left_open_runs_to_the_end():
     assert terms('"crash   on\tsave"') == (Term("text", ("crash on save",), phrase=True),)
     assert terms('label:"needs triage') == (Term("label", ("needs triage",)),)
     assert terms('"is:open"') == (Term("text", ("is:open",), phrase=True),)
+
+
+def test_inside_quotes_a_backslash_escapes_a_quote_or_a_backslash_and_nothing_else():
+    assert terms('label:"say \\"hi\\" there" x') == (Term("label", ('say "hi" there',)), Term("text", ("x",)))
+    assert terms('"say \\"hi\\""') == (Term("text", ('say "hi"',), phrase=True),)
+    assert terms('label:"a\\\\" b') == (Term("label", ("a\\",)), Term("text", ("b",)))  # \\ then the closing quote
+    assert terms('label:"C:\\dir\\n"') == (Term("label", ("C:\\dir\\n",)),)  # any other backslash is itself
+    assert terms("label:a\\b,c\\") == (Term("label", ("a\\b", "c\\")),)  # outside quotes too
+    assert terms('label:"open \\" end') == (Term("label", ('open " end',)),)  # an escaped quote leaves it open
+
+
+def test_values_with_quotes_backslashes_and_commas_print_escaped_and_parse_back():
+    query = Query((Term("label", ('say "hi"', "a,b", "c\\", 'q\\"')), Term("text", ('the "x" part',), phrase=True)))
+    printed = to_text(query)
+    assert printed == 'label:"say \\"hi\\"","a,b",c\\,"q\\\\\\"" "the \\"x\\" part"'
+    assert parse(printed) == query and parse(printed).errors == ()
 
 
 @pytest.mark.parametrize(
@@ -150,7 +169,7 @@ def test_a_month_period_ends_on_the_first_of_the_next_month():
 QUERY_PIECES = st.sampled_from(
     ["is:", "status:", "priority:", ">=", "<", "assignee:", "@me", "label:", "no:", "sort:", "created:", "updated:",
      "resolved:", "involves:", "-", '"', ",", "..", " ", "open", "closed", "high", "bug", "ux", "2026-01", "2026-11-05",
-     "7d", "#", "12", "updated-desc", "title-asc", "assignee", "label", "grace", ":", "ä", "\t", "x"]
+     "7d", "#", "12", "updated-desc", "title-asc", "assignee", "label", "grace", ":", "ä", "\t", "x", "\\", '\\"']
 )
 
 

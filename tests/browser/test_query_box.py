@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tracker.extensions import db
 from tracker.issues import saved
+from tracker.labels import service as labels
 
 pytestmark = pytest.mark.browser
 
@@ -73,3 +74,37 @@ def test_a_chosen_filter_writes_the_box_and_a_typed_qualifier_sets_the_filter(br
     expect(page.locator("#query-errors")).to_contain_text("Unknown qualifier 'priorty' (did you mean priority?).")
     expect(page.locator("#query-errors mark")).to_have_text("priorty:high")
     expect(page.locator("#issue-rows tr")).to_have_count(2)  # the rest of the query still applies
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_a_ticked_label_with_quotes_or_a_comma_in_its_name_is_written_escaped(browsing, live_server, make_user,
+                                                                               make_issue, javascript):
+    """The label filter writes label:"say \\"hi\\"" for the label named say "hi" (with JavaScript in the page,
+    without it on the server), and the list shows its issues, not those of the label `say hi`."""
+    member = make_user("member", name="Ada")
+    ids = {name: labels.create_label(db.session, member, name, "blue").id for name in ('say "hi"', "say hi", "a,b")}
+    for name, label_id in ids.items():
+        make_issue(f"Labelled {name}", labels=[str(label_id)])
+    page = browsing.page(member, javascript=javascript)
+    page.goto(live_server("/issues"))
+    box = page.get_by_label("Search", exact=True)
+    options = page.locator(".label-options")
+
+    def tick(name: str, checked: bool = True) -> None:
+        if not options.is_visible():
+            page.locator(".label-filter summary").click()
+        options.get_by_role("checkbox", name=name, exact=True).set_checked(checked)
+        if not javascript:
+            page.get_by_role("button", name="Apply").click()
+
+    tick('say "hi"')
+    expect(box).to_have_value(r'label:"say \"hi\""')
+    expect(page.locator("#issue-rows tr")).to_have_count(1)
+    expect(page.locator("#issue-rows")).to_contain_text('Labelled say "hi"')
+    tick("a,b")
+    expect(box).to_have_value(r'label:"a,b" label:"say \"hi\""')  # in the labels' order
+    expect(page.locator("#issue-rows tr")).to_have_count(0)  # both labels: no issue has both
+    tick('say "hi"', checked=False)
+    expect(box).to_have_value('label:"a,b"')
+    expect(page.locator("#issue-rows tr")).to_have_count(1)
+    expect(page.locator("#issue-rows")).to_contain_text("Labelled a,b")

@@ -1,14 +1,18 @@
-"""The search language of the issue list: parse a query (`is:open label:bug assignee:@me "crash on save"`) into
+r"""The search language of the issue list: parse a query (`is:open label:bug assignee:@me "crash on save"`) into
 terms, and print terms back as the canonical query text.
 
 Plain Python, no database: tracker/issues/search.py turns a parsed query into SQL. A mistake never stops the rest
 of the query: the term is left out and reported (with where it sits in the text, so the box can mark it).
+
+Double quotes group words and values (`label:"needs triage"`); inside them `\"` is a quote and `\\` a backslash, so
+any label name can be written (`label:"say \"hi\""`), and the printed text escapes them the same way.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -78,15 +82,32 @@ class BadTerm(Exception):
     """A term's value that cannot be used (the message says why)."""
 
 
+def _characters(text: str) -> Iterator[tuple[int, str, bool | None]]:
+    r"""The text as the language reads it, one character at a time: (position, character, quoted), where quoted is
+    None for a double quote that opens or closes a quoted part, else whether the character is inside one. Inside
+    quotes \" stands for a quote and \\ for a backslash (one character, at the backslash's position); any other
+    backslash is itself. A quote left open runs to the end."""
+    quoted = False
+    escape_at = -1
+    for i, ch in enumerate(text):
+        if i == escape_at:
+            continue
+        if ch == '"':
+            quoted = not quoted
+            yield i, ch, None
+        elif quoted and ch == "\\" and text[i + 1:i + 2] in ('"', "\\"):
+            escape_at = i + 1
+            yield i, text[i + 1], True
+        else:
+            yield i, ch, quoted
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """Split the text at white space outside double quotes: (token, start, end). A quote left open runs to the end."""
     found: list[tuple[str, int, int]] = []
     start: int | None = None
-    quoted = False
-    for i, ch in enumerate(text):
-        if ch == '"':
-            quoted = not quoted
-        if ch.isspace() and not quoted:
+    for i, ch, quoted in _characters(text):
+        if quoted is False and ch.isspace():
             if start is not None:
                 found.append((text[start:i], start, i))
                 start = None
@@ -130,7 +151,7 @@ def parse_token(token: str) -> Term | None:
             raise BadTerm(unknown_qualifier(match.group(1)))
         return _qualifier(key, match.group(2), negated)
     if '"' in body:
-        phrase = " ".join(body.replace('"', " ").split())
+        phrase = " ".join("".join(" " if quoted is None else ch for _i, ch, quoted in _characters(body)).split())
         if not phrase:
             raise BadTerm("Empty quotes: put the words to search for between them.")
         _searchable(phrase)
@@ -155,12 +176,14 @@ def unknown_qualifier(name: str) -> str:
 
 
 def split_values(raw: str) -> list[str]:
-    """The comma-separated values of a qualifier; double quotes group (a comma inside them is part of the value)."""
-    values, current, quoted = [], [], False
-    for ch in raw:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
+    r"""The comma-separated values of a qualifier; double quotes group (a comma inside them is part of the value, and
+    \" a quote: label:"say \"hi\"")."""
+    values: list[str] = []
+    current: list[str] = []
+    for _i, ch, quoted in _characters(raw):
+        if quoted is None:
+            continue
+        if ch == "," and not quoted:
             values.append("".join(current))
             current = []
         else:
@@ -288,10 +311,15 @@ EXAMPLES = {
 }
 
 
+def quote(value: str) -> str:
+    r"""A value in double quotes, its quotes and backslashes escaped (\" and \\), as `_characters` reads them."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _quoted(value: str) -> str:
     """A value as typed: in double quotes when it holds white space, a comma or could be read as something else."""
     if not value or any(ch.isspace() or ch in ',"' for ch in value):
-        return f'"{value}"'
+        return quote(value)
     return value
 
 
@@ -301,7 +329,7 @@ def print_term(term: Term) -> str:
     if term.key == "text":
         value = term.values[0]
         plain = not term.phrase and not _QUALIFIER.match(value) and not _NUMBER.match(value) and _quoted(value) == value
-        return sign + (value if plain else f'"{value}"')
+        return sign + (value if plain else quote(value))
     if term.key == "id":
         return f"{sign}#{term.values[0]}"
     if term.op == "..":

@@ -50,7 +50,8 @@ def rows(label_names: list[str]) -> list[HelpRow]:
         HelpRow(("no:assignee", "no:label"), "Unassigned; without any label.", ("is:open no:assignee", "no:label")),
         HelpRow(
             ("label:<name>[,<name>…]",),
-            "Carrying any of these labels; two label: parts, both. Quote a name with spaces: label:\"needs triage\".",
+            "Carrying any of these labels; two label: parts, both. Quote a name with spaces or commas: "
+            r'label:"needs triage"; inside quotes, \" is a quote and \\ a backslash: label:"say \"hi\"".',
             label_examples,
         ),
         HelpRow(
