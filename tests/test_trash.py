@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.helpers import HX, count_rows, text
 from tracker.comments import service as comments
-from tracker.errors import Forbidden, IssueDeleted, StaleVersion
+from tracker.errors import Forbidden, IssueDeleted, NotFound, StaleVersion
 from tracker.extensions import db
 from tracker.issues import queries
 from tracker.issues import service as issues
@@ -76,6 +76,28 @@ def test_restore_brings_back_everything(admin, make_issue, make_label):
     assert kinds == ["created", "comment", "deleted", "restored"]
     assert listed() == [issue.id]
     assert trash.trash_page(db.session).total == 0
+
+
+@pytest.mark.parametrize(
+    ("asked", "error", "message"),
+    [
+        (["missing"], NotFound, "Issue #999 does not exist."),
+        (["trashed", "missing"], NotFound, "Issue #999 does not exist. Nothing was restored."),
+        (["trashed", "missing", "live"], NotFound, "Issue #999 does not exist. Nothing was restored."),
+        (["trashed", "live"], trash.TrashConflict, trash.NOT_IN_TRASH),
+        (["live"], trash.TrashConflict, trash.NOT_IN_TRASH),
+    ],
+)
+def test_restoring_an_issue_that_never_existed_is_not_found(admin, make_issue, snapshot, asked, error, message):
+    """Fewer issues restored than asked: NotFound names those that never existed, else the issues are not in the
+    trash (TrashConflict); either way nothing changed."""
+    ids = {"trashed": make_issue("Trashed").id, "live": make_issue("Live").id, "missing": 999}
+    trash.delete_issue(db.session, admin, ids["trashed"])
+    before = snapshot()
+    with pytest.raises(error) as caught:
+        trash.restore_issues(db.session, admin, [ids[name] for name in asked])
+    assert caught.value.message == message
+    assert snapshot() == before
 
 
 def test_only_admins_delete(make_user, make_issue, snapshot):
@@ -251,6 +273,24 @@ def test_restore_and_purge_from_the_trash_page(client, login, admin, make_issue)
     assert trash.trash_page(db.session).total == 0
 
 
+def test_restoring_from_the_trash_page_an_issue_that_never_existed_is_404(client, login, admin, make_issue,
+                                                                         make_user, snapshot):
+    """As the API answers: 404 for an issue that never existed, 409 for one that is not in the trash."""
+    kept, live, member = make_issue("Kept in the trash"), make_issue("Live"), make_user("member")
+    trash.delete_issue(db.session, admin, kept.id)
+    before = snapshot()
+    login(member)
+    assert client.post("/admin/trash/restore", data={"issue_ids": ["999"]}).status_code == 403  # who first
+    login(admin)
+    response = client.post("/admin/trash/restore", data={"issue_ids": ["999"]})
+    assert response.status_code == 404 and "Issue #999 does not exist." in text(response)
+    response = client.post("/admin/trash/restore", data={"issue_ids": [str(kept.id), "999"]})
+    assert response.status_code == 404 and "Issue #999 does not exist. Nothing was restored." in text(response)
+    response = client.post("/admin/trash/restore", data={"issue_ids": [str(live.id)]})
+    assert response.status_code == 409 and trash.NOT_IN_TRASH in text(response)
+    assert snapshot() == before and trash.trash_page(db.session).total == 1
+
+
 def test_bulk_delete_from_the_list_asks_first_then_deletes_all(client, login, admin, make_issue):
     made = [make_issue(f"I{n}") for n in range(3)]
     login(admin)
@@ -294,6 +334,9 @@ def test_api_delete_and_restore(client, token_for, admin, make_issue):
     assert client.post(f"/api/issues/{issue.id}/restore", headers=headers).status_code == 409  # not in the trash
     missing = client.post("/api/issues/999999/restore", headers=headers)
     assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+    assert missing.get_json()["message"] == "Issue #999999 does not exist."
+    refused = client.post("/api/issues/999999/restore", headers=token_for("member"))
+    assert refused.status_code == 403  # who may restore, before whether the issue exists
 
 
 def test_api_delete_is_refused_to_members(client, token_for, make_issue, snapshot):

@@ -165,12 +165,19 @@ def delete_issues(session: Session, actor: User, ids: list[int], versions: dict[
 
 
 def restore_issues(session: Session, actor: User, ids: list[int]) -> int:
-    """Bring these issues back from the trash with everything they had, all or none (TrashConflict)."""
+    """Bring these issues back from the trash with everything they had, all or none: NotFound when some never
+    existed, else TrashConflict when some are not in the trash (restored or purged)."""
     access.require_manage_trash(actor)
-    now = utcnow()
-    restored = bring_back(session, actor, among(Issue.id, ids, session.get_bind().dialect.name), now)
+    which = among(Issue.id, ids, session.get_bind().dialect.name)
+    restored = bring_back(session, actor, which, utcnow())
     if restored != len(ids):
         session.rollback()
+        existing = set(session.execute(sa.select(Issue.id).where(which)).scalars())
+        missing = [i for i in ids if i not in existing]
+        if missing:
+            named = ", ".join(f"#{i}" for i in missing[:10]) + ("…" if len(missing) > 10 else "")
+            message = f"Issue {named} does not exist." if len(missing) == 1 else f"Issues {named} do not exist."
+            raise NotFound(message if len(ids) == 1 else f"{message} Nothing was restored.")
         raise TrashConflict(NOT_IN_TRASH)
     session.commit()
     return restored
