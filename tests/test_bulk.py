@@ -338,10 +338,11 @@ def test_a_nul_in_the_bars_filter_is_refused_on_both_databases(client, login_as,
     login_as("admin")
     make_issue(title="One")
     before = snapshot()
-    data = {"all_matching": "1", "filter": "q=a%00b", "status": "in_progress"}
     for url in ("/issues/bulk", "/issues/bulk-delete"):
-        response = client.post(url, data=data)
-        assert response.status_code == 400 and "NUL character" in text(response), url
+        for bad_filter, field in (("q=a%00b", "q"), ("label=bug&page%00=1", "page")):
+            response = client.post(url, data={"all_matching": "1", "filter": bad_filter, "status": "in_progress"})
+            message = f"The field '{field}' of the list's filter contains a NUL character, which is not allowed."
+            assert response.status_code == 400 and message in text(response), (url, bad_filter)
     assert snapshot() == before
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import HX, hx
+from tests.helpers import HX, hx, text
 from tracker.extensions import db
 from tracker.models import Issue
 
@@ -167,20 +167,21 @@ def test_htmx_error_carries_a_message_event(client, login_as, make_issue):
 
 
 @pytest.mark.parametrize(
-    ("method", "url", "data"),
+    ("method", "url", "data", "field"),
     [
-        ("get", "/issues?q=a%00b", None),
-        ("get", "/issues/export.csv?q=%00", None),
-        ("post", "/issues/new", {"title": "Nul\x00title", "priority": "medium", "status": "open"}),
+        ("get", "/issues?q=a%00b", None, "q"),
+        ("get", "/issues/export.csv?q=%00", None, "q"),
+        ("get", "/issues?q%00=a", None, "q"),  # in a field's name: named without it
+        ("post", "/issues/new", {"title": "Nul\x00title", "priority": "medium", "status": "open"}, "title"),
     ],
-    ids=["list-search", "export-search", "create-title"],
+    ids=["list-search", "export-search", "field-name", "create-title"],
 )
-def test_nul_characters_are_refused_with_400(client, login_as, method, url, data):
-    """PostgreSQL cannot store NUL: a request carrying one gets a clear 400 and changes nothing."""
+def test_nul_characters_are_refused_with_400(client, login_as, method, url, data, field):
+    """PostgreSQL cannot store NUL: a request carrying one gets a clear 400 naming the field and changes nothing."""
     login_as("member")
     response = getattr(client, method)(url, data=data)
     assert response.status_code == 400
-    assert "NUL character" in response.get_data(as_text=True)
+    assert f"The field '{field}' contains a NUL character, which is not allowed." in text(response)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Issue)) == 0
 
 

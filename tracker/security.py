@@ -1,6 +1,7 @@
 """Security headers on every response (HSTS with Secure cookies; no-store for what a signed-in person sees), and
 guards on what is submitted: no NUL characters, form bodies in UTF-8."""
 
+from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, g, request
@@ -22,6 +23,19 @@ CSP = "; ".join(
 
 
 HSTS_SECONDS = 365 * 24 * 3600  # a year; no includeSubDomains: other hosts of the domain are not Tracker's
+
+
+def refuse_nul_fields(fields: Iterable[tuple[str | None, str]], within: str = "") -> None:
+    """A 400 naming the first field (name, value) whose name or value holds a NUL character: NUL never belongs in
+    text and PostgreSQL cannot store it (nor compare with it). `within` says where the fields came from, for the
+    message (" of the list's filter")."""
+    for name, value in fields:
+        name = name or ""  # a multipart part without a name is read with the name None
+        if "\x00" in name or "\x00" in value:
+            abort(
+                400,
+                f"The field '{name.replace(chr(0), '')[:40]}'{within} contains a NUL character, which is not allowed.",
+            )
 
 
 def register(app: Flask) -> None:
@@ -49,13 +63,7 @@ def register(app: Flask) -> None:
         if "\x00" in request.path:  # a path part (an @handle, a file's name) is text a query may use too
             abort(400, "The address contains a NUL character, which is not allowed.")
         for values in (request.args, request.form):
-            for name, value in values.items(multi=True):
-                name = name or ""  # a multipart part without a name is read with the name None
-                if "\x00" in name or "\x00" in value:
-                    abort(
-                        400,
-                        f"The field '{name.replace(chr(0), '')[:40]}' contains a NUL character, which is not allowed.",
-                    )
+            refuse_nul_fields(values.items(multi=True))
         for upload in request.files.values():
             if "\x00" in (upload.filename or ""):
                 abort(400, "The uploaded file's name contains a NUL character, which is not allowed; rename the file.")
