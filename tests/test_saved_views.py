@@ -184,6 +184,26 @@ def test_after_a_409_the_form_keeps_the_other_persons_change_where_mine_left_the
     assert 'name="name" maxlength="100" value="Mine"' in html
 
 
+@pytest.mark.parametrize(
+    ("typed", "base", "shown", "both"),
+    [
+        # Mine changed the query only: their new name is shown, with my query.
+        (("Team", "is:closed"), ("Team", "label:bug"), ("Team work", "is:closed"), []),
+        # Both changed the name: mine is kept, theirs is named.
+        (("Mine", "label:bug"), ("Team", "label:bug"), ("Mine", "label:bug"), [("name", "Team work")]),
+        # Both changed both fields, theirs to what I typed for the name: only the query is a clash.
+        (("Team work", "is:closed"), ("Team", "is:open"), ("Team work", "is:closed"), [("query", "label:bug")]),
+        # A form without the values it was shown with keeps what was typed, and names no clash.
+        (("Mine", "is:closed"), (None, None), ("Mine", "is:closed"), []),
+    ],
+)
+def test_a_stale_save_merges_each_field_three_ways(typed, base, shown, both):
+    """The view is now "Team work" / label:bug; the person typed `typed` into a form shown at `base`."""
+    current = SavedView(name="Team work", query="label:bug")
+    form, clashes = saved.merged(current, dict(zip(("name", "q"), typed)), dict(zip(("name", "q"), base)))
+    assert form == dict(zip(("name", "q"), shown)) and clashes == both
+
+
 def test_my_page_shows_each_pinned_view_as_a_short_list(client, login, make_user, make_issue, count_statements):
     grace = login(make_user("member", name="Grace", email="grace@example.com"))
     mine = [make_issue(f"Mine {n}", assignee_id=grace.id, priority=p) for n, p in enumerate(["low", "critical"])]

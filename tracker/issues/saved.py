@@ -4,6 +4,7 @@ capped count of each one's issues (one statement for all of them)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,25 @@ def clean(name: Any, query: Any) -> tuple[str, str]:
     if errors:
         raise InvalidInput(errors)
     return name, canonical
+
+
+def merged(
+    current: SavedView, typed: Mapping[str, str], base: Mapping[str, str | None]
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The three-way merge of a stale save (409): the name and query (by field: name, q) to show again, from what
+    the person typed and what the fields held when shown (`base`), against the view as it is now (`current`). A field
+    they changed keeps what they typed; one they left as it was takes the view's value now (a plain save again then
+    undoes nobody's change); a field without its base value keeps what was typed. Also the fields both changed, as
+    (label, the other person's value)."""
+    form: dict[str, str] = {}
+    both: list[tuple[str, str]] = []
+    for field, label, now in (("name", "name", current.name), ("q", "query", current.query)):
+        mine, was = typed.get(field, ""), base.get(field)
+        changed = was is None or mine != was
+        form[field] = mine if changed else now
+        if changed and was is not None and now != was and now != mine:
+            both.append((label, now))
+    return form, both
 
 
 def get_view(session: Session, user: User, view_id: int) -> SavedView:

@@ -86,38 +86,24 @@ def edit(view_id: int):
     """Rename or change a view (shared views: admins), from the version shown; a stale version is a 409 with the
     view as it is now."""
     form = request.form
+    typed = {"name": form.get("name", ""), "q": form.get("q", "")}
     shared = None if "shared_field" not in form else form.get("shared") == "1"
     try:
         view = saved.update_view(db.session, current_user, view_id, form.get("version"), form.get("name"),
                                  form.get("q", ""), shared)
     except InvalidInput as exc:
         db.session.rollback()
-        return _page(status=422, errors=exc.errors, editing=view_id,
-                     typed={"name": form.get("name", ""), "q": form.get("q", "")})
+        return _page(status=422, errors=exc.errors, editing=view_id, typed=typed)
     except StaleView as exc:
         db.session.rollback()
-        typed, both = _merged(saved.get_view(db.session, current_user, view_id), form)
+        current = saved.get_view(db.session, current_user, view_id)
+        shown, both = saved.merged(current, typed, {"name": form.get("base_name"), "q": form.get("base_q")})
         message = exc.message + "".join(
             f" Both of you changed the {label}: theirs is “{theirs}”; saving keeps yours." for label, theirs in both
         )
-        return _page(status=409, editing=view_id, conflict=message, typed=typed)
+        return _page(status=409, editing=view_id, conflict=message, typed=shown)
     flash(f"Saved the view {view.name}.", "success")
     return redirect(url_for("saved.index"), 303)
-
-
-def _merged(current, form) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """The form shown again after a 409: each field the person changed keeps what they typed, each they left as it
-    was takes the view as it is now (a plain save again then undoes nobody's change); and the fields both changed,
-    with the other person's value. A form without the values it was shown with keeps what was typed."""
-    typed: dict[str, str] = {}
-    both: list[tuple[str, str]] = []
-    for field, label, now in (("name", "name", current.name), ("q", "query", current.query)):
-        mine, base = form.get(field, ""), form.get(f"base_{field}")
-        changed = base is None or mine != base
-        typed[field] = mine if changed else now
-        if changed and base is not None and now != base and now != mine:
-            both.append((label, now))
-    return typed, both
 
 
 @bp.post("/<int:view_id>/delete")
