@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import schemathesis
 import sqlalchemy as sa
 from flask import g
 
@@ -58,3 +59,13 @@ def sign_in_client(client, user, address: str = "127.0.0.1", agent: str = "pytes
     g.pop("_login_user", None)
     g.pop("user_session", None)
     return key
+
+
+def assert_documented(app, response, method: str, path: str) -> None:
+    """The API's answer is one the OpenAPI document declares for this operation (`path` as the document writes
+    it, e.g. /api/issues/{issue_id}): its status listed by itself, not only covered by `default`, and its body
+    matching the schema declared for that status (schemathesis validates it)."""
+    operation = schemathesis.openapi.from_wsgi("/api/openapi.json", app)[path][method.upper()]
+    declared = operation.definition.raw["responses"]
+    assert str(response.status_code) in declared, f"{method.upper()} {path} does not declare {response.status_code}"
+    operation.validate_response(response)

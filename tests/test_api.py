@@ -7,11 +7,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import count_rows, hx
+from tests.helpers import assert_documented, count_rows, hx
 from tracker.account import service as tokens
 from tracker.extensions import db
 from tracker.issues import service as issues
 from tracker.models import ApiToken, Comment, Issue, IssueLabel
+from tracker.numbers import MAX_ID, IdConverter, range_pattern
 
 
 @pytest.fixture
@@ -543,6 +544,70 @@ def test_http_errors_under_api_are_json(app, client, member):
     )
     app.config["MAX_CONTENT_LENGTH"] = 1024
     assert_error(client.post("/api/issues", json={"title": "x" * 5000}, headers=member), 413, "too_large")
+
+
+def routes_with_ids(app, number: str) -> dict[str, str]:
+    """Every route with an id in its path, as a URL with each id written as `number` (other parts as 'x'), mapped
+    to the path as the OpenAPI document writes it."""
+    urls = {}
+    for rule in app.url_map.iter_rules():
+        if any(isinstance(converter, IdConverter) for converter in rule._converters.values()):
+            url = re.sub(r"<[^>]+>", "x", re.sub(r"<int[^>]*>", number, rule.rule))
+            urls[url] = re.sub(r"<(?:[^>:]+:)?([^>]+)>", r"{\1}", rule.rule)
+    return urls
+
+
+@pytest.mark.parametrize("number", [str(MAX_ID + 1), "99999999999", "99999999999999999999"])
+def test_an_id_out_of_range_is_404_for_every_method(app, client, login_as, token_for, number):
+    """Werkzeug picks the rule for the method before it reads the id: a refused id answered 405 naming the path's
+    other methods (DELETE /api/issues/99999999999: "Allow: GET, PATCH"). Every method is a 404 now."""
+    headers = token_for("admin")
+    login_as("admin")  # the pages' 404 for someone signed in, not the sign-in page
+    urls = routes_with_ids(app, number)
+    assert "/api/issues/" + number in urls and f"/issues/{number}/edit" in urls
+    documented = {
+        (path, method.upper())
+        for path, operations in client.get("/api/openapi.json").get_json()["paths"].items()
+        for method in operations
+    }
+    checked = 0
+    for url, path in urls.items():
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            response = client.open(url, method=method, headers=headers, json={})
+            where = f"{method} {url}"
+            assert response.status_code == 404, where
+            assert "Allow" not in response.headers, where
+            if url.startswith("/api/"):
+                assert response.get_json()["error"] == "not_found", where
+                assert set(response.get_json()) == {"error", "message", "details"}, where
+                if (path, method) in documented:
+                    assert_documented(app, response, method, path)
+                    checked += 1
+            else:
+                assert "text/html" in response.content_type and "Not found" in response.get_data(as_text=True), where
+    assert checked >= 20  # every documented operation with an id in its path
+
+
+@pytest.mark.parametrize(("low", "high"), [(0, 9), (1, 31), (7, 1234), (0, 10_000), (99, 100), (5, 5)])
+def test_the_id_pattern_matches_exactly_the_numbers_in_its_bounds(low, high):
+    pattern = re.compile(f"(?:{range_pattern(low, high)})\\Z")
+    assert [n for n in range(20_000) if pattern.match(str(n))] == list(range(low, high + 1))
+    ids = re.compile(f"0*(?:{range_pattern(1, MAX_ID)})\\Z")
+    for number in (1, 9, 10, 999_999_999, 1_000_000_000, 1_999_999_999, 2_147_483_639, MAX_ID):
+        assert ids.match(str(number)) and ids.match(f"00{number}")
+    for number in (0, MAX_ID + 1, 2_147_483_650, 2_147_483_700, 2_200_000_000, 3 * 10**9, 10**10, 99999999999):
+        assert not ids.match(str(number))
+
+
+def test_an_api_id_of_0_is_404_for_every_method_and_a_wrong_method_still_405(client, token_for, make_issue):
+    headers, issue = token_for("admin"), make_issue()
+    for method in ("GET", "PATCH", "DELETE"):
+        assert_error(client.open("/api/issues/0", method=method, headers=headers, json={}), 404, "not_found")
+    assert_error(client.post("/api/issues/0/comments", json={"body": "x"}, headers=headers), 404, "not_found")
+    wrong = client.put(f"/api/issues/{issue.id}", json={}, headers=headers)  # an id in range: the method is wrong
+    assert_error(wrong, 405, "method_not_allowed")
+    assert set(wrong.headers["Allow"].split(", ")) >= {"GET", "PATCH", "DELETE"}
+    assert client.delete(f"/api/issues/{MAX_ID}", headers=headers).status_code == 404  # the largest id is read
 
 
 def test_pages_outside_api_keep_html_errors(client, login_as):
