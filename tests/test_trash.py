@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from tests.helpers import HX, count_rows, text
+from tests.helpers import HX, assert_documented, count_rows, text
 from tracker.comments import service as comments
-from tracker.errors import Forbidden, IssueDeleted, NotFound, StaleVersion
+from tracker.errors import Forbidden, InvalidInput, IssueDeleted, NotFound, StaleVersion
 from tracker.extensions import db
 from tracker.issues import queries
 from tracker.issues import service as issues
@@ -114,6 +114,18 @@ def test_delete_with_an_old_version_is_stale_and_changes_nothing(admin, make_iss
     before = snapshot()
     with pytest.raises(StaleVersion):
         trash.delete_issue(db.session, admin, issue.id, version="1")
+    assert snapshot() == before
+
+
+def test_delete_with_a_version_newer_than_the_issue_is_invalid_as_a_change_is(admin, make_issue, snapshot):
+    issue = make_issue()
+    before = snapshot()
+    with pytest.raises(InvalidInput) as caught:
+        trash.delete_issue(db.session, admin, issue.id, version="2")
+    assert caught.value.details == {"version": "Version 2 is newer than the issue's current version 1."}
+    with pytest.raises(InvalidInput) as changing:
+        issues.update_issue(db.session, admin, issue.id, 2, {"title": "Renamed"})
+    assert changing.value.details == caught.value.details
     assert snapshot() == before
 
 
@@ -337,6 +349,59 @@ def test_api_delete_and_restore(client, token_for, admin, make_issue):
     assert missing.get_json()["message"] == "Issue #999999 does not exist."
     refused = client.post("/api/issues/999999/restore", headers=token_for("member"))
     assert refused.status_code == 403  # who may restore, before whether the issue exists
+
+
+def test_api_delete_of_a_stale_version_is_409_with_the_issue_now_as_the_document_says(
+    app, client, token_for, admin, make_issue, snapshot
+):
+    issue, headers = make_issue("Start"), token_for(admin)
+    issues.update_issue(db.session, admin, issue.id, 1, {"title": "Theirs"})
+    before = snapshot()
+    response = client.delete(f"/api/issues/{issue.id}?version=1", headers=headers)
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "version_conflict" and body["message"] == f"Issue #{issue.id} changed since version 1."
+    assert body["details"] == {"expected_version": 1, "current_version": 2}
+    assert body["current"]["title"] == "Theirs" and body["current"]["version"] == 2
+    assert_documented(app, response, "DELETE", "/api/issues/{issue_id}")
+    patch = client.patch(f"/api/issues/{issue.id}", json={"title": "Mine", "version": 1}, headers=headers)
+    assert patch.status_code == 409 and set(patch.get_json()) == set(body)  # the same conflict as PATCH's
+    assert snapshot() == before
+
+
+def test_api_delete_of_a_version_newer_than_the_issue_is_422_as_patch_is(app, client, token_for, admin, make_issue,
+                                                                         snapshot):
+    issue, headers = make_issue(), token_for(admin)
+    before = snapshot()
+    response = client.delete(f"/api/issues/{issue.id}?version=7", headers=headers)
+    expected = {
+        "error": "invalid",
+        "message": "Please correct the marked fields.",
+        "details": {"version": "Version 7 is newer than the issue's current version 1."},
+    }
+    assert response.status_code == 422 and response.get_json() == expected
+    assert_documented(app, response, "DELETE", "/api/issues/{issue_id}")
+    patch = client.patch(f"/api/issues/{issue.id}", json={"version": 7}, headers=headers)
+    assert patch.status_code == 422 and patch.get_json() == expected
+    assert snapshot() == before
+
+
+def test_api_delete_of_an_issue_deleted_meanwhile_is_its_404(app, client, token_for, admin, make_issue, monkeypatch):
+    """Deleted by someone else between the read and the guarded UPDATE: the conflict's answer cannot show the issue
+    (it raised IssueDeleted inside the 409's handler: a 500); it is the trash's 404."""
+    issue, headers = make_issue(), token_for(admin)
+    moving = trash.move_to_trash
+
+    def someone_else_first(session, actor, which, now):
+        moving(session, actor, which, now)
+        session.commit()
+        return 0
+
+    monkeypatch.setattr(trash, "move_to_trash", someone_else_first)
+    response = client.delete(f"/api/issues/{issue.id}", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "deleted" and response.get_json()["details"]["deleted_by"] == "Ada Admin"
+    assert_documented(app, response, "DELETE", "/api/issues/{issue_id}")
 
 
 def test_api_delete_is_refused_to_members(client, token_for, make_issue, snapshot):

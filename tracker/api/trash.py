@@ -10,7 +10,7 @@ from ..json_errors import domain_json_error, json_error
 from ..outage import discard
 from ..trash import service as trash_service
 from . import bp
-from .schemas import DeleteArgsSchema, IssueSchema, TrashIdsSchema, TrashResultSchema
+from .schemas import ConflictSchema, DeleteArgsSchema, IssueSchema, TrashIdsSchema, TrashResultSchema
 from .views import ISSUE, actor
 
 
@@ -29,7 +29,9 @@ def handle_issue_deleted(exc: IssueDeleted):
 @bp.response(204)
 @bp.alt_response(403, response="FORBIDDEN")
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT", description="The issue changed since `version`.")
+@bp.alt_response(
+    409, schema=ConflictSchema, description="The issue changed since `version`; `current` is the issue now."
+)
 def delete_issue(args, issue_id: int):
     """Move an issue to the trash (admins): it leaves every list, search and report until it is restored."""
     trash_service.delete_issue(db.session, actor(), issue_id, args.get("version"))

@@ -14,7 +14,7 @@ from ..account import service as account_service
 from ..bulk import service as bulk_service
 from ..comments import service as comments_service
 from ..error_handling import own_headers
-from ..errors import DomainError, InvalidInput, StaleVersion
+from ..errors import DomainError, InvalidInput, NotFound, StaleVersion
 from ..extensions import db
 from ..issues import duplicates, queries
 from ..issues import service as issues_service
@@ -69,9 +69,13 @@ def handle_domain_error(exc: DomainError):
 
 @bp.errorhandler(StaleVersion)
 def handle_stale_version(exc: StaleVersion):
-    """A stale version: 409 with the issue as it is now, so the client can merge and retry."""
+    """A stale version: 409 with the issue as it is now, so the client can merge and retry (an issue deleted
+    meanwhile, whose guarded change therefore found no row, is answered as not found)."""
     discard(db.session)
-    current = issues_service.get_issue(db.session, exc.issue_id)
+    try:
+        current = issues_service.get_issue(db.session, exc.issue_id)
+    except NotFound as gone:
+        return current_app.handle_user_exception(gone)
     details = {"expected_version": exc.expected, "current_version": current.version}
     return json_error(409, exc.code, exc.message, details, current=IssueSchema().dump(current))
 

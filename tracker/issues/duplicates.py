@@ -14,7 +14,7 @@ from ..errors import InvalidInput, IssueDeleted, NotFound, StaleVersion
 from ..models import LIVE_ISSUE, Issue, IssueEvent, User, utcnow
 from ..notifications import fanout
 from ..numbers import whole_number
-from .service import check_transition, get_issue, parse_version, resolved_at_for, touch
+from .service import check_transition, check_version, get_issue, parse_version, resolved_at_for, touch
 
 FIELD = "duplicate_of"
 
@@ -57,12 +57,7 @@ def close_as_duplicate(session: Session, actor: User, issue_id: int, version: An
     issue = get_issue(session, issue_id)
     try:
         original_of(session, issue_id, target_id)
-        if expected > issue.version:
-            raise InvalidInput(
-                {"version": f"Version {expected} is newer than the issue's current version {issue.version}."}
-            )
-        if expected < issue.version:
-            raise StaleVersion(issue_id, expected, issue.version)
+        check_version(issue_id, expected, issue.version)
         check_transition(issue.status, "closed")
     except (InvalidInput, StaleVersion):
         session.rollback()

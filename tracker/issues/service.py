@@ -54,6 +54,15 @@ def parse_version(raw: Any) -> int:
     return value
 
 
+def check_version(issue_id: int, expected: int, current: int) -> None:
+    """The version a change started from, against the issue's: a newer one cannot have been read (InvalidInput, 422),
+    an older one means someone saved first (StaleVersion, 409)."""
+    if expected > current:
+        raise InvalidInput({"version": f"Version {expected} is newer than the issue's current version {current}."})
+    if expected < current:
+        raise StaleVersion(issue_id, expected, current)
+
+
 def parse_assignee_id(raw: Any) -> int | None:
     """An assignee id from a form value: empty or 'none' means unassigned."""
     if raw is None or str(raw).strip().lower() in ("", "none"):
@@ -340,12 +349,7 @@ def update_issue(
     cleaned = clean_fields(session, raw, issue, loaded=loaded)
     current = issue.field_values()
     try:
-        if expected > issue.version:
-            raise InvalidInput(
-                {"version": f"Version {expected} is newer than the issue's current version {issue.version}."}
-            )
-        if expected < issue.version:
-            raise StaleVersion(issue_id, expected, issue.version)
+        check_version(issue_id, expected, issue.version)
         for name in take_theirs:
             if name in EDITABLE_FIELDS:
                 cleaned[name] = current[name]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .. import access
 from ..errors import DomainError, InvalidInput, NotFound, StaleVersion
-from ..issues.service import get_issue, parse_version
+from ..issues.service import check_version, get_issue, parse_version
 from ..models import BULK_MAX, Attachment, Comment, Issue, IssueEvent, IssueLabel, User, among, utcnow
 from ..numbers import whole_number
 
@@ -111,14 +111,14 @@ def clean_ids(raw: Iterable[Any]) -> list[int]:
 
 
 def delete_issue(session: Session, actor: User, issue_id: int, version: Any = None) -> None:
-    """Move one issue to the trash; with `version` (the page's), only if it has not changed since (StaleVersion)."""
+    """Move one issue to the trash; with `version` (the page's), only if it has not changed since (StaleVersion; a
+    version newer than the issue's is InvalidInput)."""
     access.require_manage_trash(actor)
     current = get_issue(session, issue_id).version  # NotFound, or IssueDeleted when it is in the trash already
     which = Issue.id == issue_id
     if version not in (None, ""):
         expected = parse_version(version)
-        if expected != current:
-            raise StaleVersion(issue_id, expected, current)
+        check_version(issue_id, expected, current)  # a newer version is a 422, as for a change (update_issue)
         which = sa.and_(which, Issue.version == expected)
     if move_to_trash(session, actor, which, utcnow()) != 1:
         session.rollback()
