@@ -546,6 +546,27 @@ def test_http_errors_under_api_are_json(app, client, member):
     assert_error(client.post("/api/issues", json={"title": "x" * 5000}, headers=member), 413, "too_large")
 
 
+def test_every_json_body_answers_invalid_json_with_the_400_its_operation_declares(app, client, token_for):
+    headers = {**token_for("admin"), "Content-Type": "application/json"}
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    operations = [
+        (path, method)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if method != "parameters" and "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(operations) >= 11 and ("/api/issues/{issue_id}", "patch") in operations
+    for path, method in operations:
+        url = re.sub(r"{[^}]+}", "1", path)
+        for body in ("{oops", "", "not json at all", '{"title": "unfinished"'):
+            response = client.open(url, method=method.upper(), data=body, headers=headers)
+            where = f"{method.upper()} {url} {body!r}"
+            assert response.status_code == 400, where
+            assert response.get_json()["error"] == "bad_request", where
+            assert response.get_json()["message"] == "The request body is not valid JSON.", where
+            assert_documented(app, response, method, path)
+
+
 def routes_with_ids(app, number: str) -> dict[str, str]:
     """Every route with an id in its path, as a URL with each id written as `number` (other parts as 'x'), mapped
     to the path as the OpenAPI document writes it."""

@@ -74,13 +74,28 @@ class MultipartParser(FlaskParser):
 
 
 class ApiBlueprint(Blueprint):
-    """flask-smorest's Blueprint, documenting the "multipart" location as one multipart/form-data body."""
+    """flask-smorest's Blueprint, documenting the "multipart" location as one multipart/form-data body, and the 400
+    of every JSON body."""
 
     ARGUMENTS_PARSER = MultipartParser()
     DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
         **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
         "multipart": "multipart/form-data",
     }
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """flask-smorest's arguments; a JSON body also documents its 400, the answer to a body that is not JSON
+        (422, a body that is JSON but breaks the schema, flask-smorest documents itself)."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+        not_json = self.alt_response(400, schema=ErrorSchema, description="The request body is not valid JSON.")
+
+        def decorator(func):
+            """Parse the body, and document the 400 beside the 422."""
+            return not_json(parse(func))
+
+        return decorator
 
 
 bp = ApiBlueprint("api", __name__, url_prefix="/api")
