@@ -1,7 +1,7 @@
 """The trash (issue 22): delete, restore and purge issues; gone from every list, search, report, export and the API."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -402,6 +402,25 @@ def test_api_delete_of_an_issue_deleted_meanwhile_is_its_404(app, client, token_
     assert response.status_code == 404
     assert response.get_json()["error"] == "deleted" and response.get_json()["details"]["deleted_by"] == "Ada Admin"
     assert_documented(app, response, "DELETE", "/api/issues/{issue_id}")
+
+
+def test_api_trash_404_writes_deleted_at_as_every_api_time_is(app, client, token_for, admin, make_issue):
+    issue, kept, headers = make_issue("Gone"), make_issue("Kept"), token_for(admin)
+    trash.delete_issue(db.session, admin, issue.id)
+    for when in ("in the trash", "purged"):
+        gone = client.get(f"/api/issues/{issue.id}", headers=headers)
+        assert gone.status_code == 404 and gone.get_json()["error"] == "deleted", when
+        deleted_at = db.session.get(Issue, issue.id).deleted_at
+        stamp = gone.get_json()["details"]["deleted_at"]
+        assert stamp == deleted_at.isoformat() + "+00:00" and not stamp.endswith("Z"), when
+        assert datetime.fromisoformat(stamp) == deleted_at.replace(tzinfo=timezone.utc), when
+        assert gone.get_json()["details"]["purged"] is (when == "purged")
+        assert_documented(app, gone, "GET", "/api/issues/{issue_id}")
+        if when == "in the trash":
+            trash.purge_issues(db.session, admin, [issue.id])
+            db.session.expire_all()
+    shown = client.get(f"/api/issues/{kept.id}", headers=headers).get_json()
+    assert shown["created_at"].endswith("+00:00") and shown["updated_at"].endswith("+00:00")  # the same form
 
 
 def test_api_delete_is_refused_to_members(client, token_for, make_issue, snapshot):

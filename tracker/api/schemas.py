@@ -8,7 +8,7 @@ same constants the services use.
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import datetime, timezone
 
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, missing, validate
@@ -36,14 +36,20 @@ PER_PAGE_MAX = 100
 SORT_VALUES = [key for key in SORTS] + [f"-{key}" for key in SORTS]
 
 
+def utc_timestamp(value: datetime | None) -> str | None:
+    """A stored (naive UTC) time as the API writes every time: RFC 3339 with its offset, e.g.
+    2026-11-25T08:00:00+00:00 (None stays None)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc).isoformat()
+
+
 class UTCDateTime(fields.DateTime):
     """A stored (naive UTC) time as RFC 3339 with its offset, e.g. 2026-11-25T08:00:00+00:00."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         """Naive UTC in, ISO 8601 with +00:00 out."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc).isoformat()
+        return utc_timestamp(value)
 
 
 def Id(strict: bool = True, **kwargs) -> fields.Integer:

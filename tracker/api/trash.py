@@ -10,7 +10,14 @@ from ..json_errors import domain_json_error, json_error
 from ..outage import discard
 from ..trash import service as trash_service
 from . import bp
-from .schemas import ConflictSchema, DeleteArgsSchema, IssueSchema, TrashIdsSchema, TrashResultSchema
+from .schemas import (
+    ConflictSchema,
+    DeleteArgsSchema,
+    IssueSchema,
+    TrashIdsSchema,
+    TrashResultSchema,
+    utc_timestamp,
+)
 from .views import ISSUE, actor
 
 
@@ -20,7 +27,7 @@ def handle_issue_deleted(exc: IssueDeleted):
     discard(db.session)
     if not access.may_manage_trash(actor()):
         return domain_json_error(exc)
-    details = {"deleted_at": exc.deleted_at.isoformat() + "Z", "deleted_by": exc.deleted_by, "purged": exc.purged}
+    details = {"deleted_at": utc_timestamp(exc.deleted_at), "deleted_by": exc.deleted_by, "purged": exc.purged}
     return json_error(404, "deleted", exc.trash_message, details)
 
 
