@@ -42,6 +42,44 @@ UPLOAD_LIMIT_MB = 512
 WORKER_TIMEOUT_SECONDS = 900
 
 
+def environment(database_url: str, settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a production node on this database (the same for its web server and its worker)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TRACKER_ENV": "production",
+        "SECRET_KEY": "bench-secret",
+        "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
+        "UPLOAD_LIMIT_MB": str(UPLOAD_LIMIT_MB),
+        **(settings or {}),
+    }
+
+
+@contextmanager
+def worker(database_url: str, settings: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Run the background worker (`flask --app wsgi worker`, as the README's production setup runs it beside
+    gunicorn) until the block ends (its output goes to a temporary file)."""
+    command = [str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "worker"]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment(database_url, settings), stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask the process to end (SIGTERM), and kill it if it has not within 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass(frozen=True)
 class Served:
     """The running server: its port and the gunicorn master's process id (its workers are its children)."""
@@ -58,15 +96,7 @@ def serve(
     workers of that many threads each (the README's production command); with 0, sync workers. `settings`: more of
     the app's environment (the attachment scenarios serve a second app that stores files in S3)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "TRACKER_ENV": "production",
-        "SECRET_KEY": "bench-secret",
-        "SESSION_COOKIE_SECURE": "0",  # plain http on loopback
-        "UPLOAD_LIMIT_MB": str(UPLOAD_LIMIT_MB),
-        **(settings or {}),
-    }
+    env = environment(database_url, settings)
     command = [
         str(Path(sys.executable).parent / "gunicorn"), "wsgi:app", "-w", str(workers), "-b", f"{HOST}:{port}",
         "--timeout", str(WORKER_TIMEOUT_SECONDS),
@@ -80,12 +110,7 @@ def serve(
             yield Served(port, process.pid)
         finally:
             workers = worker_pids(process.pid)
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
             # A worker still inside a long request (an abandoned import) outlives its master: end it, so its
             # transaction rolls back instead of committing into the data set after the run.
             for pid in workers:

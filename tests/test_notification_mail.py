@@ -3,9 +3,6 @@ aggregation, digests, one-click unsubscribe, a stopped server, a refusal, a work
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 import threading
 from datetime import timedelta
 
@@ -15,6 +12,7 @@ from aiosmtpd.controller import Controller
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from tests.mailbox import Mailbox, free_port
 from tracker import create_app
 from tracker.comments import service as comments
 from tracker.config import TestConfig
@@ -25,36 +23,10 @@ from tracker.notifications import fanout, mail
 from tracker.notifications.worker import mail_settings
 
 
-class Mailbox:
-    """What the SMTP server received; `refuse` makes it answer RCPT with that reply."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[list[str]] = []
-        self.refuse: str | None = None
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
-        if self.refuse:
-            return self.refuse
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.recipients.append(list(envelope.rcpt_tos))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(app, monkeypatch):
     """A running SMTP server the app sends to (MAIL_URL), its mailbox, and start()/stop() to take it down."""
-    port = _free_port()
+    port = free_port()
     box = Mailbox()
     state = {"controller": None}
 

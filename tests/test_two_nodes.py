@@ -3,23 +3,28 @@
 Two gunicorn instances serve the same code on two ports against one PostgreSQL database, as two machines behind a
 load balancer without sticky sessions would; the test drives them alternately with one browser-like client (one
 cookie jar): sign in on one node and act on the other, a conflict between edits made on different nodes, sign-in
-throttling counted across both, an import staged on one node, checked on the other and imported on the first.
+throttling counted across both, an import staged on one node, checked on the other and imported on the first, and
+the background work done once with a worker beside each node (`flask --app wsgi worker`, as in production).
 Everything a node keeps is in the database (sessions, throttling, staged imports, drafts of nothing), and the
 signed cookie only needs the same SECRET_KEY on every node."""
 
 from __future__ import annotations
 
 import re
+import time
 from contextlib import ExitStack
 
 import pytest
 import requests
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from werkzeug.security import generate_password_hash
 
 from bench import server
+from tests.mailbox import Mailbox, free_port
+from tracker.account import service as tokens
 from tracker.extensions import db
-from tracker.models import ImportRun, Issue, User
+from tracker.models import EmailOutbox, ImportRun, Issue, User
 
 PASSWORD = "two nodes, one database"
 
@@ -173,3 +178,68 @@ def test_an_import_staged_on_one_node_is_checked_and_imported_on_the_other(nodes
     assert db.session.get(ImportRun, run_id).state == "imported"
     # The history, read on the other node, shows the import done.
     assert "issues.csv" in browser.get(f"{two}/imports").text
+
+
+@pytest.fixture
+def mailbox() -> Mailbox:
+    """A real SMTP server (aiosmtpd) in the test process; its `url` is the nodes' MAIL_URL."""
+    box, port = Mailbox(), free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.url = f"smtp://127.0.0.1:{port}"
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def mailing_nodes(app, postgres_only, database_url, people, tmp_path, mailbox):
+    """Two gunicorn nodes sending email, each with its own background worker process polling every second: their
+    base URLs."""
+    settings = {
+        "ATTACHMENTS_URL": str(tmp_path / "attachments"),
+        "MAIL_URL": mailbox.url,
+        "TRACKER_BASE_URL": "https://tracker.example.com",
+        "MAIL_WINDOW_SECONDS": "0",
+        "MAIL_POLL_SECONDS": "1",
+    }
+    with ExitStack() as stack:
+        served = [stack.enter_context(server.serve(database_url, 1, 4, settings)) for _ in range(2)]
+        workers = [stack.enter_context(server.worker(database_url, settings)) for _ in range(2)]
+        yield [f"http://{server.HOST}:{s.port}" for s in served]
+        assert all(worker.poll() is None for worker in workers), "a worker died"
+
+
+def test_background_work_is_done_once_with_a_worker_beside_each_node(mailing_nodes, people, mailbox):
+    """Issues reported on both nodes, each commented on from the other node: the two workers share the email queue
+    (claimed with SKIP LOCKED), so the reporter gets exactly one email per comment, none twice."""
+    one, two = mailing_nodes
+    ada, root = people
+    headers = {
+        person.id: {"Authorization": f"Bearer {tokens.create_token(db.session, person, 'two nodes')[1]}"}
+        for person in people
+    }
+    issue_ids = []
+    for n in range(6):
+        reported_on, commented_on = (one, two) if n % 2 else (two, one)
+        created = requests.post(f"{reported_on}/api/issues", json={"title": f"Node issue {n}"}, headers=headers[ada.id])
+        assert created.status_code == 201, created.text
+        issue_ids.append(created.json()["id"])
+        comment = requests.post(
+            f"{commented_on}/api/issues/{issue_ids[-1]}/comments", json={"body": f"Looked at {n}"},
+            headers=headers[root.id],
+        )
+        assert comment.status_code == 201, comment.text
+
+    deadline = time.monotonic() + 60
+    while len(mailbox.messages) < len(issue_ids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # three more rounds of both workers: nothing may be sent again
+    assert [r for r in mailbox.recipients] == [["ada@example.com"]] * len(issue_ids)
+    subjects = sorted(message["Subject"] for message in mailbox.messages)
+    assert subjects == sorted({subject for subject in subjects})  # one email per issue
+    assert all(any(f"#{i} " in subject for subject in subjects) for i in issue_ids), subjects
+    message_ids = [message["Message-ID"] for message in mailbox.messages]
+    assert len(set(message_ids)) == len(message_ids)
+    fresh()
+    states = db.session.execute(sa.select(EmailOutbox.status, sa.func.count()).group_by(EmailOutbox.status)).all()
+    assert dict(states) == {"sent": len(issue_ids)}
