@@ -382,6 +382,7 @@ from . import (  # noqa: E402,F401
     scenarios_attachments,
     scenarios_imports,
     scenarios_load,
+    scenarios_nodes,
     scenarios_notifications,
     scenarios_reports,
     scenarios_undo,

@@ -35,14 +35,14 @@ def api_token(work: Workload) -> str:
         return token
 
 
-def make_token(database_url: str) -> str:
+def make_token(database_url: str, name: str = TOKEN_NAME) -> str:
     """A new token for the benchmark's admin in this database, made by the app's own command (`flask --app wsgi
-    token create EMAIL NAME`); earlier benchmark tokens there are deleted first."""
+    token create EMAIL NAME`); earlier benchmark tokens of that name there are deleted first."""
     with database.connect(database_url, autocommit=True) as connection, connection.cursor() as cursor:
-        cursor.execute("DELETE FROM api_tokens WHERE name = %s", (TOKEN_NAME,))
+        cursor.execute("DELETE FROM api_tokens WHERE name = %s", (name,))
     result = subprocess.run(
         [str(Path(sys.executable).parent / "flask"), "--app", "wsgi"]
-        + ["token", "create", dataset.ADMIN_EMAIL, TOKEN_NAME],
+        + ["token", "create", dataset.ADMIN_EMAIL, name],
         cwd=ROOT,
         env={**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-token"},
         capture_output=True,
