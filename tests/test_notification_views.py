@@ -50,6 +50,25 @@ def test_opening_marks_read_and_goes_to_the_comment(client, login, ada_hears):
     assert _unread(ada.id) == 0  # the issue's other notification too
 
 
+@pytest.mark.parametrize(
+    ("fetch_site", "read"),
+    [("cross-site", False), ("same-site", False), ("same-origin", True), ("none", True), (None, True)],
+)
+def test_a_link_on_another_site_opens_a_notification_without_marking_it_read(
+    client, login, ada_hears, fetch_site, read
+):
+    """GET /inbox/<id> marks read; a cross-site page navigating a signed-in person there (a link, a script setting
+    location: Lax cookies ride along) must not clear their inbox. It still leads to the issue."""
+    ada, _grace, issue, comment = ada_hears
+    login(ada)
+    newest = db.session.execute(sa.select(sa.func.max(Notification.id))).scalar_one()
+    headers = {"Sec-Fetch-Site": fetch_site} if fetch_site else {}
+    response = client.get(f"/inbox/{newest}", headers=headers)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/issues/{issue.id}#comment-{comment.id}")
+    assert _unread(ada.id) == (0 if read else 2)
+
+
 def test_mark_all_read_and_done_without_javascript(client, login, ada_hears):
     ada = ada_hears[0]
     login(ada)

@@ -252,14 +252,17 @@ def mark(session: Session, user: User, ids: list[int] | None, state: str, issue_
     return changed
 
 
-def open_notification(session: Session, user: User, notification_id: int) -> tuple[Notification, str | None]:
-    """Mark a notification read (with the others of its issue); return it and the anchor of the issue page it
-    points at: its comment, or its change (a bulk change's is found by its actor and moment)."""
+def open_notification(
+    session: Session, user: User, notification_id: int, mark_read: bool = True
+) -> tuple[Notification, str | None]:
+    """Mark a notification read (with the others of its issue) unless `mark_read` is False; return it and the anchor
+    of the issue page it points at: its comment, or its change (a bulk change's is found by its actor and moment)."""
     found = get_notification(session, user, notification_id)
-    mark(session, user, [found.id], "read")
-    if found.issue_id is not None:
-        mark(session, user, None, "read", issue_id=found.issue_id)
-    found = get_notification(session, user, notification_id)
+    if mark_read:
+        mark(session, user, [found.id], "read")
+        if found.issue_id is not None:
+            mark(session, user, None, "read", issue_id=found.issue_id)
+        found = get_notification(session, user, notification_id)
     if found.comment_id:
         return found, f"comment-{found.comment_id}"
     event_id = found.event_id

@@ -76,10 +76,18 @@ def mark():
     return redirect(url_for("notifications.inbox", **kept), 303)
 
 
+# Sec-Fetch-Site of a request a person made in Tracker or from the address bar or a bookmark; a browser that sends no
+# such header (an old one) is taken at its word too.
+OWN_NAVIGATION = {"same-origin", "none", ""}
+
+
 @bp.get("/inbox/<int:notification_id>")
 def open_notification(notification_id: int):
-    """Mark it (and its issue's others) read and go where it points: the comment, the change, or the import."""
-    found, anchor = service.open_notification(db.session, current_user, notification_id)
+    """Mark it (and its issue's others) read and go where it points: the comment, the change, or the import. A link
+    on another site leads there too but marks nothing: a GET it sends (SameSite=Lax cookies ride on a top-level
+    navigation) must not clear someone's inbox."""
+    from_tracker = request.headers.get("Sec-Fetch-Site", "") in OWN_NAVIGATION
+    found, anchor = service.open_notification(db.session, current_user, notification_id, mark_read=from_tracker)
     if found.import_run_id is not None:
         return redirect(url_for("imports.show", run_id=found.import_run_id), 303)
     return redirect(url_for("issues.show", issue_id=found.issue_id, _anchor=anchor), 303)
