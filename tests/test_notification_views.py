@@ -152,6 +152,34 @@ def test_change_handle_with_messages(client, login, make_user):
     assert db.session.get(User, me.id).handle == "new_me"
 
 
+@pytest.mark.parametrize("typed", ["me", "@me", "ME"])
+def test_nobody_may_be_called_at_me(client, login, make_user, make_issue, snapshot, typed):
+    """@me means the person reading or searching: someone called @me would be told of (and watch) every issue where
+    anyone wrote "@me", and no query could name them. Refused with 422, nothing changed."""
+    grace = login(make_user("member", email="grace@example.com"))
+    before = snapshot()
+    response = client.post("/account/handle", data={"handle": typed})
+    assert response.status_code == 422
+    assert "@me always means the person reading or searching" in response.get_data(as_text=True)
+    assert snapshot() == before
+    assert db.session.get(User, grace.id).handle == "grace"
+
+
+def test_an_email_starting_me_at_is_proposed_another_handle_and_at_me_in_a_comment_tells_nobody(
+    client, login, make_user, make_issue
+):
+    """me@example.com is proposed @me2 (not @me); a comment saying "@me" then mentions no one."""
+    me = make_user("member", email="me@example.com")
+    assert me.handle == "me2"
+    author = make_user("member", email="author@example.com")
+    issue = make_issue("Quiet", reporter=author)
+    comments.add_comment(db.session, author, issue.id, "assign it to @me please")
+    assert _unread(me.id) == 0
+    login(me)
+    page = client.get(f"/issues/{issue.id}").get_data(as_text=True)
+    assert 'href="/@me"' not in page and "assign it to @me please" in page
+
+
 def test_admin_changes_someones_handle(client, login, make_user):
     other = make_user("member", email="other@example.com")
     login(make_user("admin"))

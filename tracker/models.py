@@ -56,6 +56,9 @@ def utcnow() -> datetime:
 
 HANDLE_MAX = 30
 HANDLE_PATTERN = re.compile(r"^[a-z0-9_-]{1,30}$")
+# `@me` always means the person reading or searching (assignee:@me, involves:@me). Nobody may be called @me: a person
+# who was would be told of (and made to watch) every issue where anyone wrote "@me", and no query could name them.
+RESERVED_HANDLES = frozenset({"me"})
 # Email for notifications: about issues one is involved in (assigned, mentioned, reported), every issue one watches,
 # or none; sent at once (after the aggregation window) or gathered into an hourly or daily digest.
 EMAIL_SCOPES = ("involved", "watching", "none")
@@ -70,8 +73,8 @@ def handle_base(email: str) -> str:
 
 
 def free_handle(taken: set[str], base: str) -> str:
-    """`base`, or `base2`, `base3`... whichever is not in `taken`."""
-    if base not in taken:
+    """`base`, or `base2`, `base3`... whichever is not in `taken` (nor reserved: me@example.com is @me2)."""
+    if base not in taken and base not in RESERVED_HANDLES:
         return base
     n = 2
     while f"{base}{n}" in taken:

@@ -17,6 +17,7 @@ from ..models import (
     HANDLE_PATTERN,
     LIVE_ISSUE,
     NOTIFICATION_REASONS,
+    RESERVED_HANDLES,
     Issue,
     IssueEvent,
     Notification,
@@ -337,6 +338,8 @@ def clean_handle(raw: str | None) -> str:
         raise InvalidInput({"handle": f"A handle can be at most {HANDLE_MAX} characters (this one has {len(handle)})."})
     if not HANDLE_PATTERN.match(handle):
         raise InvalidInput({"handle": "A handle has only lowercase letters, digits, '-' and '_' (no spaces)."})
+    if handle in RESERVED_HANDLES:
+        raise InvalidInput({"handle": f"@{handle} always means the person reading or searching; choose another."})
     return handle
 
 
