@@ -375,6 +375,40 @@ def test_htmx_delete_swaps_the_section(client, login_as, make_issue):
     assert "issue-changed" in json.loads(response.headers["HX-Trigger"])
 
 
+def test_a_file_deleted_twice_is_404_the_second_time(client, login_as, make_issue):
+    me = login_as("member")
+    issue = make_issue()
+    (outcome,) = attach(me, issue.id, (b"x\n", "x.txt"))
+    assert client.post(f"/attachments/{outcome.attachment.id}/delete").status_code == 303
+    response = client.post(f"/attachments/{outcome.attachment.id}/delete")
+    assert response.status_code == 404 and "does not exist" in text(response)
+    kinds = db.session.execute(sa.select(IssueEvent.kind).where(IssueEvent.issue_id == issue.id)).scalars().all()
+    assert kinds.count("attachment_deleted") == 1
+
+
+def test_of_two_deletes_at_once_the_later_is_404_and_notes_nothing(client, login_as, make_issue, monkeypatch):
+    # Two tabs (or a double click) delete the same file: the other request removes the row after this one read
+    # it. This one answered 500 (SQLAlchemy: "expected to delete 1 row(s); 0 were matched") or, where that is
+    # only a warning, noted a second "deleted" entry in the timeline.
+    me = login_as("member")
+    issue = make_issue()
+    (outcome,) = attach(me, issue.id, (b"x\n", "x.txt"))
+    attachment_id = outcome.attachment.id
+    allowed = service.access.require_delete_attachment
+
+    def deleted_meanwhile(actor, attachment):
+        allowed(actor, attachment)
+        with db.engine.begin() as other:
+            other.execute(sa.delete(Attachment).where(Attachment.id == attachment_id))
+
+    monkeypatch.setattr(service.access, "require_delete_attachment", deleted_meanwhile)
+    events = count_rows(IssueEvent)
+    response = client.post(f"/attachments/{attachment_id}/delete")
+    assert response.status_code == 404 and "deleted meanwhile" in text(response)
+    db.session.rollback()
+    assert count_rows(IssueEvent) == events and count_rows(Attachment) == 0
+
+
 def test_others_cannot_delete(client, login_as, make_user, make_issue, snapshot):
     owner = make_user()
     issue = make_issue()

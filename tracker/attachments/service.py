@@ -289,9 +289,17 @@ def link_placeholders(text: str, outcomes: list[Attached]) -> str:
 
 def delete_attachment(session: Session, store: Store, actor: User, attachment_id: int) -> Attachment:
     """The uploader or an admin deletes an attachment: the row and a timeline entry commit first, then the
-    objects go (if that fails, the sweep removes them)."""
+    objects go (if that fails, the sweep removes them). The row is deleted by one guarded statement first: of two
+    deletes at once (two tabs, a double click), the one that finds it gone is a 404 that notes nothing."""
     attachment = get_attachment(session, attachment_id)
     access.require_delete_attachment(actor, attachment)
+    deleted = session.execute(
+        sa.delete(Attachment).where(Attachment.id == attachment_id).execution_options(synchronize_session=False)
+    ).rowcount
+    if not deleted:
+        session.rollback()
+        raise NotFound(f"Attachment {attachment_id} does not exist (it was deleted meanwhile).")
+    session.expunge(attachment)  # its row is gone: keep what was read of it for the caller's message
     now = utcnow()
     session.add(
         IssueEvent(
@@ -305,7 +313,6 @@ def delete_attachment(session: Session, store: Store, actor: User, attachment_id
     )
     _touch(session, attachment.issue_id, now)
     keys = [key for key in (attachment.storage_key, attachment.thumbnail_key) if key]
-    session.delete(attachment)
     session.commit()
     try:
         store.delete(keys)
