@@ -305,6 +305,26 @@ def test_folders_and_control_characters_leave_the_name():
     assert len(long) == 255 and long.endswith(".log")
 
 
+@pytest.mark.parametrize("sent", ["..", ".", "a/..", " .. ", "..\u200b"])
+def test_a_name_of_dots_alone_links_to_the_file(client, login_as, make_issue, sent):
+    # A file sent as ".." was kept as "..", and its link /files/1/.. took the browser to /files/ (a 404).
+    login_as("member")
+    issue = make_issue()
+    post_files(client, issue.id, (b"x\n", sent))
+    (attachment,) = attachments_rows()
+    assert attachment.file_name == "file" and service.file_url(attachment) == f"/files/{attachment.id}/file"
+    assert f'href="/files/{attachment.id}/file"' in text(client.get(f"/issues/{issue.id}"))
+
+
+def test_a_file_stored_as_dots_is_linked_as_file(make_user, make_issue):
+    (outcome,) = attach(make_user(), make_issue().id, (b"x\n", "x.txt"))
+    for name in (".", ".."):
+        outcome.attachment.file_name = name
+        assert service.file_url(outcome.attachment) == f"/files/{outcome.attachment.id}/file"
+    outcome.attachment.file_name = "..."
+    assert service.file_url(outcome.attachment) == f"/files/{outcome.attachment.id}/..."
+
+
 def test_downloads_need_sign_in(client, make_user, make_issue):
     (outcome,) = attach(make_user(), make_issue().id, (b"secret\n", "s.txt"))
     response = client.get(f"/files/{outcome.attachment.id}/s.txt")

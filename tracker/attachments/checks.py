@@ -71,10 +71,16 @@ class Checked:
     attachment: Attachment | None = None
 
 
+# Names that are path segments of their own in a URL: a browser resolves /files/5/.. to /files/ (a 404).
+DOT_SEGMENTS = (".", "..")
+
+
 def clean_file_name(raw: str | None) -> str:
     """The uploaded file's name without folders or control characters, at most 255 characters."""
     name = os.path.basename((raw or "").replace("\\", "/")).strip()
-    name = "".join(c for c in name if c.isprintable())
+    name = "".join(c for c in name if c.isprintable()).strip()
+    if name in DOT_SEGMENTS:  # "folder/.." or "." names a folder, no file; and its link would lead elsewhere
+        name = ""
     if len(name) > FILE_NAME_MAX:
         stem, dot, extension = name.rpartition(".")
         keep = extension[:20] if dot and stem else ""

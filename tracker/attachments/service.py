@@ -29,6 +29,7 @@ from ..errors import DomainError, NotFound
 from ..models import LIVE_ISSUE, Attachment, Issue, IssueEvent, User, utcnow
 from . import content
 from .checks import (  # noqa: F401  (FileTooLarge, Limits, clean_file_name, human_size: named here for callers)
+    DOT_SEGMENTS,
     Checked,
     FileRefused,
     FileTooLarge,
@@ -81,8 +82,10 @@ class SweepResult:
 
 
 def file_url(attachment: Attachment) -> str:
-    """The attachment's download path, named after the file."""
-    return FILE_URL.format(id=attachment.id, name=quote(attachment.file_name, safe=""))
+    """The attachment's download path, named after the file (a file stored as '.' or '..' before such names
+    became 'file' is linked as 'file': browsers resolve those segments away)."""
+    name = "file" if attachment.file_name in DOT_SEGMENTS else attachment.file_name
+    return FILE_URL.format(id=attachment.id, name=quote(name, safe=""))
 
 
 # ---- reading -------------------------------------------------------------------------------------
