@@ -88,6 +88,42 @@ def test_a_row_without_id_creates_and_an_unchanged_one_is_left_alone(client, log
     assert [i.version for i in (db.session.get(Issue, t.id) for t in three)] == [1, 1, 1]
 
 
+@pytest.mark.parametrize(("who", "reason"), (("deactivated", "is deactivated"), ("viewer", "is a viewer")))
+def test_an_issue_assigned_to_someone_no_longer_assignable_round_trips(
+    client, login_as, make_user, make_issue, who, reason
+):
+    # The export of an issue assigned to a person since deactivated (or made a viewer) was refused on import:
+    # "... is deactivated and cannot be assigned", and all-or-nothing imported none of the file, though the row
+    # left the assignee as it was (an edit keeps such an assignee too). A row giving them an issue is refused.
+    login_as("admin")
+    gone = make_user("member", name="Gone Gwen", email="gwen@example.com")
+    kept = make_issue("Kept", assignee_id=gone.id)
+    other = make_issue("Other")
+    gone.active = who != "deactivated"
+    gone.role = "viewer" if who == "viewer" else "member"
+    db.session.commit()
+    rows = exported(client)
+    by_title = {r[column(rows, "title")]: r for r in rows[1:]}
+    by_title["Kept"][column(rows, "priority")] = "high"
+    response = upload(client, spreadsheet(rows), policy="all_or_nothing")
+    assert response.status_code == 303, text(response)
+    db.session.expire_all()
+    assert (db.session.get(Issue, kept.id).priority, db.session.get(Issue, kept.id).assignee_id) == ("high", gone.id)
+
+    by_title["Kept"][column(rows, "version")] = "2"
+    by_title["Other"][column(rows, "assignee")] = "gwen@example.com"
+    new = [""] * len(rows[0])
+    new[column(rows, "title")], new[column(rows, "assignee")] = "New", "gwen@example.com"
+    rows.append(new)
+    response = upload(client, spreadsheet(rows), dry_run="1")
+    run_id = int(response.headers["Location"].split("/")[2])
+    report = imports.check(db.session, db.session.get(ImportRun, run_id))
+    assert (report.invalid, [e.line for e in report.errors]) == (2, [3, 4])
+    assert all(f"Gone Gwen (gwen@example.com) {reason}" in e.error for e in report.errors)
+    assert "create 0, unchanged 1</strong>" in text(client.get(f"/imports/{run_id}/check"))
+    assert db.session.get(Issue, other.id).assignee_id is None
+
+
 def test_stale_rows_are_reported_and_all_or_nothing_writes_nothing(client, login_as, make_user, three, snapshot):
     login_as("member")
     rows = exported(client)

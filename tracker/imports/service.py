@@ -371,8 +371,7 @@ def _invalid_rows(session: Session, run: ImportRun) -> Iterator[tuple[int, list[
     try:
         if not mapping.problems(table.header):
             checker = RowChecker(table.header, mapping, directory(session), utcnow())
-            for line, cells in table.records:
-                row = checker.check(line, cells)
+            for row in Matcher(session, checker).rows(table.records):
                 if not row.ok:
                     spool.add(row)
     except BaseException:

@@ -53,7 +53,8 @@ class Matcher:
 
     def rows(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[Row]:
         """Every record checked, in file order; a row naming an issue gets its action (update or unchanged), or a
-        problem (no such issue, changed since the export, a status the workflow does not allow)."""
+        problem (no such issue, changed since the export, a status the workflow does not allow). An assignee who
+        cannot be assigned now (deactivated, a viewer) is a problem unless the row leaves the issue's as it is."""
         records = iter(records)
         while batch := list(itertools.islice(records, BATCH)):
             rows = [self.checker.check(line, cells) for line, cells in batch]
@@ -65,6 +66,9 @@ class Matcher:
                 stale_since = self._stale_since(named, current)
                 for row in named:
                     self._classify(row, current.get(row.values["issue_id"]), stale_since)
+            for row in rows:
+                if row.kept_assignee and not _keeps_assignee(row):
+                    row.refuse_kept_assignee()
             yield from rows
 
     def _match_keys(self, keyed: list[Row]) -> None:
@@ -194,6 +198,11 @@ class Matcher:
         index = self.checker.single.get(column)
         row.problems.append((self.checker.header[index] if index is not None else column, reason))
         row.values = None
+
+
+def _keeps_assignee(row: Row) -> bool:
+    """True for a row that updates an issue (or leaves it as it is) without changing its assignee."""
+    return row.ok and row.values["action"] in ("update", "unchanged") and "assignee_id" not in row.values["changes"]
 
 
 def _target(name: str) -> set[str]:

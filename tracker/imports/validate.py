@@ -66,6 +66,19 @@ class Row:
     # The assignee value that matched no user, or was mapped to one on the preview: the preview lists it to map.
     unmatched_assignee: str | None = None
     stale: bool = False  # names an issue changed since the file was exported (updates.py)
+    # (column, why, value) for an assignee who cannot be assigned now (deactivated, a viewer): fine on a row that
+    # leaves its issue's assignee as it is (an export's round trip), a problem on any other (updates.py settles it).
+    kept_assignee: tuple[str, str, str] | None = None
+
+    def refuse_kept_assignee(self) -> None:
+        """The row would give an issue an assignee who cannot be assigned: a problem, listed to map on the check."""
+        if self.kept_assignee is None:
+            return
+        column, reason, raw = self.kept_assignee
+        self.kept_assignee = None
+        self.problems.append((column, reason))
+        self.unmatched_assignee = raw
+        self.values = None
 
     @property
     def ok(self) -> bool:
@@ -195,6 +208,8 @@ class RowChecker:
         # Created at import time unless the file says otherwise, but never after the issue was resolved.
         values["created_at"] = created_at or resolved_at
         values["resolved_at"] = resolved_at
+        if not (values["issue_id"] or values["external_key"]):
+            row.refuse_kept_assignee()  # a row naming no issue creates one: never assigned to them
         if not problems:
             row.values = values
         return row
@@ -281,6 +296,9 @@ class RowChecker:
             if len(self._assignees) < MEMO_MAX:
                 self._assignees[raw] = outcome
         person_id, reason, mapped = outcome
+        if reason and person_id is not None:  # someone who cannot be assigned now: only kept where already assigned
+            row.kept_assignee = (self._name(index), reason, raw)
+            return person_id
         if reason:
             row.problems.append((self._name(index), reason))
         if reason or mapped:
@@ -289,7 +307,7 @@ class RowChecker:
 
     def _find_assignee(self, target: str, raw: str) -> tuple[int | None, str, bool]:
         """(the user id or None, "", whether the preview's mapping chose it) for an assignee value, or
-        (None, why it matches no one who can be assigned, False)."""
+        (None, why it matches no one, False), or (their id, why they cannot be assigned now, False)."""
         override = self.assignee_overrides.get(raw.lower())
         if override == UNASSIGNED:
             return None, "", True
@@ -315,9 +333,9 @@ class RowChecker:
             else:
                 reason = f"no active user with email, id or name '{raw}'"
         if person is not None and not person.active:
-            return None, f"{person.name} ({person.email}) is deactivated and cannot be assigned", False
+            return person.id, f"{person.name} ({person.email}) is deactivated and cannot be assigned", False
         if person is not None and not access.may_be_assigned(person):
-            return None, f"{person.name} ({person.email}) is a viewer and cannot be assigned issues", False
+            return person.id, f"{person.name} ({person.email}) is a viewer and cannot be assigned issues", False
         if person is None:
             return None, reason, False
         return person.id, "", False

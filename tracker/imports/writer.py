@@ -72,7 +72,7 @@ class CheckedRows:
     and no row is yielded after it, while the rest are still read to count them.
     """
 
-    def __init__(self, table: Table, checker: RowChecker, policy: str, matcher: Matcher | None = None):
+    def __init__(self, table: Table, checker: RowChecker, policy: str, matcher: Matcher):
         """Read the table's records with the checker under the policy (rows naming issues matched by `matcher`)."""
         self.records = table.records
         self.checker = checker
@@ -84,12 +84,7 @@ class CheckedRows:
 
     def __iter__(self) -> Iterator[Row]:
         """The rows to write, in file order."""
-        checked = (
-            self.matcher.rows(self.records)
-            if self.matcher is not None
-            else (self.checker.check(line, cells) for line, cells in self.records)
-        )
-        for row in checked:
+        for row in self.matcher.rows(self.records):
             self.rows_read += 1
             if row.ok:
                 if self.first_error is None:
