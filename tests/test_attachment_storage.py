@@ -17,10 +17,10 @@ from tests.files import image
 from tests.helpers import count_rows
 from tracker import create_app
 from tracker.attachments import service, web
-from tracker.attachments.storage import CHUNK, LocalStore, MissingObject, S3Store, store_from_url
+from tracker.attachments.storage import CHUNK, LocalStore, MissingObject, S3Store, StoreUnavailable, store_from_url
 from tracker.config import TestConfig
 from tracker.extensions import db
-from tracker.models import Attachment, utcnow
+from tracker.models import Attachment, Issue, utcnow
 
 BUCKET = "tracker-files"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -153,7 +153,8 @@ def s3_app(database_url, s3_endpoint, bucket):
         db.engine.dispose()
 
 
-def test_pages_with_s3(s3_app):
+def signed_in_issue(app):
+    """A member's test client, signed in, and an issue of theirs."""
     from tests.conftest import PASSWORD_HASH
     from tests.helpers import sign_in_client
     from tracker.issues import service as issues
@@ -163,8 +164,13 @@ def test_pages_with_s3(s3_app):
     db.session.add(me)
     db.session.commit()
     issue = issues.create_issue(db.session, me, {"title": "Stored in S3"})
-    client = s3_app.test_client()
+    client = app.test_client()
     sign_in_client(client, me)
+    return client, issue
+
+
+def test_pages_with_s3(s3_app):
+    client, issue = signed_in_issue(s3_app)
     data = {"file": [(io.BytesIO(image()), "shot.png"), (io.BytesIO(b"log\n"), "Ärger.log")]}
     assert client.post(f"/issues/{issue.id}/attachments", data=data).status_code == 303
     shot, log = db.session.query(Attachment).order_by(Attachment.id).all()
@@ -195,3 +201,37 @@ def test_pages_with_s3(s3_app):
     web.store().put("zz/zz/orphan", io.BytesIO(b"left"), "text/plain")
     result = service.remove_orphans(db.session, web.store(), utcnow() + timedelta(hours=2), timedelta(hours=1))
     assert result.removed == ["zz/zz/orphan"] and count_rows(Attachment) == 1
+
+
+def test_a_store_that_fails_is_a_503_and_saves_nothing(s3_app):
+    # A bucket deleted or renamed (or credentials refused, the endpoint down) answered every upload and every
+    # streamed download with a bare 500 ("Something went wrong on our side").
+    from tests.helpers import text
+    from tracker.models import IssueEvent
+
+    client, issue = signed_in_issue(s3_app)
+    sent = client.post(f"/issues/{issue.id}/attachments", data={"file": (io.BytesIO(image()), "shot.png")})
+    assert sent.status_code == 303
+    (shot,) = db.session.query(Attachment).all()
+    events = count_rows(IssueEvent)
+
+    web.store().bucket = "no-such-bucket"
+    response = client.post(f"/issues/{issue.id}/attachments", data={"file": (io.BytesIO(b"log\n"), "a.log")})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "The file store could not keep the file just now; nothing was saved." in text(response)
+    db.session.rollback()
+    assert count_rows(Attachment) == 1 and count_rows(IssueEvent) == events
+
+    response = client.post("/issues/new", data={"title": "With a file", "file": (io.BytesIO(b"log\n"), "a.log")})
+    assert response.status_code == 503
+    assert db.session.query(Issue).count() == 1
+
+    response = client.get(f"/files/{shot.id}/shot.png")  # an image is streamed by the app
+    assert response.status_code == 503 and "The file store cannot be reached just now." in text(response)
+
+
+def test_a_local_store_that_cannot_write_is_a_503(tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"")
+    with pytest.raises(StoreUnavailable, match="nothing was saved"):
+        LocalStore(blocked).put("ab/cd/key", io.BytesIO(b"x"), "text/plain")

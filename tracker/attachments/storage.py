@@ -7,6 +7,8 @@ an uploaded file's name. No Flask here: `store_from_url` builds a store from the
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
+from ..errors import Unavailable
+
+log = logging.getLogger(__name__)
 CHUNK = 1 << 16  # 64 KiB a read or write
 # S3: multipart parts of 5 MiB (S3's smallest), one at a time, so an upload holds at most one part in memory.
 S3_PART = 5 * 1024 * 1024
@@ -24,6 +29,30 @@ PARTIAL = ".part-"  # a local file still being written; a crash leaves it for th
 
 class MissingObject(Exception):
     """The store has no object under this key."""
+
+
+class StoreUnavailable(Unavailable):
+    """The store refused or could not be reached (a bucket gone, credentials refused, the endpoint down, a full or
+    read-only disk): a 503 saying so, never a 500; the request's database work is rolled back."""
+
+
+SAVE_FAILED = "The file store could not keep the file just now; nothing was saved. Try again in a minute."
+READ_FAILED = "The file store cannot be reached just now. Try again in a minute."
+
+
+def _unavailable(message: str, exc: BaseException) -> StoreUnavailable:
+    """The error to raise for a store that failed with `exc` (logged for whoever runs the store)."""
+    log.error("Attachment store failed (%s): %s", type(exc).__name__, (str(exc).splitlines() or [""])[0][:300])
+    return StoreUnavailable(message)
+
+
+@contextlib.contextmanager
+def _saving() -> Iterator[None]:
+    """The disk's errors while writing an object (full, read-only, not a folder) as StoreUnavailable."""
+    try:
+        yield
+    except OSError as exc:
+        raise _unavailable(SAVE_FAILED, exc) from exc
 
 
 class Store(Protocol):
@@ -68,15 +97,20 @@ class LocalStore:
     def put(self, key: str, source: BinaryIO, content_type: str) -> None:
         """Write to a partial file beside the target, then rename it into place (atomic on one filesystem)."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + PARTIAL + uuid.uuid4().hex[:8])
         try:
-            with open(partial, "wb") as out:
-                while chunk := source.read(CHUNK):
-                    out.write(chunk)
-            os.replace(partial, path)
+            with _saving():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                out = open(partial, "wb")  # closed by the with below, where a failed read is not the disk's
+            with out:
+                while chunk := source.read(CHUNK):  # a failed read is the upload's, not the disk's
+                    with _saving():
+                        out.write(chunk)
+            with _saving():
+                os.replace(partial, path)
         except BaseException:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder that cannot be written holds no partial file
+                partial.unlink(missing_ok=True)
             raise
 
     def chunks(self, key: str) -> Iterator[bytes]:
@@ -157,26 +191,35 @@ class S3Store:
         """A multipart upload of 5 MiB parts sent one after another (an object appears only once complete). A file on
         disk (an upload Werkzeug spooled) is sent by its path, so each part is read as it is sent; any other stream
         is read a part at a time into memory."""
+        from boto3.exceptions import Boto3Error
         from boto3.s3.transfer import TransferConfig
+        from botocore.exceptions import BotoCoreError, ClientError
 
         config = TransferConfig(multipart_threshold=S3_PART, multipart_chunksize=S3_PART, use_threads=False)
         extra = {"ContentType": content_type}
         path = _path_of(source)
-        if path is not None:
-            self.client.upload_file(path, self.bucket, self._key(key), ExtraArgs=extra, Config=config)
-        else:
-            self.client.upload_fileobj(_Unclosable(source), self.bucket, self._key(key), ExtraArgs=extra, Config=config)
+        try:
+            if path is not None:
+                self.client.upload_file(path, self.bucket, self._key(key), ExtraArgs=extra, Config=config)
+            else:
+                self.client.upload_fileobj(
+                    _Unclosable(source), self.bucket, self._key(key), ExtraArgs=extra, Config=config
+                )
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
+            raise _unavailable(SAVE_FAILED, exc) from exc
 
     def chunks(self, key: str) -> Iterator[bytes]:
         """The object's body, read as it arrives."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise MissingObject(key) from None
-            raise
+            raise _unavailable(READ_FAILED, exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable(READ_FAILED, exc) from exc
         return _stream_body(body)
 
     def delete(self, keys: Iterable[str]) -> None:
