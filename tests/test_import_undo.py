@@ -177,6 +177,27 @@ def test_the_undo_page_lists_changes_and_refuses_with_409(client, login, importe
     assert live_ids() == [run.first_issue_id]
 
 
+def test_redo_never_gives_two_issues_one_key(client, token_for, importer, snapshot):
+    # Undo an import of a Jira file, import the file again (its keys are free: the first issues are in the trash),
+    # then redo the first import: both issues were live with key P-1, and every later import of that Jira file
+    # refused the row ("2 issues have the key P-1"), as would a restore of the first issue from the trash.
+    def jira(title):
+        content = f"Summary,Issue key\n{title},P-1\n".encode()
+        run = staging.stage(db.session, importer, "jira.csv", io.BytesIO(content))
+        return imports.run_import(db.session, importer, run, "all_or_nothing", staging.mapping_of(run))
+
+    first = jira("One")
+    undo.undo_import(db.session, importer, first.id)
+    again = jira("One again")
+    before = snapshot()
+    refused = client.post(f"/api/imports/{first.id}/redo", headers=token_for(importer))
+    assert refused.status_code == 409
+    message = refused.get_json()["message"]
+    assert f"#{first.first_issue_id}'s key P-1 is #{again.first_issue_id}'s now" in message
+    assert "Nothing was restored" in message
+    assert snapshot() == before and live_ids() == [again.first_issue_id]
+
+
 def test_api_undo_and_redo(client, token_for, importer, make_user):
     run = imported(importer, ["One", "Two"])
     issues.update_issue(db.session, make_user("member", name="Ed Editor"), run.first_issue_id, 1, {"priority": "low"})

@@ -60,6 +60,20 @@ def test_a_deleted_issue_leaves_lists_search_labels_and_reports(admin, make_issu
         comments.add_comment(db.session, admin, gone.id, "Too late")
 
 
+def test_a_restore_that_would_give_two_issues_one_key_is_refused(admin, make_issue, snapshot):
+    old, newer, other = make_issue("From Jira"), make_issue("From Jira again"), make_issue("Another")
+    for issue, key in ((old, "P-1"), (newer, "P-1"), (other, "P-2")):
+        db.session.execute(sa.update(Issue).where(Issue.id == issue.id).values(external_key=key))
+    db.session.commit()
+    trash.delete_issue(db.session, admin, old.id)  # its import undone; the file imported again made `newer`
+    trash.delete_issue(db.session, admin, other.id)
+    before = snapshot()
+    with pytest.raises(trash.TrashConflict, match=f"#{old.id}'s key P-1 is #{newer.id}'s now"):
+        trash.restore_issues(db.session, admin, [old.id, other.id])
+    assert snapshot() == before
+    assert trash.restore_issues(db.session, admin, [other.id]) == 1
+
+
 def test_restore_brings_back_everything(admin, make_issue, make_label):
     bug = make_label("bug")
     issue = make_issue("Keep me", labels=[bug.id])

@@ -24,6 +24,7 @@ from ..numbers import whole_number
 
 RETENTION_DAYS = 30  # TRASH_RETENTION_DAYS: how long the trash keeps an issue before purging it
 PER_PAGE = 50
+KEY_CLASHES_SHOWN = 5
 NOT_IN_TRASH = "Some of these issues are not in the trash (restored or purged meanwhile); nothing changed."
 
 
@@ -81,7 +82,10 @@ def move_to_trash(session: Session, actor: User, which: sa.ColumnElement[bool], 
 
 def bring_back(session: Session, actor: User, which: sa.ColumnElement[bool], now: datetime) -> int:
     """Restore the issues in the trash that `which` names (inside the caller's transaction): their 'restored'
-    entries first (while they can still be told apart), then one UPDATE. Returns how many came back."""
+    entries first (while they can still be told apart), then one UPDATE. Returns how many came back. An issue
+    whose other tracker's key a live issue has taken meanwhile (its import undone, the file imported again) stays:
+    TrashConflict, nothing changed, as two issues with one key would make every later import of it ambiguous."""
+    _refuse_key_clashes(session, which)
     record(session, actor.id, "restored", sa.and_(which, in_trash()), now)
     return session.execute(
         sa.update(Issue)
@@ -89,6 +93,26 @@ def bring_back(session: Session, actor: User, which: sa.ColumnElement[bool], now
         .values(deleted_at=None, deleted_by_id=None)
         .execution_options(synchronize_session=False)
     ).rowcount
+
+
+def _refuse_key_clashes(session: Session, which: sa.ColumnElement[bool]) -> None:
+    """TrashConflict naming the first issues to restore whose key a live issue has (one query)."""
+    live = aliased(Issue)
+    clashes = session.execute(
+        sa.select(Issue.id, Issue.external_key, live.id)
+        .join(live, sa.and_(live.external_key == Issue.external_key, live.deleted_at.is_(None)))
+        .where(which, in_trash(), Issue.external_key.is_not(None))
+        .order_by(Issue.id, live.id)
+        .limit(KEY_CLASHES_SHOWN)
+    ).all()
+    if not clashes:
+        return
+    session.rollback()
+    named = "; ".join(f"#{issue_id}'s key {key} is #{holder}'s now" for issue_id, key, holder in clashes)
+    raise TrashConflict(
+        f"Restoring would give two issues one key from the other tracker ({named}). Nothing was restored: "
+        "delete the newer issue first, or leave this one in the trash."
+    )
 
 
 def clean_ids(raw: Iterable[Any]) -> list[int]:
