@@ -152,6 +152,36 @@ def test_a_failed_one_request_import_waits_in_the_history_and_can_be_discarded(
     assert client.post(f"/imports/{run.id}/discard").status_code == 404
 
 
+@pytest.mark.parametrize(("meanwhile", "status"), (("imported", 409), ("discarded", 404)))
+def test_a_file_imported_while_it_is_discarded_stays_imported(
+    client, login_as, monkeypatch, meanwhile, status
+):
+    # Discard in one tab while Import runs in another: the import claimed the file after the discard read it,
+    # and the discard's guarded DELETE then removed nothing, yet the page said "Discarded issues.csv." while its
+    # issues were there. The discard now says it was imported (or, discarded meanwhile, that it is gone).
+    me = login_as("member")
+    run = staging.stage(db.session, me, "issues.csv", io.BytesIO(b"title\nA\n"))
+    allowed = staging.access.require_manage_import
+
+    def changed_meanwhile(actor, found):
+        allowed(actor, found)
+        with db.engine.begin() as other:
+            which = ImportRun.__table__.c.id == run.id
+            if meanwhile == "imported":
+                other.execute(sa.update(ImportRun.__table__).where(which).values(state="imported"))
+            else:
+                other.execute(sa.delete(ImportRun.__table__).where(which))
+
+    monkeypatch.setattr(staging.access, "require_manage_import", changed_meanwhile)
+    response = client.post(f"/imports/{run.id}/discard")
+    assert response.status_code == status
+    if meanwhile == "imported":
+        assert "issues.csv was imported; only files waiting to be imported can be discarded." in text(response)
+        db.session.rollback()
+        assert count_rows(ImportRun) == 1
+    assert "Discarded" not in text(client.get("/imports"))
+
+
 def test_an_admin_sees_and_discards_anyones_waiting_file(client, login_as, make_user):
     owner = make_user("member", name="Owner")
     run = staging.stage(db.session, owner, "theirs.csv", io.BytesIO(b"title\nA\n"))

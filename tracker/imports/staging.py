@@ -169,12 +169,20 @@ def record_failure(session: Session, run_id: int, reason: str) -> None:
 
 
 def discard_run(session: Session, actor: User, run_id: int) -> ImportRun:
-    """Delete a staged file (its uploader or an admin); an imported one stays in the history (409)."""
+    """Delete a staged file (its uploader or an admin); an imported one stays in the history (409), also when its
+    import (another tab, another person) claimed it after it was read here."""
     run = get_run(session, run_id)
     access.require_manage_import(actor, run)
+    imported = f"{run.file_name} was imported; only files waiting to be imported can be discarded."
     if run.state != "staged":
-        raise AlreadyImported(f"{run.file_name} was imported; only files waiting to be imported can be discarded.")
-    session.execute(sa.delete(ImportRun).where(ImportRun.id == run_id, ImportRun.state == "staged"))
+        raise AlreadyImported(imported)
+    deleted = session.execute(
+        sa.delete(ImportRun).where(ImportRun.id == run_id, ImportRun.state == "staged")
+    ).rowcount
+    if not deleted:
+        session.rollback()
+        get_run(session, run_id)  # NotFound when it was discarded meanwhile
+        raise AlreadyImported(imported)
     session.commit()
     return run
 
