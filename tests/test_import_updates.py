@@ -124,6 +124,34 @@ def test_an_issue_assigned_to_someone_no_longer_assignable_round_trips(
     assert db.session.get(Issue, other.id).assignee_id is None
 
 
+def test_a_file_of_ids_and_one_field_changes_that_field_only(client, login_as, three, snapshot):
+    # "id,priority" (a spreadsheet of numbers and the new priorities) was refused as a whole: "The file has no
+    # title column", though the README says only the fields the file has columns for are compared and changed.
+    login_as("member")
+    one, two, _three = three
+    content = f"id,priority\n{one.id},critical\n{two.id},medium\n,high\n".encode()
+    response = upload(client, content, dry_run="1")
+    run_id = int(response.headers["Location"].split("/")[2])
+    report = imports.check(db.session, db.session.get(ImportRun, run_id))
+    assert report.problems == [] and [(e.line, e.error) for e in report.errors] == [
+        (4, "title is empty; every issue needs a title")
+    ]
+    assert "create 0, update 1, unchanged 1" in text(client.get(f"/imports/{run_id}/check"))
+    before = snapshot()
+    response = client.post(f"/imports/{run_id}/import", data={"policy": "all_or_nothing"})
+    assert response.status_code == 422 and snapshot() == before
+    response = client.post(f"/imports/{run_id}/import", data={"policy": "skip_invalid"})
+    assert response.status_code == 303, text(response)
+    db.session.expire_all()
+    assert [(i.title, i.priority, i.version) for i in (db.session.get(Issue, t.id) for t in three)] == [
+        ("One", "critical", 2), ("Two", "medium", 1), ("Three", "low", 1)
+    ]
+    event = db.session.execute(
+        sa.select(IssueEvent).where(IssueEvent.issue_id == one.id, IssueEvent.kind == "updated")
+    ).scalar_one()
+    assert event.changes == {"priority": ["medium", "critical"]}
+
+
 def test_stale_rows_are_reported_and_all_or_nothing_writes_nothing(client, login_as, make_user, three, snapshot):
     login_as("member")
     rows = exported(client)

@@ -595,9 +595,10 @@ class Mapping:
         return [i for i, t in enumerate(self.columns) if t == target]
 
     def problems(self, header: list[str]) -> list[str]:
-        """What keeps this mapping from being imported: no title, a field fed by two columns."""
+        """What keeps this mapping from being imported: no title column (unless an id column names the issues to
+        update: `id,priority` changes priorities), a field fed by two columns."""
         messages = []
-        if not self.columns_of("title"):
+        if not self.columns_of("title") and not self.columns_of("id"):
             names = ", ".join(f"'{h}'" for h in header if h) or "none"
             messages.append(
                 f"The file has no title column (its columns are: {names}). "

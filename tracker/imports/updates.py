@@ -48,7 +48,7 @@ class Matcher:
         self.session = session
         self.checker = checker
         mapped = set(checker.mapping.columns)
-        self.fields = [f for f in FIELDS if f == "title" or _target(f) & mapped]
+        self.fields = [f for f in FIELDS if _target(f) & mapped]
         self.first_lines: dict[tuple[str, Any], int] = {}  # ("id", 12) or ("key", "PROJ-9") -> the line naming it
 
     def rows(self, records: Iterable[tuple[int, list[str]]]) -> Iterator[Row]:

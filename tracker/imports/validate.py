@@ -157,7 +157,8 @@ class RowChecker:
         title_index = self.single["title"]
         title = " ".join(self._cell(cells, title_index).split())
         title_name = self._name(title_index) if title_index is not None else "title"
-        if not title:
+        updating_without_titles = title_index is None and bool(self._cell(cells, self.single["id"]).strip())
+        if not title and not updating_without_titles:  # a file of ids and other fields keeps the issues' titles
             problems.append((title_name, f"{title_name} is empty; every issue needs a title"))
         elif len(title) > TITLE_MAX:
             problems.append(
