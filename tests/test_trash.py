@@ -73,6 +73,11 @@ def test_a_restore_that_would_give_two_issues_one_key_is_refused(admin, make_iss
     assert snapshot() == before
     assert trash.restore_issues(db.session, admin, [other.id]) == 1
 
+    trash.delete_issue(db.session, admin, newer.id)  # both with P-1 in the trash: only one may come back
+    with pytest.raises(trash.TrashConflict, match=f"#{old.id} and #{newer.id} both have the key P-1"):
+        trash.restore_issues(db.session, admin, [old.id, newer.id])
+    assert trash.restore_issues(db.session, admin, [newer.id]) == 1
+
 
 def test_restore_brings_back_everything(admin, make_issue, make_label):
     bug = make_label("bug")

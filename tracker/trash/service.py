@@ -96,22 +96,34 @@ def bring_back(session: Session, actor: User, which: sa.ColumnElement[bool], now
 
 
 def _refuse_key_clashes(session: Session, which: sa.ColumnElement[bool]) -> None:
-    """TrashConflict naming the first issues to restore whose key a live issue has (one query)."""
+    """TrashConflict naming the first issues to restore whose key a live issue has, or another issue restored with
+    them (two queries)."""
     live = aliased(Issue)
+    keyed = sa.and_(which, in_trash(), Issue.external_key.is_not(None))
     clashes = session.execute(
         sa.select(Issue.id, Issue.external_key, live.id)
         .join(live, sa.and_(live.external_key == Issue.external_key, live.deleted_at.is_(None)))
-        .where(which, in_trash(), Issue.external_key.is_not(None))
+        .where(keyed)
         .order_by(Issue.id, live.id)
         .limit(KEY_CLASHES_SHOWN)
     ).all()
-    if not clashes:
+    named = [f"#{issue_id}'s key {key} is #{holder}'s now" for issue_id, key, holder in clashes]
+    if not named:
+        shared = session.execute(
+            sa.select(sa.func.min(Issue.id), sa.func.max(Issue.id), Issue.external_key)
+            .where(keyed)
+            .group_by(Issue.external_key)
+            .having(sa.func.count() > 1)
+            .order_by(sa.func.min(Issue.id))
+            .limit(KEY_CLASHES_SHOWN)
+        ).all()
+        named = [f"#{first} and #{last} both have the key {key}" for first, last, key in shared]
+    if not named:
         return
     session.rollback()
-    named = "; ".join(f"#{issue_id}'s key {key} is #{holder}'s now" for issue_id, key, holder in clashes)
     raise TrashConflict(
-        f"Restoring would give two issues one key from the other tracker ({named}). Nothing was restored: "
-        "delete the newer issue first, or leave this one in the trash."
+        f"Restoring would give two issues one key from the other tracker ({'; '.join(named)}). Nothing was restored: "
+        "bring back one issue per key (a live one holding it is deleted first)."
     )
 
 
