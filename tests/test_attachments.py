@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
+import threading
 import tracemalloc
 
 import pytest
@@ -14,10 +15,11 @@ from PIL import ExifTags, Image
 from tests.files import HTML, SVG, exif_of, image, zip_file
 from tests.helpers import count_rows, hx, text
 from tracker.attachments import service, web
+from tracker.attachments.checks import FileRefused
 from tracker.comments import service as comments
 from tracker.extensions import db
 from tracker.markdown import render_markdown
-from tracker.models import Attachment, Comment, Issue, IssueEvent
+from tracker.models import Attachment, Comment, Issue, IssueEvent, User
 
 
 def squashed(html: str) -> str:
@@ -136,6 +138,52 @@ def test_the_issue_holds_at_most_its_number_of_files(app, client, login_as, make
     assert response.status_code == 422
     assert "An issue holds at most 2 files; this one has 1, so at most 1 more can be attached." in text(response)
     assert count_rows(Attachment) == 1 and len(stored_keys()) == 1
+
+
+def test_two_attaches_at_once_keep_the_issue_within_its_number_of_files(app, postgres_only, make_user, make_issue,
+                                                                         monkeypatch):
+    """The first attach is held while it stores its file (after counting the issue's files); the second, sent then,
+    waits for it and is refused, instead of counting the files before the first one's row was written."""
+    app.config["ATTACHMENTS_PER_ISSUE"] = 2
+    user, issue_id = make_user("member"), make_issue().id
+    attach(user, issue_id, (b"zero\n", "0.txt"))
+    storing, go_on = threading.Event(), threading.Event()
+    real_store = service.store_files
+
+    def held_store(store, checked):
+        if not storing.is_set():
+            storing.set()
+            go_on.wait(10)
+        real_store(store, checked)
+
+    monkeypatch.setattr(service, "store_files", held_store)
+    outcomes: dict[str, str] = {}
+
+    def work(name: str) -> None:
+        with app.app_context():
+            try:
+                attach(db.session.get(User, user.id), issue_id, (f"{name}\n".encode(), f"{name}.txt"))
+                outcomes[name] = "attached"
+            except FileRefused as exc:
+                outcomes[name] = str(exc)
+            finally:
+                db.session.remove()
+
+    first = threading.Thread(target=work, args=("first",))
+    first.start()
+    assert storing.wait(10)
+    second = threading.Thread(target=work, args=("second",))
+    second.start()
+    second.join(0.5)  # it waits for the first one's lock on the issue
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    assert outcomes == {
+        "first": "attached",
+        "second": "An issue holds at most 2 files; this one has 2, so delete some before attaching more.",
+    }
+    db.session.expire_all()
+    assert sorted(a.file_name for a in attachments_rows()) == ["0.txt", "first.txt"]
 
 
 def test_allowed_types_come_from_configuration(app, client, login_as, make_issue):

@@ -99,9 +99,11 @@ def get_issue(session: Session, issue_id: int) -> Issue:
     return issue
 
 
-def issue_version(session: Session, issue_id: int) -> int:
-    """The issue's version; NotFound if there is no such issue."""
-    version = session.execute(sa.select(Issue.version).where(Issue.id == issue_id, LIVE_ISSUE)).scalar_one_or_none()
+def issue_version(session: Session, issue_id: int, lock: bool = False) -> int:
+    """The issue's version; NotFound if there is no such issue. With `lock`, the issue's row stays locked until the
+    transaction ends (PostgreSQL; SQLite has one writer at a time anyway)."""
+    statement = sa.select(Issue.version).where(Issue.id == issue_id, LIVE_ISSUE)
+    version = session.execute(statement.with_for_update() if lock else statement).scalar_one_or_none()
     if version is None:
         raise NotFound(f"Issue #{issue_id} does not exist.")
     return version
@@ -271,7 +273,9 @@ def kept(session: Session, incoming: Incoming | None, issue_id: int | None) -> I
 def attach_files(session: Session, actor: User, issue_id: int, incoming: Incoming) -> list[Attached]:
     """Attach files to an issue: all of them or, if one is refused, none."""
     access.require_attach(actor)
-    issue_version(session, issue_id)
+    # Locked before its files are counted, so two attaches at once cannot pass the issue's number of files together
+    # (a comment's files are counted after its UPDATE of the issue, which locks the row the same way).
+    issue_version(session, issue_id, lock=True)
     if not incoming.uploads:
         raise FileRefused("Choose a file to attach.")
     with kept(session, incoming, issue_id) as checked:
