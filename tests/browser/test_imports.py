@@ -86,7 +86,8 @@ def test_progress_bar_shows_for_a_large_upload(browsing, live_server, make_user)
     expect(progress).to_be_visible()
     expect(progress.locator(".upload-status")).to_contain_text(re.compile(r"\d+% uploaded|Uploaded"))
     page.wait_for_function(
-        "document.getElementById('import-progress') === null || document.getElementById('import-progress').value > 0"
+        "() => document.getElementById('import-progress') === null"
+        " || document.getElementById('import-progress').value > 0"
     )
     cdp.send(
         "Network.emulateNetworkConditions",
@@ -160,7 +161,7 @@ def test_the_check_page_fits_a_phone(browsing, live_server, make_user):
     expect(page.locator("#rows-read")).to_have_text("2")
     page.wait_for_load_state("load")
     # Waited for, not read once: the layout settles after the page's scripts localise the times.
-    page.wait_for_function("document.documentElement.scrollWidth <= 390", timeout=5000)
+    page.wait_for_function("() => document.documentElement.scrollWidth <= 390", timeout=5000)
 
 
 def test_while_the_import_runs_its_button_waits_and_says_so(browsing, live_server, make_user):

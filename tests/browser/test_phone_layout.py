@@ -25,7 +25,7 @@ LONG_WORD_LABEL = "pneumonoultramicroscopicsilicovolcanoconiosis"  # no place to
 def page_width(page) -> int:
     """The page's width once it fits the phone, waited for (scripts that localise times settle the layout after
     load), or as it stands after five seconds."""
-    fits = f"document.documentElement.scrollWidth <= {PHONE['width']}"
+    fits = f"() => document.documentElement.scrollWidth <= {PHONE['width']}"
     try:
         page.wait_for_function(fits, timeout=5000)
     except PlaywrightTimeoutError:

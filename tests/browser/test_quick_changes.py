@@ -125,6 +125,9 @@ def test_e_opens_the_edit_form_on_an_issue_page(browsing, live_server, make_user
     page.goto(live_server(f"/issues/{issue.id}"))
     page.locator("body").press("e")
     expect(page.get_by_label("Title")).to_have_value("Printer jams")
+    # Once htmx settles the swap, focus moves into the form (its heading); an e typed before that could land there.
+    focus_in_form = "() => document.activeElement && document.activeElement.closest('#issue-main')"
+    page.wait_for_function(focus_in_form, timeout=5000)
     page.get_by_label("Title").press("e")  # typing an e is typing
     expect(page.get_by_label("Title")).to_have_value(re.compile(r"^(ePrinter jams|Printer jamse)$"))
 
